@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0
+/* placeholder, replaced by the real implementation */
 #include <linux/module.h>
 #include <linux/vdpa.h>
 #include <uapi/linux/vdpa.h>
