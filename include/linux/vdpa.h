@@ -123,6 +123,8 @@ struct vdpa_mgmt_dev;
  * @nas: number of address spaces
  * @features_valid: driver features were set since the last reset
  * @use_va: the parent translates user virtual addresses itself (no pinning)
+ * @driver_override: name of the only bus driver allowed to bind, or NULL;
+ *		     set through sysfs, owned by the core (freed on release)
  *
  * Allocated with vdpa_alloc_device(), freed by the last put_device(), at
  * which point the parent's &vdpa_config_ops.free runs.
@@ -139,6 +141,7 @@ struct vdpa_device {
 	unsigned int nas;
 	bool features_valid;
 	bool use_va;
+	const char *driver_override;
 };
 
 /**
@@ -396,6 +399,9 @@ struct vdpa_dev_set_config {
  * @dev_set_attr: change attributes of a live device, optional
  *
  * All three run with the core's device lock held for writing.
+ * @dev_set_attr additionally runs with the device's @cf_lock held for
+ * writing, so it must update config space directly, not through
+ * vdpa_set_config().
  */
 struct vdpa_mgmtdev_ops {
 	int (*dev_add)(struct vdpa_mgmt_dev *mdev, const char *name,
