@@ -1,2 +1,648 @@
 // SPDX-License-Identifier: GPL-2.0
-/* placeholder: IOTLB/DMA part of vhost-vdpa */
+/*
+ * vhost-vdpa IOTLB: userspace describes its DMA address spaces by writing
+ * IOTLB messages to /dev/vhost-vdpa-N.  Each address space is a vhost_iotlb
+ * table; in PA mode (the parent translates physical addresses) the user
+ * pages behind an UPDATE are pinned, charged to the owner's RLIMIT_MEMLOCK
+ * and entered as one entry per physically contiguous run.
+ *
+ * Parents either take single entries (dma_map/dma_unmap) or whole tables
+ * (set_map).  A set_map parent keeps using its previous table until it
+ * accepts a new one, so entries removed from a table are only unpinned once
+ * the parent took a table without them: until then they sit in the address
+ * space's "retired" table, still pinned and charged.
+ *
+ * All entry points run under the char device's mutex (see the header).
+ */
+
+#include <linux/err.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/overflow.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+#include <linux/vdpa.h>
+#include <linux/vhost_iotlb.h>
+#include <linux/vhost_types.h>
+
+#include "vhost_vdpa_dma.h"
+
+static unsigned int max_iotlb_entries = 262144;
+module_param(max_iotlb_entries, uint, 0444);
+MODULE_PARM_DESC(max_iotlb_entries,
+		 "Most IOTLB entries per address space (default: 262144, 1 GiB of 4 KiB pages)");
+
+/* Pages pinned per pin_user_pages() call: one page of page pointers. */
+#define VHOST_VDPA_PIN_CHUNK	(PAGE_SIZE / sizeof(struct page *))
+
+/**
+ * struct vhost_vdpa_as - one address space of an open file
+ * @iotlb: the translations userspace installed; the table parents get
+ * @retired: entries removed from @iotlb that a set_map parent may still be
+ *	     using; released once the parent accepts a new table
+ * @asid: the address space id
+ */
+struct vhost_vdpa_as {
+	struct vhost_iotlb iotlb;
+	struct vhost_iotlb retired;
+	u32 asid;
+};
+
+/**
+ * struct vhost_vdpa_dma - DMA state of one open file
+ * @vdev: the device
+ * @range: IOVAs the device can translate
+ * @mm: the mm pinned pages are charged to (mmgrab'd at the first UPDATE)
+ * @pinned: pages this file has charged to @mm->pinned_vm
+ * @per_entry: the parent takes single entries (dma_map), not tables
+ * @in_batch: between BATCH_BEGIN and BATCH_END: set_map is deferred
+ * @batch_asid: address space of the open batch
+ * @as: address spaces indexed by asid, @vdev->nas of them, NULL until used
+ */
+struct vhost_vdpa_dma {
+	struct vdpa_device *vdev;
+	struct vdpa_iova_range range;
+	struct mm_struct *mm;
+	u64 pinned;
+	bool per_entry;
+	bool in_batch;
+	u32 batch_asid;
+	struct vhost_vdpa_as *as[];
+};
+
+static const char *const vhost_vdpa_iotlb_type_names[] = {
+	[VHOST_IOTLB_MISS] = "MISS",
+	[VHOST_IOTLB_UPDATE] = "UPDATE",
+	[VHOST_IOTLB_INVALIDATE] = "INVALIDATE",
+	[VHOST_IOTLB_ACCESS_FAIL] = "ACCESS_FAIL",
+	[VHOST_IOTLB_BATCH_BEGIN] = "BATCH_BEGIN",
+	[VHOST_IOTLB_BATCH_END] = "BATCH_END",
+};
+
+static const char *vhost_vdpa_iotlb_type_name(u8 type)
+{
+	if (type < ARRAY_SIZE(vhost_vdpa_iotlb_type_names) &&
+	    vhost_vdpa_iotlb_type_names[type])
+		return vhost_vdpa_iotlb_type_names[type];
+	return "unknown";
+}
+
+static struct device *vhost_vdpa_dma_dev(struct vhost_vdpa_dma *dma)
+{
+	return &dma->vdev->dev;
+}
+
+static int vhost_vdpa_dma_charge(struct vhost_vdpa_dma *dma, u64 npages)
+{
+	u64 limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+
+	if (npages > limit)
+		return -ENOMEM;
+	if ((u64)atomic64_add_return(npages, &dma->mm->pinned_vm) > limit) {
+		atomic64_sub(npages, &dma->mm->pinned_vm);
+		return -ENOMEM;
+	}
+	dma->pinned += npages;
+	return 0;
+}
+
+static void vhost_vdpa_dma_uncharge(struct vhost_vdpa_dma *dma, u64 npages)
+{
+	if (!npages)
+		return;
+	atomic64_sub(npages, &dma->mm->pinned_vm);
+	dma->pinned -= npages;
+}
+
+/* Unpin and uncharge the pages of @map and free it; no parent involved. */
+static void vhost_vdpa_dma_free_entry(struct vhost_vdpa_dma *dma,
+				      struct vhost_iotlb *iotlb,
+				      struct vhost_iotlb_map *map)
+{
+	u64 npages = PFN_DOWN(map->size);
+
+	unpin_user_page_range_dirty_lock(pfn_to_page(PFN_DOWN(map->addr)),
+					 npages, map->perm & VHOST_ACCESS_WO);
+	vhost_vdpa_dma_uncharge(dma, npages);
+	vhost_iotlb_map_free(iotlb, map);
+}
+
+static void vhost_vdpa_dma_free_all(struct vhost_vdpa_dma *dma,
+				    struct vhost_iotlb *iotlb)
+{
+	struct vhost_iotlb_map *map;
+
+	while ((map = vhost_iotlb_itree_first(iotlb, 0, U64_MAX)))
+		vhost_vdpa_dma_free_entry(dma, iotlb, map);
+}
+
+/* Push the table of @as to a set_map parent; on success drop the retired. */
+static int vhost_vdpa_dma_push(struct vhost_vdpa_dma *dma,
+			       struct vhost_vdpa_as *as)
+{
+	struct vdpa_device *vdev = dma->vdev;
+	int r;
+
+	r = vdev->ops->set_map(vdev, as->asid, &as->iotlb);
+	if (r) {
+		dev_warn_ratelimited(vhost_vdpa_dma_dev(dma),
+				     "vhost-vdpa: asid %u: parent refused the IOTLB table: %d\n",
+				     as->asid, r);
+		return r;
+	}
+	vhost_vdpa_dma_free_all(dma, &as->retired);
+	return 0;
+}
+
+/*
+ * Take @map out of the table of a set_map parent.  Its pages stay pinned in
+ * the retired table until the parent accepted a table without it; if even
+ * that bookkeeping is impossible, fall back to unpinning now.
+ */
+static void vhost_vdpa_dma_retire_entry(struct vhost_vdpa_dma *dma,
+					struct vhost_vdpa_as *as,
+					struct vhost_iotlb_map *map)
+{
+	if (!vhost_iotlb_add_range(&as->retired, map->start, map->last,
+				   map->addr, map->perm)) {
+		vhost_iotlb_map_free(&as->iotlb, map);
+		return;
+	}
+	dev_warn_ratelimited(vhost_vdpa_dma_dev(dma),
+			     "vhost-vdpa: asid %u: too many unmapped ranges pending, unpinning [0x%llx, 0x%llx] before the parent dropped it\n",
+			     as->asid, map->start, map->last);
+	vhost_vdpa_dma_free_entry(dma, &as->iotlb, map);
+}
+
+/* Remove every entry overlapping [start, last] (whole entries, no split). */
+static void vhost_vdpa_dma_remove_range(struct vhost_vdpa_dma *dma,
+					struct vhost_vdpa_as *as,
+					u64 start, u64 last)
+{
+	struct vdpa_device *vdev = dma->vdev;
+	struct vhost_iotlb_map *map;
+
+	while ((map = vhost_iotlb_itree_first(&as->iotlb, start, last))) {
+		if (dma->per_entry) {
+			vdev->ops->dma_unmap(vdev, as->asid, map->start,
+					     map->size);
+			vhost_vdpa_dma_free_entry(dma, &as->iotlb, map);
+		} else {
+			vhost_vdpa_dma_retire_entry(dma, as, map);
+		}
+	}
+}
+
+/*
+ * Undo entries added by a failed UPDATE: the parent has not seen them in a
+ * table (set_map was not called or failed), or got them through dma_map.
+ */
+static void vhost_vdpa_dma_undo_range(struct vhost_vdpa_dma *dma,
+				      struct vhost_vdpa_as *as,
+				      u64 start, u64 last)
+{
+	struct vdpa_device *vdev = dma->vdev;
+	struct vhost_iotlb_map *map;
+
+	while ((map = vhost_iotlb_itree_first(&as->iotlb, start, last))) {
+		if (dma->per_entry)
+			vdev->ops->dma_unmap(vdev, as->asid, map->start,
+					     map->size);
+		vhost_vdpa_dma_free_entry(dma, &as->iotlb, map);
+	}
+}
+
+/* Enter @npages pinned pages from @pfn at @iova; push it to a dma_map parent. */
+static int vhost_vdpa_dma_add_entry(struct vhost_vdpa_dma *dma,
+				    struct vhost_vdpa_as *as, u64 iova,
+				    unsigned long pfn, u64 npages, u32 perm)
+{
+	struct vdpa_device *vdev = dma->vdev;
+	u64 size = npages << PAGE_SHIFT;
+	u64 last = iova + size - 1;
+	int r;
+
+	if (as->iotlb.nmaps >= as->iotlb.limit) {
+		dev_warn_ratelimited(vhost_vdpa_dma_dev(dma),
+				     "vhost-vdpa: asid %u: IOTLB full (%u entries); raise vhost_vdpa parameter max_iotlb_entries\n",
+				     as->asid, as->iotlb.limit);
+		return -ENOSPC;
+	}
+	r = vhost_iotlb_add_range(&as->iotlb, iova, last, PFN_PHYS(pfn), perm);
+	if (r)
+		return r;
+	if (dma->per_entry) {
+		r = vdev->ops->dma_map(vdev, as->asid, iova, size, PFN_PHYS(pfn),
+				       perm, NULL);
+		if (r) {
+			vhost_iotlb_del_range(&as->iotlb, iova, last);
+			return r;
+		}
+	}
+	return 0;
+}
+
+/*
+ * PA mode UPDATE: pin the pages from @msg->uaddr, chunk by chunk, and enter
+ * one entry per physically contiguous run.  Like upstream, the page count
+ * comes from the offset of the iova in its page, and the iova is rounded
+ * down.  Any failure undoes the whole message.
+ */
+static int vhost_vdpa_dma_map_pa(struct vhost_vdpa_dma *dma,
+				 struct vhost_vdpa_as *as,
+				 const struct vhost_iotlb_msg *msg,
+				 const char **why)
+{
+	u64 offset = msg->iova & ~(u64)PAGE_MASK;
+	u64 start = msg->iova - offset;
+	unsigned long uaddr = msg->uaddr & PAGE_MASK;
+	unsigned int gup_flags = FOLL_LONGTERM;
+	unsigned long run_pfn = 0;
+	u64 bytes, npages, committed = 0, run_len = 0;
+	struct page **pages;
+	long pinned, i;
+	int r;
+
+	if (check_add_overflow(msg->size, offset, &bytes)) {
+		*why = "size overflows";
+		return -EINVAL;
+	}
+	npages = (bytes >> PAGE_SHIFT) + !!(bytes & ~(u64)PAGE_MASK);
+
+	r = vhost_vdpa_dma_charge(dma, npages);
+	if (r) {
+		*why = "over RLIMIT_MEMLOCK";
+		return r;
+	}
+	pages = (struct page **)__get_free_page(GFP_KERNEL);
+	if (!pages) {
+		*why = "out of memory";
+		r = -ENOMEM;
+		goto uncharge;
+	}
+	if (msg->perm & VHOST_ACCESS_WO)
+		gup_flags |= FOLL_WRITE;
+
+	while (committed + run_len < npages) {
+		u64 want = min_t(u64, npages - committed - run_len,
+				 VHOST_VDPA_PIN_CHUNK);
+
+		if (fatal_signal_pending(current)) {
+			*why = "interrupted";
+			r = -EINTR;
+			goto undo;
+		}
+		mmap_read_lock(dma->mm);
+		pinned = pin_user_pages(uaddr, want, gup_flags, pages, NULL);
+		mmap_read_unlock(dma->mm);
+		if (pinned <= 0) {
+			*why = "cannot pin the user memory";
+			r = pinned ? pinned : -EFAULT;
+			goto undo;
+		}
+
+		for (i = 0; i < pinned; i++) {
+			unsigned long pfn = page_to_pfn(pages[i]);
+
+			if (run_len && pfn == run_pfn + run_len) {
+				run_len++;
+				continue;
+			}
+			if (run_len) {
+				r = vhost_vdpa_dma_add_entry(dma, as,
+							     start + (committed << PAGE_SHIFT),
+							     run_pfn, run_len, msg->perm);
+				if (r) {
+					*why = "cannot add an IOTLB entry";
+					unpin_user_pages(pages + i, pinned - i);
+					goto undo;
+				}
+				committed += run_len;
+			}
+			run_pfn = pfn;
+			run_len = 1;
+		}
+		uaddr += (unsigned long)pinned << PAGE_SHIFT;
+		cond_resched();
+	}
+
+	r = vhost_vdpa_dma_add_entry(dma, as, start + (committed << PAGE_SHIFT),
+				     run_pfn, run_len, msg->perm);
+	if (r) {
+		*why = "cannot add an IOTLB entry";
+		goto undo;
+	}
+	committed += run_len;
+	run_len = 0;
+
+	if (!dma->per_entry && !dma->in_batch) {
+		r = vhost_vdpa_dma_push(dma, as);
+		if (r) {
+			*why = "the parent refused the new table";
+			goto undo;
+		}
+	}
+	free_page((unsigned long)pages);
+	return 0;
+
+undo:
+	if (run_len)
+		unpin_user_page_range_dirty_lock(pfn_to_page(run_pfn), run_len,
+						 false);
+	if (committed)
+		vhost_vdpa_dma_undo_range(dma, as, start,
+					  start + (committed << PAGE_SHIFT) - 1);
+	free_page((unsigned long)pages);
+uncharge:
+	/* Entries removed above uncharged their own pages. */
+	vhost_vdpa_dma_uncharge(dma, npages - committed);
+	return r;
+}
+
+static int vhost_vdpa_dma_update(struct vhost_vdpa_dma *dma,
+				 struct vhost_vdpa_as *as,
+				 const struct vhost_iotlb_msg *msg,
+				 const char **why)
+{
+	u64 last;
+
+	/* The parser refused size 0, so last cannot wrap below iova. */
+	if (msg->iova < dma->range.first ||
+	    check_add_overflow(msg->iova, msg->size - 1, &last) ||
+	    last > dma->range.last) {
+		*why = "outside the device's IOVA range";
+		return -EINVAL;
+	}
+	if (vhost_iotlb_itree_first(&as->iotlb, msg->iova, last)) {
+		*why = "overlaps an existing mapping";
+		return -EEXIST;
+	}
+	if (msg->perm != VHOST_ACCESS_RO && msg->perm != VHOST_ACCESS_WO &&
+	    msg->perm != VHOST_ACCESS_RW) {
+		*why = "bad access permission";
+		return -EINVAL;
+	}
+	if (dma->vdev->use_va) {
+		*why = "parents translating user virtual addresses are not supported yet";
+		return -EOPNOTSUPP;
+	}
+
+	if (!dma->mm) {
+		if (!current->mm) {
+			*why = "no user memory";
+			return -EFAULT;
+		}
+		dma->mm = current->mm;
+		mmgrab(dma->mm);
+	} else if (dma->mm != current->mm) {
+		*why = "caller's memory is not the owner's";
+		return -EPERM;
+	}
+
+	return vhost_vdpa_dma_map_pa(dma, as, msg, why);
+}
+
+static void vhost_vdpa_dma_invalidate(struct vhost_vdpa_dma *dma,
+				      struct vhost_vdpa_as *as,
+				      const struct vhost_iotlb_msg *msg)
+{
+	u64 last;
+
+	/*
+	 * Size 0 at iova 0 means the whole space (upstream wraps around);
+	 * at another iova, the entry containing it.  A range running past
+	 * the end of the space stops there.
+	 */
+	if (!msg->size)
+		last = msg->iova ? msg->iova : U64_MAX;
+	else if (check_add_overflow(msg->iova, msg->size - 1, &last))
+		last = U64_MAX;
+
+	vhost_vdpa_dma_remove_range(dma, as, msg->iova, last);
+	/* Like upstream, a refused table is only logged here. */
+	if (!dma->per_entry && !dma->in_batch)
+		vhost_vdpa_dma_push(dma, as);
+}
+
+static struct vhost_vdpa_as *
+vhost_vdpa_dma_find_or_create_as(struct vhost_vdpa_dma *dma, u32 asid,
+				 const char **why)
+{
+	struct vhost_vdpa_as *as;
+
+	if (asid >= dma->vdev->nas) {
+		*why = "no such address space";
+		return ERR_PTR(-EINVAL);
+	}
+	if (dma->as[asid])
+		return dma->as[asid];
+
+	as = kzalloc(sizeof(*as), GFP_KERNEL);
+	if (!as) {
+		*why = "out of memory";
+		return ERR_PTR(-ENOMEM);
+	}
+	vhost_iotlb_init(&as->iotlb, max_iotlb_entries, 0);
+	vhost_iotlb_init(&as->retired, max_iotlb_entries, 0);
+	as->asid = asid;
+	dma->as[asid] = as;
+	return as;
+}
+
+static int vhost_vdpa_dma_handle(struct vhost_vdpa_dma *dma, u32 asid,
+				 const struct vhost_iotlb_msg *msg,
+				 const char **why)
+{
+	struct vhost_vdpa_as *as;
+	int r = 0;
+
+	if (msg->type == VHOST_IOTLB_UPDATE ||
+	    msg->type == VHOST_IOTLB_BATCH_BEGIN) {
+		as = vhost_vdpa_dma_find_or_create_as(dma, asid, why);
+		if (IS_ERR(as))
+			return PTR_ERR(as);
+	} else {
+		as = asid < dma->vdev->nas ? dma->as[asid] : NULL;
+		if (!as) {
+			*why = "no such address space (no UPDATE or BATCH_BEGIN yet)";
+			return -EINVAL;
+		}
+	}
+	if (dma->in_batch && dma->batch_asid != asid) {
+		*why = "a batch is open on another address space";
+		return -EINVAL;
+	}
+
+	switch (msg->type) {
+	case VHOST_IOTLB_UPDATE:
+		return vhost_vdpa_dma_update(dma, as, msg, why);
+	case VHOST_IOTLB_INVALIDATE:
+		vhost_vdpa_dma_invalidate(dma, as, msg);
+		return 0;
+	case VHOST_IOTLB_BATCH_BEGIN:
+		dma->in_batch = true;
+		dma->batch_asid = asid;
+		return 0;
+	case VHOST_IOTLB_BATCH_END:
+		if (dma->in_batch && !dma->per_entry) {
+			r = vhost_vdpa_dma_push(dma, as);
+			if (r)
+				*why = "the parent refused the batched table";
+		}
+		dma->in_batch = false;
+		return r;
+	default:
+		*why = "unsupported message type";
+		return -EINVAL;
+	}
+}
+
+ssize_t vhost_vdpa_dma_write(struct vhost_vdpa_dma *dma, struct iov_iter *from,
+			     u64 acked_backend_features)
+{
+	struct vhost_iotlb_msg msg;
+	const char *why = "failed";
+	u32 type, asid = 0;
+	int r;
+
+	if (copy_from_iter(&type, sizeof(type), from) != sizeof(type))
+		return -EINVAL;
+
+	switch (type) {
+	case VHOST_IOTLB_MSG:
+		/* The V1 header has a hole before the 8-aligned union. */
+		iov_iter_advance(from, offsetof(struct vhost_msg, iotlb) -
+				 sizeof(type));
+		break;
+	case VHOST_IOTLB_MSG_V2:
+		if (acked_backend_features &
+		    BIT_ULL(VHOST_BACKEND_F_IOTLB_ASID)) {
+			if (copy_from_iter(&asid, sizeof(asid), from) !=
+			    sizeof(asid))
+				return -EINVAL;
+		} else {
+			iov_iter_advance(from, sizeof(asid));
+		}
+		break;
+	default:
+		return -EINVAL;
+	}
+
+	if (copy_from_iter(&msg, sizeof(msg), from) != sizeof(msg))
+		return -EINVAL;
+	if (msg.type == VHOST_IOTLB_UPDATE && !msg.size)
+		return -EINVAL;
+
+	r = vhost_vdpa_dma_handle(dma, asid, &msg, &why);
+	if (r) {
+		dev_warn_ratelimited(vhost_vdpa_dma_dev(dma),
+				     "vhost-vdpa: IOTLB %s asid %u iova 0x%llx size 0x%llx perm %u: %s (%d)\n",
+				     vhost_vdpa_iotlb_type_name(msg.type), asid,
+				     msg.iova, msg.size, msg.perm, why, r);
+		return -EFAULT;
+	}
+	return sizeof(struct vhost_msg_v2);
+}
+
+void vhost_vdpa_dma_on_reset(struct vhost_vdpa_dma *dma,
+			     u64 acked_backend_features)
+{
+	struct vdpa_device *vdev = dma->vdev;
+	struct vhost_iotlb_map *map;
+	struct vhost_vdpa_as *as;
+	unsigned int asid;
+	int r;
+
+	if (!(acked_backend_features & BIT_ULL(VHOST_BACKEND_F_IOTLB_PERSIST)))
+		return;
+
+	for (asid = 0; asid < vdev->nas; asid++) {
+		as = dma->as[asid];
+		if (!as)
+			continue;
+		if (!dma->per_entry) {
+			vhost_vdpa_dma_push(dma, as);
+			continue;
+		}
+		for (map = vhost_iotlb_itree_first(&as->iotlb, 0, U64_MAX); map;
+		     map = vhost_iotlb_itree_next(map, 0, U64_MAX)) {
+			r = vdev->ops->dma_map(vdev, asid, map->start,
+					       map->size, map->addr, map->perm,
+					       NULL);
+			if (r)
+				dev_warn_ratelimited(&vdev->dev,
+						     "vhost-vdpa: asid %u: cannot restore [0x%llx, 0x%llx] after reset: %d\n",
+						     asid, map->start, map->last, r);
+		}
+	}
+}
+
+struct vhost_vdpa_dma *vhost_vdpa_dma_create(struct vdpa_device *vdev)
+{
+	const struct vdpa_config_ops *ops = vdev->ops;
+	struct vhost_vdpa_dma *dma;
+
+	if (!ops->dma_map && !ops->set_map) {
+		dev_err(&vdev->dev,
+			"vhost-vdpa: parents using the platform IOMMU are not supported\n");
+		return ERR_PTR(-EOPNOTSUPP);
+	}
+	if (ops->dma_map && !ops->dma_unmap) {
+		dev_err(&vdev->dev, "vhost-vdpa: parent has dma_map but no dma_unmap\n");
+		return ERR_PTR(-EINVAL);
+	}
+
+	dma = kzalloc(struct_size(dma, as, vdev->nas), GFP_KERNEL);
+	if (!dma)
+		return ERR_PTR(-ENOMEM);
+	dma->vdev = vdev;
+	dma->per_entry = !!ops->dma_map;
+	if (ops->get_iova_range) {
+		dma->range = ops->get_iova_range(vdev);
+	} else {
+		dma->range.first = 0;
+		dma->range.last = U64_MAX;
+	}
+	return dma;
+}
+
+void vhost_vdpa_dma_destroy(struct vhost_vdpa_dma *dma)
+{
+	struct vdpa_device *vdev;
+	struct vhost_iotlb empty;
+	struct vhost_vdpa_as *as;
+	unsigned int asid;
+	int r;
+
+	if (IS_ERR_OR_NULL(dma))
+		return;
+	vdev = dma->vdev;
+	vhost_iotlb_init(&empty, 1, 0);
+
+	for (asid = 0; asid < vdev->nas; asid++) {
+		as = dma->as[asid];
+		if (!as)
+			continue;
+		if (dma->per_entry) {
+			vhost_vdpa_dma_remove_range(dma, as, 0, U64_MAX);
+		} else {
+			r = vdev->ops->set_map(vdev, asid, &empty);
+			if (r)
+				dev_warn(&vdev->dev,
+					 "vhost-vdpa: asid %u: parent refused an empty table: %d\n",
+					 asid, r);
+			vhost_vdpa_dma_free_all(dma, &as->iotlb);
+		}
+		vhost_vdpa_dma_free_all(dma, &as->retired);
+		kfree(as);
+		dma->as[asid] = NULL;
+	}
+
+	WARN_ON(dma->pinned);
+	if (dma->mm)
+		mmdrop(dma->mm);
+	kfree(dma);
+}
