@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vdpa_sim: copies between the simulator and driver memory through an IOTLB.
+ *
+ * The simulator keeps, per address space, a struct vhost_iotlb whose entries
+ * map an inclusive IOVA range [start, last] to the physical address of pinned
+ * pages (PA mode).  These two helpers are the only way the simulator touches
+ * driver memory: every byte is translated and permission-checked.
+ *
+ * The caller holds whatever lock protects @iotlb against concurrent updates.
+ */
+#ifndef _VDPA_SIM_IOTLB_H
+#define _VDPA_SIM_IOTLB_H
+
+#include <linux/types.h>
+
+struct vhost_iotlb;
+
+/*
+ * Copy @len bytes at IOVA @iova into @dst; every byte needs read permission.
+ * Returns 0, -EFAULT (a hole in the mapping or a bad physical address),
+ * -EACCES (mapped without read permission) or -EOVERFLOW (@iova + @len wraps).
+ */
+int vdpasim_iotlb_read(struct vhost_iotlb *iotlb, u64 iova, void *dst,
+		       size_t len);
+
+/*
+ * Copy @len bytes from @src to IOVA @iova; every byte needs write permission.
+ * Same return values as vdpasim_iotlb_read().  On error a prefix of the range
+ * may already have been written.
+ */
+int vdpasim_iotlb_write(struct vhost_iotlb *iotlb, u64 iova, const void *src,
+			size_t len);
+
+#endif /* _VDPA_SIM_IOTLB_H */

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vdpa_sim: split virtqueue engine (virtio 1.x, little-endian only).
+ *
+ * Pure ring logic with no knowledge of any device: every function takes its
+ * whole state through its arguments, and driver memory is reached only through
+ * vdpasim_iotlb_read()/vdpasim_iotlb_write() on the ring's IOTLB.  A malformed
+ * or unmapped ring never crashes or hangs the simulator: the ring is marked
+ * broken, one rate-limited line names the queue and the reason, and the
+ * device stops serving that queue until it is re-initialised.
+ *
+ * Locking: the caller serialises all calls on one ring and holds the lock
+ * that protects r->iotlb.
+ */
+#ifndef _VDPA_SIM_RING_H
+#define _VDPA_SIM_RING_H
+
+#include <linux/types.h>
+
+struct vhost_iotlb;
+
+/* One guest buffer of a descriptor chain: IOVA and length (may be 0). */
+struct vdpasim_seg {
+	u64 addr;
+	u32 len;
+};
+
+/* Most segments one chain may have; a longer chain is malformed. */
+#define VDPASIM_CHAIN_MAX_SEGS 128
+
+/* Most entries of an indirect table (the size a 16-bit "next" can index). */
+#define VDPASIM_INDIRECT_MAX_DESCS 65536
+
+/* Largest split queue size allowed by the virtio specification. */
+#define VDPASIM_RING_MAX_NUM 32768
+
+struct vdpasim_chain {
+	u16 head;			/* id to return in the used ring */
+	unsigned int n_out, n_in;	/* device-readable segs first, then writable */
+	u64 out_len, in_len;		/* total bytes */
+	struct vdpasim_seg seg[VDPASIM_CHAIN_MAX_SEGS]; /* out segs then in segs */
+};
+
+struct vdpasim_ring {
+	/* configuration, set by the simulator core */
+	u32 num;			/* queue size, power of 2, <= 32768 */
+	u64 desc_addr, avail_addr, used_addr;	/* IOVAs */
+	struct vhost_iotlb *iotlb;	/* translation for this vq */
+	bool event_idx;			/* VIRTIO_RING_F_EVENT_IDX negotiated */
+	/* state */
+	u16 last_avail_idx;		/* next avail entry the device reads */
+	u16 used_idx;			/* device's used idx shadow */
+	u16 signalled_used;		/* used idx at the last notification */
+	bool signalled_used_valid;	/* signalled_used means something */
+	bool broken;			/* malformed ring seen: stop this queue */
+};
+
+/* Reset the state to start at avail/used index @base (set_vq_state, ready). */
+void vdpasim_ring_init(struct vdpasim_ring *r, u16 base);
+
+/*
+ * Fetch the next available chain into @c.  Returns 1 when a chain was
+ * fetched, 0 when the ring is empty, <0 when the ring is malformed or its
+ * structures are not mapped (r->broken is then set and a rate-limited line
+ * naming @name and the reason is logged).  A broken ring returns -EIO.
+ */
+int vdpasim_ring_fetch(struct vdpasim_ring *r, struct vdpasim_chain *c,
+		       const char *name);
+
+/* Give back the chain fetched last, when it cannot be served now. */
+void vdpasim_ring_unfetch(struct vdpasim_ring *r);
+
+/*
+ * Copy up to @len bytes from the device-readable segments of @c, starting at
+ * byte offset @off within them.  Zero-length segments are skipped.  Returns
+ * the number of bytes copied (less than @len when the segments end first) or
+ * a negative errno from the translation.
+ */
+ssize_t vdpasim_chain_read(struct vdpasim_ring *r,
+			   const struct vdpasim_chain *c, u64 off, void *buf,
+			   size_t len);
+
+/* Same as vdpasim_chain_read(), into the device-writable segments of @c. */
+ssize_t vdpasim_chain_write(struct vdpasim_ring *r,
+			    const struct vdpasim_chain *c, u64 off,
+			    const void *buf, size_t len);
+
+/*
+ * Add {@head, @len} to the used ring and publish the new used index after
+ * it.  Returns 0, or <0 when the used ring is not writable (the ring is then
+ * broken) or already broken.
+ */
+int vdpasim_ring_push(struct vdpasim_ring *r, u16 head, u32 len);
+
+/*
+ * After one or more pushes: should the driver be interrupted?  Honours
+ * VRING_AVAIL_F_NO_INTERRUPT, or used_event when event_idx is set.
+ */
+bool vdpasim_ring_should_notify(struct vdpasim_ring *r);
+
+#endif /* _VDPA_SIM_RING_H */
