@@ -1,0 +1,170 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Creating, showing and deleting vdpasim_net devices with the real
+# iproute2 6.1 `vdpa` (CLIENTS.md §4, ABI.md §3.2-3.4, §5.2).
+
+. "$VDPA_TREE/tests/helpers/mgmt-lib.sh"
+
+test_add_show_del() {
+	mgmt_load
+	expect_run 0 "" "" -- vdpa dev add name vdpa0 mgmtdev vdpasim_net
+	expect_run 0 "$(dev_line vdpa0)" "" -- vdpa dev show
+	expect_run 0 "$(dev_line vdpa0)" "" -- vdpa dev show vdpa0
+	expect_run 0 "$(dev_line vdpa0)" "" -- vdpa dev list vdpa0
+	expect_run 0 "$(dev_line vdpa0)" "" -- vdpa dev
+	expect_run 0 '{"dev":{"vdpa0":{"type":"network","mgmtdev":"vdpasim_net","vendor_id":0,"max_vqs":3,"max_vq_size":256}}}' "" \
+		-- vdpa -j dev show
+	expect_run 0 '{"dev":{"vdpa0":{"type":"network","mgmtdev":"vdpasim_net","vendor_id":0,"max_vqs":3,"max_vq_size":256}}}' "" \
+		-- vdpa -j dev show vdpa0
+	expect_run 0 "" "" -- vdpa dev del vdpa0
+	expect_run 0 "" "" -- vdpa dev show
+	expect_run 0 '{"dev":{}}' "" -- vdpa -j dev show
+	expect_run 1 "" "Error: vdpa: device not found.
+kernel answers: No such device" -- vdpa dev show vdpa0
+}
+
+# Defaults: zero MAC (F_MAC is offered, so it is printed), link up
+# (F_STATUS), no max_vq_pairs (no F_MQ), MTU 1500.
+test_config_default() {
+	mgmt_load
+	vdpa dev add name vdpa0 mgmtdev vdpasim_net
+	expect_run 0 "vdpa0: mac 00:00:00:00:00:00 link up link_announce false mtu 1500 " "" \
+		-- vdpa dev config show vdpa0
+	expect_run 0 "vdpa0: mac 00:00:00:00:00:00 link up link_announce false mtu 1500 " "" \
+		-- vdpa dev config show
+	expect_run 0 "vdpa0: mac 00:00:00:00:00:00 link up link_announce false mtu 1500 " "" \
+		-- vdpa dev config
+	expect_run 0 '{"config":{"vdpa0":{"mac":"00:00:00:00:00:00","link ":"up","link_announce ":false,"mtu":1500}}}' "" \
+		-- vdpa -j dev config show vdpa0
+	expect_run 0 '{"config":{"vdpa0":{"mac":"00:00:00:00:00:00","link ":"up","link_announce ":false,"mtu":1500}}}' "" \
+		-- vdpa -j dev config show
+	vdpa dev del vdpa0
+	expect_run 0 "" "" -- vdpa dev config show
+	expect_run 1 "" "Error: vdpa: device not found.
+kernel answers: No such device" -- vdpa dev config show vdpa0
+}
+
+test_add_mac_mtu() {
+	mgmt_load
+	expect_run 0 "" "" -- vdpa dev add name vdpa0 mgmtdev vdpasim_net mac 52:54:00:12:34:56 mtu 9000
+	expect_run 0 "$(dev_line vdpa0)" "" -- vdpa dev show vdpa0
+	expect_run 0 "vdpa0: mac 52:54:00:12:34:56 link up link_announce false mtu 9000 " "" \
+		-- vdpa dev config show vdpa0
+	expect_run 0 '{"config":{"vdpa0":{"mac":"52:54:00:12:34:56","link ":"up","link_announce ":false,"mtu":9000}}}' "" \
+		-- vdpa -j dev config show vdpa0
+	# the lowest MTU the policy accepts, and the mac alone
+	expect_run 0 "" "" -- vdpa dev add name vdpa1 mgmtdev vdpasim_net mtu 68
+	expect_run 0 "" "" -- vdpa dev add name vdpa2 mgmtdev vdpasim_net mac fe:dc:ba:98:76:54
+	expect_run 0 "vdpa0: mac 52:54:00:12:34:56 link up link_announce false mtu 9000 
+vdpa1: mac 00:00:00:00:00:00 link up link_announce false mtu 68 
+vdpa2: mac fe:dc:ba:98:76:54 link up link_announce false mtu 1500 " "" \
+		-- vdpa dev config show
+}
+
+# max_vqp N > 1 adds F_MQ and 2N+1 queues (N rx/tx pairs and the CVQ).
+test_max_vqp() {
+	mgmt_load
+	expect_run 0 "" "" -- vdpa dev add name vdpa0 mgmtdev vdpasim_net max_vqp 2
+	expect_run 0 "$(dev_line vdpa0 5)" "" -- vdpa dev show vdpa0
+	expect_run 0 "vdpa0: mac 00:00:00:00:00:00 link up link_announce false max_vq_pairs 2 mtu 1500 " "" \
+		-- vdpa dev config show vdpa0
+	expect_run 0 '{"config":{"vdpa0":{"mac":"00:00:00:00:00:00","link ":"up","link_announce ":false,"max_vq_pairs":2,"mtu":1500}}}' "" \
+		-- vdpa -j dev config show vdpa0
+	# one pair: the default layout, no MQ
+	expect_run 0 "" "" -- vdpa dev add name vdpa1 mgmtdev vdpasim_net max_vqp 1
+	expect_run 0 "$(dev_line vdpa1)" "" -- vdpa dev show vdpa1
+	expect_run 0 "vdpa1: mac 00:00:00:00:00:00 link up link_announce false mtu 1500 " "" \
+		-- vdpa dev config show vdpa1
+	# the largest count, with the other attributes; max_vqp matches by prefix
+	expect_run 0 "" "" -- vdpa dev add name vdpa2 mgmtdev vdpasim_net mac 52:54:00:00:00:02 mtu 4000 max 16
+	expect_run 0 "$(dev_line vdpa2 33)" "" -- vdpa dev show vdpa2
+	expect_run 0 "vdpa2: mac 52:54:00:00:00:02 link up link_announce false max_vq_pairs 16 mtu 4000 " "" \
+		-- vdpa dev config show vdpa2
+	expect_run 0 "$(dev_line vdpa0 5)
+$(dev_line vdpa1)
+$(dev_line vdpa2 33)" "" -- vdpa dev show
+}
+
+# Dumps list devices in the order they were added, not by name.
+test_dump_order() {
+	mgmt_load
+	vdpa dev add name vdpa1 mgmtdev vdpasim_net mac 52:54:00:00:00:01
+	vdpa dev add name vdpa0 mgmtdev vdpasim_net mac 52:54:00:00:00:00
+	vdpa dev add name net-b mgmtdev vdpasim_net
+	expect_run 0 "$(dev_line vdpa1)
+$(dev_line vdpa0)
+$(dev_line net-b)" "" -- vdpa dev show
+	expect_run 0 "vdpa1: mac 52:54:00:00:00:01 link up link_announce false mtu 1500 
+vdpa0: mac 52:54:00:00:00:00 link up link_announce false mtu 1500 
+net-b: mac 00:00:00:00:00:00 link up link_announce false mtu 1500 " "" -- vdpa dev config show
+	vdpa dev del vdpa0
+	expect_run 0 "$(dev_line vdpa1)
+$(dev_line net-b)" "" -- vdpa dev show
+	expect_run 0 '{"dev":{"vdpa1":{"type":"network","mgmtdev":"vdpasim_net","vendor_id":0,"max_vqs":3,"max_vq_size":256},"net-b":{"type":"network","mgmtdev":"vdpasim_net","vendor_id":0,"max_vqs":3,"max_vq_size":256}}}' "" \
+		-- vdpa -j dev show
+	# a deleted name can be used again
+	vdpa dev add name vdpa0 mgmtdev vdpasim_net
+	expect_run 0 "$(dev_line vdpa1)
+$(dev_line net-b)
+$(dev_line vdpa0)" "" -- vdpa dev show
+}
+
+# Every user may read devices and their config.
+test_show_unprivileged() {
+	mgmt_load
+	vdpa dev add name vdpa0 mgmtdev vdpasim_net mac 52:54:00:12:34:56
+	expect_run 0 "$(dev_line vdpa0)" "" -- as_unprivileged "$VDPA_BIN" dev show
+	expect_run 0 "$(dev_line vdpa0)" "" -- as_unprivileged "$VDPA_BIN" dev show vdpa0
+	expect_run 0 "vdpa0: mac 52:54:00:12:34:56 link up link_announce false mtu 1500 " "" \
+		-- as_unprivileged "$VDPA_BIN" dev config show vdpa0
+}
+
+# No driver has negotiated features yet: DEV_VSTATS_GET answers EAGAIN
+# "feature negotiation not complete".  iproute2 6.1 prints the error but
+# exits 0 (6.4 started returning the kernel's error).
+test_vstats_before_negotiation() {
+	local e="Error: vdpa: feature negotiation not complete.
+kernel answers: Resource temporarily unavailable"
+
+	mgmt_load
+	vdpa dev add name vdpa0 mgmtdev vdpasim_net
+	expect_run "$VSTATS_ERR_RC" "" "$e" -- vdpa dev vstats show vdpa0 qidx 0
+	expect_run "$VSTATS_ERR_RC" "" "$e" -- vdpa dev vstats show vdpa0 qidx 1
+	expect_run "$VSTATS_ERR_RC" "" "$e" -- vdpa dev vstats show vdpa0 qidx 2
+	expect_run "$VSTATS_ERR_RC" '{"vstats":{}}' "$e" -- vdpa -j dev vstats show vdpa0 qidx 0
+	# the queue index is required
+	expect_run "$VSTATS_ERR_RC" "" "kernel answers: Invalid argument" -- vdpa dev vstats show vdpa0
+	# an index beyond any virtio-net device (0x8000)
+	capture vdpa dev vstats show vdpa0 qidx 32769
+	[ "$rc" -eq "$VSTATS_ERR_RC" ] || fail "qidx 32769: exit status $rc"
+	expect_eq "${err##*$'\n'}" "kernel answers: Numerical result out of range" "qidx 32769"
+}
+
+# Provisioning device features (VDPA_ATTR_DEV_FEATURES, which iproute2 6.1
+# cannot send): the config reply follows the provisioned features.
+test_add_features() {
+	local base
+
+	mgmt_load
+	base=$(hexor $F_VERSION_1 $F_ACCESS_PLATFORM)
+	expect_run 0 "ok" "" -- vdpa_nl dev-new vdpa0 vdpasim_net --features "$(hexor "$base" $F_MAC $F_MTU)"
+	expect_run 0 "vdpa0: mac 00:00:00:00:00:00 mtu 1500 " "" -- vdpa dev config show vdpa0
+	expect_run 0 "ok" "" -- vdpa_nl dev-new vdpa1 vdpasim_net --features "$(hexor "$base" $F_MAC $F_STATUS)" \
+		--mac 52:54:00:00:00:01
+	expect_run 0 "vdpa1: mac 52:54:00:00:00:01 link up link_announce false " "" -- vdpa dev config show vdpa1
+	expect_run 0 "ok" "" -- vdpa_nl dev-new vdpa2 vdpasim_net --features "$base"
+	expect_run 0 "vdpa2: " "" -- vdpa dev config show vdpa2
+	expect_run 0 '{"config":{"vdpa2":{}}}' "" -- vdpa -j dev config show vdpa2
+	# the full set is the default
+	expect_run 0 "ok" "" -- vdpa_nl dev-new vdpa3 vdpasim_net --features \
+		"$(hexor "$base" $F_MTU $F_MAC $F_STATUS $F_CTRL_VQ $F_CTRL_MAC_ADDR $F_ANY_LAYOUT)" --mtu 2000
+	expect_run 0 "vdpa3: mac 00:00:00:00:00:00 link up link_announce false mtu 2000 " "" -- vdpa dev config show vdpa3
+	expect_run 0 "$(dev_line vdpa0)
+$(dev_line vdpa1)
+$(dev_line vdpa2)
+$(dev_line vdpa3)" "" -- vdpa dev show
+	expect_run 0 "ok" "" -- vdpa_nl dev-del vdpa2
+	expect_run 0 "" "" -- vdpa dev del vdpa3
+	expect_run 0 "$(dev_line vdpa0)
+$(dev_line vdpa1)" "" -- vdpa dev show
+}

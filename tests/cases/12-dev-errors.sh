@@ -1,0 +1,193 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Refused requests: each gives the expected errno and message through the
+# real iproute2 6.1 `vdpa` (exit status 1, `Error: <extack>.` then
+# `kernel answers: <strerror>`), or through tests/helpers/vdpa_nl.py for
+# what the tool cannot send.  A refused request leaves nothing behind.
+
+. "$VDPA_TREE/tests/helpers/mgmt-lib.sh"
+
+NODEV="kernel answers: No such device"
+EINVAL="kernel answers: Invalid argument"
+
+test_duplicate_name() {
+	mgmt_load
+	vdpa dev add name vdpa0 mgmtdev vdpasim_net mac 52:54:00:00:00:01
+	expect_run 1 "" "kernel answers: File exists" -- vdpa dev add name vdpa0 mgmtdev vdpasim_net
+	expect_run 1 "" "kernel answers: File exists" -- vdpa dev add name vdpa0 mgmtdev vdpasim_net mac 52:54:00:00:00:02
+	# the first device is untouched
+	expect_run 0 "$(dev_line vdpa0)" "" -- vdpa dev show
+	expect_run 0 "vdpa0: mac 52:54:00:00:00:01 link up link_announce false mtu 1500 " "" \
+		-- vdpa dev config show
+	[ "$(bus_count)" -eq 1 ] || fail "$(bus_count) devices on the bus, expected 1"
+}
+
+test_unknown_mgmtdev() {
+	local e="Error: vdpa: Fail to find the specified management device.
+$NODEV"
+
+	mgmt_load
+	expect_run 1 "" "$e" -- vdpa dev add name vdpa0 mgmtdev nosuch
+	expect_run 1 "" "$e" -- vdpa dev add name vdpa0 mgmtdev pci/vdpasim_net
+	expect_run 1 "" "$e" -- vdpa dev add name vdpa0 mgmtdev vdpasim
+	expect_run 0 "" "" -- vdpa dev show
+}
+
+test_unknown_device() {
+	local e="Error: vdpa: device not found.
+$NODEV"
+
+	mgmt_load
+	expect_run 1 "" "$e" -- vdpa dev del vdpa0
+	expect_run 1 "" "$e" -- vdpa dev show vdpa0
+	expect_run 1 "" "$e" -- vdpa dev config show vdpa0
+	expect_run "$VSTATS_ERR_RC" "" "$e" -- vdpa dev vstats show vdpa0 qidx 0
+	vdpa dev add name vdpa0 mgmtdev vdpasim_net
+	expect_run 1 "" "$e" -- vdpa dev del vdpa
+	expect_run 1 "" "$e" -- vdpa dev del vdpa00
+	expect_run 0 "" "" -- vdpa dev del vdpa0
+	expect_run 1 "" "$e" -- vdpa dev del vdpa0
+}
+
+# MAC addresses are parsed by the tool itself (lib/ll_addr.c).
+test_bad_mac() {
+	mgmt_load
+	expect_run 1 "" '"zz" is invalid lladdr.' -- vdpa dev add name vdpa0 mgmtdev vdpasim_net mac zz:11:22:33:44:55
+	expect_run 1 "" '"100" is invalid lladdr.' -- vdpa dev add name vdpa0 mgmtdev vdpasim_net mac 00:11:22:33:44:100
+	expect_run 1 "" '"nonsense" is invalid lladdr.' -- vdpa dev add name vdpa0 mgmtdev vdpasim_net mac nonsense
+	# the kernel's policy wants exactly 6 bytes
+	expect_run 0 "error ERANGE: binary attribute size out of range" "" \
+		-- vdpa_nl dev-new vdpa0 vdpasim_net --raw 10:5254000000
+	expect_run 0 "error ERANGE: binary attribute size out of range" "" \
+		-- vdpa_nl dev-new vdpa0 vdpasim_net --raw 10:52540000000000
+	expect_run 0 "" "" -- vdpa dev show
+}
+
+# The MTU attribute is NLA_POLICY_MIN(NLA_U16, 68): the policy message has
+# no module prefix.  Numbers that do not fit a u16 never leave the tool.
+test_bad_mtu() {
+	local e="Error: integer out of range.
+kernel answers: Numerical result out of range"
+
+	mgmt_load
+	expect_run 1 "" "$e" -- vdpa dev add name vdpa0 mgmtdev vdpasim_net mtu 67
+	expect_run 1 "" "$e" -- vdpa dev add name vdpa0 mgmtdev vdpasim_net mtu 0
+	expect_run 1 "" "$e" -- vdpa dev add name vdpa0 mgmtdev vdpasim_net mac 52:54:00:00:00:01 mtu 60
+	expect_run 1 "" "" -- vdpa dev add name vdpa0 mgmtdev vdpasim_net mtu 65536
+	expect_run 1 "" "" -- vdpa dev add name vdpa0 mgmtdev vdpasim_net mtu big
+	expect_run 0 "" "" -- vdpa dev show
+}
+
+test_max_vqp_bounds() {
+	mgmt_load
+	expect_run 1 "" "Error: vdpa: At least one pair of VQs is required.
+$EINVAL" -- vdpa dev add name vdpa0 mgmtdev vdpasim_net max_vqp 0
+	# the simulator's own limit
+	expect_run 1 "" "Error: vdpa_sim_net: max_vqp exceeds the simulator's limit of 16 queue pairs.
+$EINVAL" -- vdpa dev add name vdpa0 mgmtdev vdpasim_net max_vqp 17
+	expect_run 1 "" "Error: vdpa_sim_net: max_vqp exceeds the simulator's limit of 16 queue pairs.
+$EINVAL" -- vdpa dev add name vdpa0 mgmtdev vdpasim_net max_vqp 65535
+	expect_run 1 "" "" -- vdpa dev add name vdpa0 mgmtdev vdpasim_net max_vqp 65536
+	expect_run 0 "" "" -- vdpa dev show
+	[ "$(bus_count)" -eq 0 ] || fail "a refused device is on the bus"
+}
+
+# Features outside the management device's supported set.
+test_features_unsupported() {
+	local all
+
+	mgmt_load
+	all=$(hexor $F_MTU $F_MAC $F_STATUS $F_CTRL_VQ $F_CTRL_MAC_ADDR $F_ANY_LAYOUT $F_VERSION_1 $F_ACCESS_PLATFORM)
+	capture vdpa_nl dev-new vdpa0 vdpasim_net --features "$(hexor "$all" 0x1)"
+	[ "$rc" -eq 0 ] || fail "vdpa_nl failed ($rc): $err"
+	case "$out" in
+	"error EINVAL:"*) ;;
+	*) fail "features with CSUM (bit 0): got '$out', expected EINVAL" ;;
+	esac
+	capture vdpa_nl dev-new vdpa0 vdpasim_net --features "$(hexor "$all" 0x8000000000000000)"
+	case "$out" in
+	"error EINVAL:"*) ;;
+	*) fail "features with bit 63: got '$out', expected EINVAL" ;;
+	esac
+	expect_run 0 "" "" -- vdpa dev show
+	[ "$(bus_count)" -eq 0 ] || fail "a refused device is on the bus"
+}
+
+# A net attribute whose feature is not provisioned is contradictory.
+test_features_missing_for_attr() {
+	local base
+
+	mgmt_load
+	base=$(hexor $F_VERSION_1 $F_ACCESS_PLATFORM $F_STATUS)
+	expect_run 0 "error EINVAL: vdpa: Missing features 0x20 for provided attributes" "" \
+		-- vdpa_nl dev-new vdpa0 vdpasim_net --features "$base" --mac 52:54:00:00:00:01
+	expect_run 0 "error EINVAL: vdpa: Missing features 0x8 for provided attributes" "" \
+		-- vdpa_nl dev-new vdpa0 vdpasim_net --features "$base" --mtu 1500
+	expect_run 0 "error EINVAL: vdpa: Missing features 0x28 for provided attributes" "" \
+		-- vdpa_nl dev-new vdpa0 vdpasim_net --features "$base" --mac 52:54:00:00:00:01 --mtu 1500
+	expect_run 0 "error EINVAL: vdpa: Missing features 0x400000 for provided attributes" "" \
+		-- vdpa_nl dev-new vdpa0 vdpasim_net --features "$(hexor "$base" $F_CTRL_VQ)" --max-vqp 2
+	expect_run 0 "" "" -- vdpa dev show
+}
+
+# DEV_NEW, DEV_DEL and DEV_VSTATS_GET need CAP_NET_ADMIN; the check comes
+# before anything else, so there is no extack.
+test_unprivileged() {
+	local e="kernel answers: Operation not permitted"
+
+	mgmt_load
+	expect_run 1 "" "$e" -- as_unprivileged "$VDPA_BIN" dev add name vdpa0 mgmtdev vdpasim_net
+	expect_run 1 "" "$e" -- as_unprivileged "$VDPA_BIN" dev add name vdpa0 mgmtdev vdpasim_net mac 52:54:00:00:00:01
+	expect_run 1 "" "$e" -- as_unprivileged "$VDPA_BIN" dev add name vdpa0 mgmtdev nosuch
+	expect_run 0 "" "" -- vdpa dev show
+	vdpa dev add name vdpa0 mgmtdev vdpasim_net
+	expect_run 1 "" "$e" -- as_unprivileged "$VDPA_BIN" dev del vdpa0
+	expect_run 1 "" "$e" -- as_unprivileged "$VDPA_BIN" dev del nosuch
+	expect_run "$VSTATS_ERR_RC" "" "$e" -- as_unprivileged "$VDPA_BIN" dev vstats show vdpa0 qidx 0
+	expect_run 0 "$(dev_line vdpa0)" "" -- vdpa dev show
+}
+
+# Names become sysfs directory names: '/' and the empty name are refused.
+test_bad_names() {
+	local long
+
+	mgmt_load
+	capture vdpa dev add name a/b mgmtdev vdpasim_net
+	[ "$rc" -eq 1 ] || fail "name a/b: exit status $rc, expected 1"
+	expect_eq "${err##*$'\n'}" "$EINVAL" "name a/b"
+	capture vdpa dev add name "" mgmtdev vdpasim_net
+	[ "$rc" -eq 1 ] || fail "empty name: exit status $rc, expected 1"
+	expect_eq "${err##*$'\n'}" "$EINVAL" "empty name"
+	capture vdpa_nl dev-new / vdpasim_net
+	case "$out" in
+	"error EINVAL:"*) ;;
+	*) fail "name /: got '$out', expected EINVAL" ;;
+	esac
+	# 63 bytes is the longest name (iproute2 prints names through 64-byte
+	# buffers)
+	long=$(printf 'n%.0s' $(seq 64))
+	capture vdpa dev add name "$long" mgmtdev vdpasim_net
+	[ "$rc" -eq 1 ] || fail "64-byte name: exit status $rc, expected 1"
+	expect_eq "${err##*$'\n'}" "$EINVAL" "64-byte name"
+	expect_run 0 "" "" -- vdpa dev show
+	[ "$(bus_count)" -eq 0 ] || fail "a refused device is on the bus"
+	expect_run 0 "" "" -- vdpa dev add name "${long:1}" mgmtdev vdpasim_net
+	expect_run 0 "$(dev_line "${long:1}")" "" -- vdpa dev show
+	expect_run 0 "" "" -- vdpa dev del "${long:1}"
+	# names the tool refuses before sending anything
+	expect_run 1 "" "device name is not set." -- vdpa dev add mgmtdev vdpasim_net
+	expect_run 1 "" "management device handle not set." -- vdpa dev add name vdpa0
+	expect_run 1 "" 'Unknown option "color"' -- vdpa dev add name vdpa0 mgmtdev vdpasim_net color red
+}
+
+# The family validates strictly: an attribute type beyond VDPA_ATTR_MAX is
+# refused instead of ignored.
+test_unknown_attribute() {
+	mgmt_load
+	expect_run 0 "error EINVAL: Unknown attribute type" "" \
+		-- vdpa_nl dev-new vdpa0 vdpasim_net --raw 60:00000000
+	expect_run 0 "" "" -- vdpa dev show
+	# the helper itself works: the same request without it succeeds
+	expect_run 0 "ok" "" -- vdpa_nl dev-new vdpa0 vdpasim_net
+	expect_run 0 "$(dev_line vdpa0)" "" -- vdpa dev show
+}

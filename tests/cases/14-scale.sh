@@ -1,0 +1,77 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Many devices: dumps that span several netlink messages resume where they
+# stopped, in the order the devices were added.
+
+. "$VDPA_TREE/tests/helpers/mgmt-lib.sh"
+
+SCALE_N=200
+TIMEOUT_200_devices=900
+
+test_200_devices() {
+	local i t0 t1 t2 t3 want
+
+	mgmt_load
+	t0=$(date +%s)
+	for i in $(seq 0 $((SCALE_N - 1))); do
+		vdpa dev add name vdpa$i mgmtdev vdpasim_net \
+			mac 52:54:00:00:$(printf '%02x:%02x' $((i / 256)) $((i % 256)))
+	done
+	t1=$(date +%s)
+	echo "added $SCALE_N devices in $((t1 - t0)) s"
+	expect_eq "$(bus_count)" "$SCALE_N" "devices on the bus"
+
+	want=$(seq 0 $((SCALE_N - 1)) | sed 's/^/vdpa/')
+	capture vdpa -j dev show
+	[ "$rc" -eq 0 ] || fail "vdpa -j dev show: $rc $err"
+	expect_eq "$(printf '%s\n' "$out" | json_keys dev)" "$want" "dev dump (-j) names"
+	capture vdpa dev show
+	[ "$rc" -eq 0 ] || fail "vdpa dev show: $rc $err"
+	expect_eq "$out" "$(for i in $(seq 0 $((SCALE_N - 1))); do dev_line vdpa$i; done)" "dev dump"
+
+	capture vdpa -j dev config show
+	[ "$rc" -eq 0 ] || fail "vdpa -j dev config show: $rc $err"
+	expect_eq "$(printf '%s\n' "$out" | json_keys config)" "$want" "config dump (-j) names"
+	capture vdpa dev config show
+	[ "$rc" -eq 0 ] || fail "vdpa dev config show: $rc $err"
+	expect_eq "$out" "$(for i in $(seq 0 $((SCALE_N - 1))); do
+		printf 'vdpa%d: mac 52:54:00:00:%02x:%02x link up link_announce false mtu 1500 \n' \
+			$i $((i / 256)) $((i % 256))
+	done)" "config dump"
+	# one device in the middle, by name
+	expect_run 0 "vdpa137: mac 52:54:00:00:00:89 link up link_announce false mtu 1500 " "" \
+		-- vdpa dev config show vdpa137
+	t2=$(date +%s)
+	echo "dumped in $((t2 - t1)) s"
+
+	for i in $(seq 0 $((SCALE_N - 1))); do
+		vdpa dev del vdpa$i
+	done
+	t3=$(date +%s)
+	echo "deleted $SCALE_N devices in $((t3 - t2)) s"
+	expect_run 0 "" "" -- vdpa dev show
+	expect_run 0 '{"config":{}}' "" -- vdpa -j dev config show
+	expect_eq "$(bus_count)" "0" "devices on the bus after deleting all"
+	# generous bound for TCG: about 2 s per add/del pair would be a bug
+	[ $((t3 - t0)) -lt 400 ] || fail "$SCALE_N devices took $((t3 - t0)) s"
+}
+
+# Deleting in a different order than adding keeps the dump consistent.
+test_interleaved() {
+	local i want
+
+	mgmt_load
+	for i in $(seq 0 49); do
+		vdpa dev add name d$i mgmtdev vdpasim_net
+	done
+	for i in $(seq 0 2 49); do
+		vdpa dev del d$i
+	done
+	for i in $(seq 50 59); do
+		vdpa dev add name d$i mgmtdev vdpasim_net
+	done
+	want=$( (seq 1 2 49; seq 50 59) | sed 's/^/d/')
+	capture vdpa -j dev show
+	expect_eq "$(printf '%s\n' "$out" | json_keys dev)" "$want" "dev dump after interleaved add/del"
+	expect_eq "$(ls /sys/bus/vdpa/devices | sort)" "$(printf '%s\n' "$want" | sort)" "bus devices"
+}

@@ -1,0 +1,94 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Module lifetimes: unloading a management device's module removes its
+# devices; the core cannot go while a parent uses it; reloading works.
+
+. "$VDPA_TREE/tests/helpers/mgmt-lib.sh"
+
+test_rmmod_with_devices() {
+	mgmt_load
+	vdpa dev add name vdpa0 mgmtdev vdpasim_net
+	vdpa dev add name vdpa1 mgmtdev vdpasim_net mac 52:54:00:00:00:01 max_vqp 2
+	vdpa dev add name vdpa2 mgmtdev vdpasim_net mtu 9000
+	expect_eq "$(bus_count)" "3" "devices before rmmod"
+	rmmod vdpa_sim_net
+	expect_eq "$(bus_count)" "0" "devices after rmmod"
+	for d in vdpa0 vdpa1 vdpa2; do
+		[ ! -e /sys/devices/$d ] || fail "/sys/devices/$d left after rmmod"
+	done
+	[ ! -e /sys/devices/vdpasim_net ] || fail "/sys/devices/vdpasim_net left after rmmod"
+	expect_run 0 "" "" -- vdpa dev show
+	expect_run 0 '{"dev":{}}' "" -- vdpa -j dev show
+	expect_run 0 "" "" -- vdpa dev config show
+	expect_run 0 "" "" -- vdpa mgmtdev show
+	expect_run 1 "" "Error: vdpa: device not found.
+kernel answers: No such device" -- vdpa dev del vdpa0
+	expect_run 1 "" "Error: vdpa: Fail to find the specified management device.
+kernel answers: No such device" -- vdpa dev add name vdpa0 mgmtdev vdpasim_net
+
+	# reload: the management device is back and the old names are free
+	load_modules vdpa_sim_net
+	expect_run 0 "" "" -- vdpa dev add name vdpa1 mgmtdev vdpasim_net mac 52:54:00:00:00:11
+	expect_run 0 "$(dev_line vdpa1)" "" -- vdpa dev show
+	expect_run 0 "vdpa1: mac 52:54:00:00:00:11 link up link_announce false mtu 1500 " "" \
+		-- vdpa dev config show
+	expect_run 0 "" "" -- vdpa dev del vdpa1
+}
+
+# The core and the simulator core stay while a module built on them is
+# loaded.
+test_rmmod_order() {
+	mgmt_load
+	vdpa dev add name vdpa0 mgmtdev vdpasim_net
+	capture rmmod vdpa
+	[ "$rc" -ne 0 ] || fail "rmmod vdpa succeeded under vdpa_sim_net"
+	capture rmmod vdpa_sim
+	[ "$rc" -ne 0 ] || fail "rmmod vdpa_sim succeeded under vdpa_sim_net"
+	[ -d /sys/module/vdpa ] || fail "vdpa unloaded"
+	expect_run 0 "$(dev_line vdpa0)" "" -- vdpa dev show
+	rmmod vdpa_sim_net
+	rmmod vdpa_sim
+	rmmod vdpa
+	expect_run 1 "" "Failed to connect to vdpa Netlink" -- vdpa dev show
+	[ ! -e /sys/bus/vdpa ] || fail "/sys/bus/vdpa left after rmmod vdpa"
+}
+
+# Repeated load/create/unload cycles leave nothing behind.
+test_reload_cycles() {
+	local i
+
+	for i in 1 2 3; do
+		mgmt_load
+		vdpa dev add name vdpa0 mgmtdev vdpasim_net
+		vdpa dev add name vdpa1 mgmtdev vdpasim_net max_vqp 4
+		expect_run 0 "$(dev_line vdpa0)
+$(dev_line vdpa1 9)" "" -- vdpa dev show
+		if [ "$i" -eq 2 ]; then
+			vdpa dev del vdpa1
+		fi
+		unload_modules
+		[ ! -e /sys/bus/vdpa ] || fail "cycle $i: /sys/bus/vdpa left after unload"
+		[ ! -e /sys/devices/vdpa0 ] || fail "cycle $i: /sys/devices/vdpa0 left"
+	done
+	expect_run 1 "" "Failed to connect to vdpa Netlink" -- vdpa mgmtdev show
+}
+
+# A device bound to vhost_vdpa goes away with its parent module, and so does
+# its character device.
+test_rmmod_bound_device() {
+	have_module vhost_vdpa || skip "vhost_vdpa.ko not built"
+	load_modules vdpa vdpa_sim vdpa_sim_net vhost_vdpa
+	vdpa dev add name vdpa0 mgmtdev vdpasim_net
+	[ -e /sys/bus/vdpa/devices/vdpa0/driver ] || fail "vdpa0 not bound"
+	expect_eq "$(basename "$(readlink /sys/bus/vdpa/devices/vdpa0/driver)")" "vhost_vdpa" "bound driver"
+	ls -d /sys/bus/vdpa/devices/vdpa0/vhost-vdpa-* >/dev/null 2>&1 ||
+		fail "no vhost-vdpa-N child"
+	rmmod vdpa_sim_net
+	expect_eq "$(bus_count)" "0" "devices after rmmod"
+	if ls /dev/vhost-vdpa-* >/dev/null 2>&1; then
+		fail "character device left: $(ls /dev/vhost-vdpa-*)"
+	fi
+	load_modules vdpa_sim_net
+	vdpa dev add name vdpa0 mgmtdev vdpasim_net
+	[ -e /dev/vhost-vdpa-0 ] || fail "/dev/vhost-vdpa-0 missing after reload"
+}
