@@ -1,0 +1,1066 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vdpa-net-loop: drive a virtio-net vDPA device (the net simulator loops
+ * every TX frame back into RX) through /dev/vhost-vdpa-N and check that
+ * what comes back is exactly what was sent.
+ *
+ * Modes:
+ *   default   loopback test; exits non-zero on any mismatch
+ *   --bench   packets per second and IOTLB map throughput
+ *   --hold    map and start the device, then wait for SIGUSR1 and check
+ *             that the device was revoked (vdpa dev del) under us
+ *   --cycles  open/close the device N times
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vdpa_user.h"
+
+#define RXQ			0
+#define TXQ			1
+#define HDR_LEN			12U	/* virtio_net_hdr_v1 */
+#define SLOT_SIZE		4096	/* the simulator copies up to a page */
+#define MAX_FRAME		(SLOT_SIZE - HDR_LEN)
+#define MIN_FRAME		20	/* dst, src, type, seq, len */
+#define MAX_SIZES		16
+#define REGION_IOVA		0x40000000ULL
+#define BENCH_IOVA		0x100000000000ULL
+#define ETH_TYPE		0x88b5	/* local experimental */
+
+enum dst_kind { DST_BCAST, DST_UCAST, DST_MCAST, DST_FOREIGN };
+
+static const uint8_t bcast_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+static const uint8_t mcast_mac[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 };
+static const uint8_t src_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
+
+struct opts {
+	const char *dev;
+	unsigned int count;
+	unsigned int sizes[MAX_SIZES];
+	unsigned int nsizes;
+	uint8_t new_mac[6];
+	uint8_t foreign_mac[6];
+	unsigned int qsize;
+	unsigned int burst;
+	int timeout_ms;
+	double bench_secs;
+	unsigned int bench_map_mib;
+	unsigned int bench_msgs;
+	unsigned int cycles;
+	bool use_cvq;
+	bool bench;
+	bool hold;
+	bool pause;
+	bool verbose;
+};
+
+struct expect {
+	uint32_t seq;
+	uint16_t len;
+	uint8_t kind;
+};
+
+struct stats {
+	uint64_t tx_packets;
+	uint64_t tx_bytes;		/* frames only */
+	uint64_t rx_packets;
+	uint64_t rx_bytes;		/* frames only */
+	uint64_t foreign_sent;
+	uint64_t cvq_requests;
+	uint64_t cvq_ok;
+	uint64_t cvq_err;
+	uint64_t errors;
+};
+
+struct loop {
+	struct opts *o;
+	struct vdpa_dev d;
+	uint8_t dev_mac[6];		/* unicast destination */
+	uint8_t orig_mac[6];
+	bool has_cvq;
+	unsigned int cvq;
+	struct expect *exp;
+	unsigned int exp_head, exp_tail, exp_cap;
+	unsigned int rx_posted;
+	struct stats st;
+};
+
+static void err_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("vdpa-net-loop: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static int parse_mac(const char *s, uint8_t *mac)
+{
+	unsigned int b[6];
+	char tail;
+	int i;
+
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3],
+		   &b[4], &b[5], &tail) != 6)
+		return -1;
+	for (i = 0; i < 6; i++) {
+		if (b[i] > 0xff)
+			return -1;
+		mac[i] = b[i];
+	}
+	return 0;
+}
+
+static const char *mac_str(const uint8_t *m)
+{
+	static char buf[4][18];
+	static int n;
+	char *p = buf[n++ & 3];
+
+	snprintf(p, 18, "%02x:%02x:%02x:%02x:%02x:%02x",
+		 m[0], m[1], m[2], m[3], m[4], m[5]);
+	return p;
+}
+
+static uint8_t pattern(uint32_t seq, unsigned int len, unsigned int i)
+{
+	return (uint8_t)(seq * 131 + i * 7 + len * 3 + (i >> 8));
+}
+
+static void frame_build(uint8_t *f, unsigned int len, const uint8_t *dst,
+			uint32_t seq)
+{
+	unsigned int i;
+
+	memcpy(f, dst, 6);
+	memcpy(f + 6, src_mac, 6);
+	f[12] = ETH_TYPE >> 8;
+	f[13] = ETH_TYPE & 0xff;
+	f[14] = seq >> 24;
+	f[15] = seq >> 16;
+	f[16] = seq >> 8;
+	f[17] = seq;
+	f[18] = len >> 8;
+	f[19] = len;
+	for (i = MIN_FRAME; i < len; i++)
+		f[i] = pattern(seq, len, i);
+}
+
+static const uint8_t *kind_mac(struct loop *l, enum dst_kind k)
+{
+	switch (k) {
+	case DST_BCAST:
+		return bcast_mac;
+	case DST_UCAST:
+		return l->dev_mac;
+	case DST_MCAST:
+		return mcast_mac;
+	default:
+		return l->o->foreign_mac;
+	}
+}
+
+static int post_rx(struct loop *l)
+{
+	struct vdpa_vq *rx = &l->d.vq[RXQ];
+	int n = 0, ret;
+
+	while (rx->num_free) {
+		ret = vdpa_vq_add_buf(rx, NULL, SLOT_SIZE, true, NULL);
+		if (ret < 0)
+			return ret;
+		n++;
+	}
+	l->rx_posted += n;
+	if (n)
+		return vdpa_vq_kick(rx);
+	return 0;
+}
+
+/* Check one received buffer against the oldest expected frame. */
+static int check_rx(struct loop *l, const struct vdpa_used *u)
+{
+	static uint8_t want[SLOT_SIZE];
+	const uint8_t *got = u->data;
+	const struct virtio_net_hdr_v1 *h = u->data;
+	struct expect *e;
+	uint32_t seq;
+	unsigned int i;
+
+	if (l->exp_head == l->exp_tail) {
+		err_msg("unexpected frame received (len %u)", u->len);
+		return -1;
+	}
+	e = &l->exp[l->exp_tail % l->exp_cap];
+	l->exp_tail++;
+	if (u->len != HDR_LEN + e->len) {
+		err_msg("seq %u: rx length %u, expected %u", e->seq, u->len,
+			HDR_LEN + e->len);
+		if (u->len >= HDR_LEN + MIN_FRAME) {
+			seq = got[HDR_LEN + 14] << 24 | got[HDR_LEN + 15] << 16 |
+			      got[HDR_LEN + 16] << 8 | got[HDR_LEN + 17];
+			err_msg("  received frame carries seq %u to %s", seq,
+				mac_str(got + HDR_LEN));
+		}
+		return -1;
+	}
+	if (h->flags || h->gso_type || h->hdr_len || h->gso_size ||
+	    h->csum_start || h->csum_offset || le16toh(h->num_buffers) > 1) {
+		err_msg("seq %u: unexpected virtio-net header", e->seq);
+		return -1;
+	}
+	frame_build(want, e->len, kind_mac(l, e->kind), e->seq);
+	if (memcmp(want, got + HDR_LEN, e->len)) {
+		for (i = 0; i < e->len && want[i] == got[HDR_LEN + i]; i++)
+			;
+		err_msg("seq %u len %u: payload differs at byte %u (0x%02x, expected 0x%02x)",
+			e->seq, e->len, i, got[HDR_LEN + i], want[i]);
+		return -1;
+	}
+	l->st.rx_packets++;
+	l->st.rx_bytes += e->len;
+	return 0;
+}
+
+static int reap(struct loop *l, unsigned int *tx_done, unsigned int *rx_done,
+		bool verify)
+{
+	struct vdpa_vq *rx = &l->d.vq[RXQ], *tx = &l->d.vq[TXQ];
+	struct vdpa_used u;
+	bool repost = false;
+	int ret;
+
+	while ((ret = vdpa_vq_get_used(tx, &u)) > 0)
+		(*tx_done)++;
+	if (ret < 0)
+		return ret;
+	while ((ret = vdpa_vq_get_used(rx, &u)) > 0) {
+		l->rx_posted--;
+		repost = true;
+		(*rx_done)++;
+		if (verify && check_rx(l, &u)) {
+			l->st.errors++;
+			return -EBADMSG;
+		}
+	}
+	if (ret < 0)
+		return ret;
+	return repost ? post_rx(l) : 0;
+}
+
+/* Send frames [seq, seq + n) of one size; wait for all of them. */
+static int send_burst(struct loop *l, uint32_t seq, unsigned int n,
+		      unsigned int len)
+{
+	static uint8_t buf[SLOT_SIZE];
+	struct vdpa_vq *tx = &l->d.vq[TXQ];
+	unsigned int i, tx_done = 0, rx_done = 0, want_rx = 0;
+	uint64_t deadline;
+	enum dst_kind k;
+	int ret;
+
+	for (i = 0; i < n; i++, seq++) {
+		/* every 8th frame goes to a foreign unicast and must drop */
+		if (seq % 8 == 7)
+			k = DST_FOREIGN;
+		else
+			k = seq % 3 == 0 ? DST_BCAST :
+			    seq % 3 == 1 ? DST_UCAST : DST_MCAST;
+		memset(buf, 0, HDR_LEN);
+		frame_build(buf + HDR_LEN, len, kind_mac(l, k), seq);
+		ret = vdpa_vq_add_buf(tx, buf, HDR_LEN + len, false, NULL);
+		if (ret < 0)
+			return ret;
+		l->st.tx_packets++;
+		l->st.tx_bytes += len;
+		if (k == DST_FOREIGN) {
+			l->st.foreign_sent++;
+			continue;
+		}
+		l->exp[l->exp_head % l->exp_cap] = (struct expect){
+			.seq = seq, .len = len, .kind = k };
+		l->exp_head++;
+		want_rx++;
+	}
+	ret = vdpa_vq_kick(tx);
+	if (ret)
+		return ret;
+	deadline = vdpa_now_ns() + (uint64_t)l->o->timeout_ms * 1000000;
+	while (tx_done < n || rx_done < want_rx) {
+		ret = reap(l, &tx_done, &rx_done, true);
+		if (ret)
+			return ret;
+		if (tx_done >= n && rx_done >= want_rx)
+			break;
+		if (vdpa_now_ns() > deadline) {
+			err_msg("timeout: size %u: %u/%u TX completed, %u/%u RX received",
+				len, tx_done, n, rx_done, want_rx);
+			return -ETIMEDOUT;
+		}
+		if (rx_done < want_rx)
+			vdpa_vq_wait(&l->d.vq[RXQ], 20);
+		else
+			vdpa_vq_wait(tx, 20);
+	}
+	return 0;
+}
+
+static int cvq_cmd(struct loop *l, uint8_t class, uint8_t cmd,
+		   const void *data, uint32_t len, uint8_t want)
+{
+	uint8_t ack = 0xff;
+	int ret;
+
+	ret = vdpa_net_ctrl(&l->d, l->cvq, class, cmd, data, len, &ack,
+			    l->o->timeout_ms);
+	l->st.cvq_requests++;
+	if (ret) {
+		err_msg("cvq class %u cmd %u: %s", class, cmd, strerror(-ret));
+		return ret;
+	}
+	if (ack == VIRTIO_NET_OK)
+		l->st.cvq_ok++;
+	else
+		l->st.cvq_err++;
+	if (ack != want) {
+		err_msg("cvq class %u cmd %u: ack %u, expected %u", class, cmd,
+			ack, want);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static int check_config_mac(struct loop *l, const uint8_t *want)
+{
+	uint8_t mac[6];
+	int ret;
+
+	ret = vdpa_get_config(&l->d, 0, mac, 6);
+	if (ret) {
+		err_msg("GET_CONFIG mac: %s", strerror(-ret));
+		return ret;
+	}
+	if (memcmp(mac, want, 6)) {
+		err_msg("config mac is %s, expected %s", mac_str(mac),
+			mac_str(want));
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static int cvq_set_mac(struct loop *l, const uint8_t *mac)
+{
+	int ret;
+
+	ret = cvq_cmd(l, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET,
+		      mac, 6, VIRTIO_NET_OK);
+	if (!ret)
+		ret = check_config_mac(l, mac);
+	return ret;
+}
+
+static int setup(struct loop *l, size_t region)
+{
+	struct vdpa_dev *d = &l->d;
+	uint64_t wanted;
+	unsigned int i, nq = 2;
+	int ret;
+
+	ret = vdpa_open(d, l->o->dev);
+	if (ret) {
+		err_msg("open %s: %s", l->o->dev, strerror(-ret));
+		return ret;
+	}
+	ret = vdpa_query(d);
+	if (ret) {
+		err_msg("query: %s", strerror(-ret));
+		return ret;
+	}
+	if (d->device_id != VIRTIO_ID_NET) {
+		err_msg("device id %u is not virtio-net", d->device_id);
+		return -ENODEV;
+	}
+	ret = vdpa_set_owner(d);
+	if (!ret)
+		ret = vdpa_set_backend_features(d,
+			VDPA_BIT(VHOST_BACKEND_F_IOTLB_MSG_V2) |
+			VDPA_BIT(VHOST_BACKEND_F_IOTLB_BATCH) |
+			VDPA_BIT(VHOST_BACKEND_F_IOTLB_ASID));
+	if (ret) {
+		err_msg("owner/backend features: %s", strerror(-ret));
+		return ret;
+	}
+	wanted = VDPA_BIT(VIRTIO_F_VERSION_1) |
+		 VDPA_BIT(VIRTIO_F_ACCESS_PLATFORM) |
+		 VDPA_BIT(VIRTIO_NET_F_MAC) | VDPA_BIT(VIRTIO_NET_F_MTU) |
+		 VDPA_BIT(VIRTIO_NET_F_STATUS);
+	if (l->o->use_cvq)
+		wanted |= VDPA_BIT(VIRTIO_NET_F_CTRL_VQ) |
+			  VDPA_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR);
+	ret = vdpa_negotiate(d, wanted);
+	if (ret) {
+		err_msg("feature negotiation (0x%llx of 0x%llx): %s",
+			(unsigned long long)wanted,
+			(unsigned long long)d->device_features, strerror(-ret));
+		return ret;
+	}
+	l->has_cvq = (d->features & VDPA_BIT(VIRTIO_NET_F_CTRL_VQ)) &&
+		     (d->features & VDPA_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR)) &&
+		     d->nvqs > 2;
+	l->cvq = 2;
+	if (l->has_cvq)
+		nq = 3;
+	ret = vdpa_get_config(d, 0, l->orig_mac, 6);
+	if (ret) {
+		err_msg("GET_CONFIG: %s", strerror(-ret));
+		return ret;
+	}
+	memcpy(l->dev_mac, l->orig_mac, 6);
+
+	ret = vdpa_mem_map(d, region, REGION_IOVA, 0);
+	if (ret) {
+		err_msg("IOTLB UPDATE of %zu bytes: %s (ulimit -l?)", region,
+			strerror(-ret));
+		return ret;
+	}
+	for (i = 0; i < nq; i++) {
+		ret = vdpa_vq_setup(d, i, i == 2 ? 64 : l->o->qsize,
+				    i == 2 ? 64 : SLOT_SIZE);
+		if (ret) {
+			err_msg("vq %u setup: %s", i, strerror(-ret));
+			return ret;
+		}
+	}
+	ret = post_rx(l);
+	for (i = 0; !ret && i < nq; i++)
+		ret = vdpa_vq_enable(d, i, true);
+	if (!ret)
+		ret = vdpa_driver_ok(d);
+	if (ret) {
+		err_msg("start: %s", strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+static size_t region_size(struct opts *o)
+{
+	return ((size_t)o->qsize * SLOT_SIZE * 2 + 64 * 64 + 16 * 4096 +
+		0xfffff) & ~(size_t)0xfffff;
+}
+
+static void print_stats(struct loop *l)
+{
+	struct stats *s = &l->st;
+
+	printf("stats tx_packets %llu tx_bytes %llu rx_packets %llu rx_bytes %llu foreign_dropped %llu cvq_requests %llu cvq_ok %llu cvq_err %llu errors %llu\n",
+	       (unsigned long long)s->tx_packets,
+	       (unsigned long long)s->tx_bytes,
+	       (unsigned long long)s->rx_packets,
+	       (unsigned long long)s->rx_bytes,
+	       (unsigned long long)s->foreign_sent,
+	       (unsigned long long)s->cvq_requests,
+	       (unsigned long long)s->cvq_ok, (unsigned long long)s->cvq_err,
+	       (unsigned long long)s->errors);
+	/* what the device saw: every frame carries the 12-byte header */
+	printf("device tx_packets %llu tx_bytes %llu rx_packets %llu rx_bytes %llu rx_drops %llu\n",
+	       (unsigned long long)s->tx_packets,
+	       (unsigned long long)(s->tx_bytes + HDR_LEN * s->tx_packets),
+	       (unsigned long long)s->rx_packets,
+	       (unsigned long long)(s->rx_bytes + HDR_LEN * s->rx_packets),
+	       (unsigned long long)s->foreign_sent);
+	fflush(stdout);
+}
+
+static int wait_signal(const char *what, int secs)
+{
+	struct timespec ts = { .tv_sec = secs };
+	sigset_t set;
+	int sig;
+
+	printf("%s\n", what);
+	fflush(stdout);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sig = sigtimedwait(&set, NULL, &ts);
+	if (sig < 0) {
+		err_msg("no signal within %d s", secs);
+		return -1;
+	}
+	return sig;
+}
+
+static void block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+static int run_loop(struct opts *o)
+{
+	struct loop l = { .o = o };
+	unsigned int si, sent, n;
+	uint32_t seq = 0;
+	uint8_t status;
+	int ret, ok = 1;
+	struct vdpa_used u;
+
+	l.exp_cap = o->burst + 1;
+	l.exp = calloc(l.exp_cap, sizeof(*l.exp));
+	if (!l.exp)
+		return 1;
+	if (o->pause)
+		block_signals();
+	ret = setup(&l, region_size(o));
+	if (ret)
+		goto out;
+	printf("device %s: features 0x%llx backend 0x%llx mac %s%s\n", o->dev,
+	       (unsigned long long)l.d.features,
+	       (unsigned long long)l.d.backend_features, mac_str(l.orig_mac),
+	       l.has_cvq ? " cvq" : "");
+
+	if (l.has_cvq) {
+		ret = cvq_set_mac(&l, o->new_mac);
+		if (ret)
+			goto out;
+		memcpy(l.dev_mac, o->new_mac, 6);
+		printf("cvq: MAC_ADDR_SET %s ok, config shows it\n",
+		       mac_str(o->new_mac));
+	}
+	if (!memcmp(l.dev_mac, o->foreign_mac, 6)) {
+		err_msg("foreign MAC equals the device MAC");
+		ret = -EINVAL;
+		goto out;
+	}
+	for (si = 0; si < o->nsizes; si++) {
+		for (sent = 0; sent < o->count; sent += n) {
+			n = o->count - sent;
+			if (n > o->burst)
+				n = o->burst;
+			ret = send_burst(&l, seq, n, o->sizes[si]);
+			if (ret)
+				goto out;
+			seq += n;
+		}
+		if (o->verbose)
+			printf("size %u: %u frames ok\n", o->sizes[si],
+			       o->count);
+	}
+	/* a dropped foreign frame must not show up late either */
+	if (vdpa_vq_wait(&l.d.vq[RXQ], 100) > 0 &&
+	    vdpa_vq_get_used(&l.d.vq[RXQ], &u) > 0) {
+		err_msg("late frame received (len %u) after all traffic", u.len);
+		ok = 0;
+	}
+
+	if (l.has_cvq) {
+		/* unsupported command: the device must answer ERR */
+		uint8_t on = 1;
+
+		ret = cvq_cmd(&l, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC,
+			      &on, 1, VIRTIO_NET_ERR);
+		if (!ret)
+			ret = cvq_set_mac(&l, l.orig_mac);
+		if (ret)
+			goto out;
+		printf("cvq: unsupported command answered ERR; MAC restored to %s\n",
+		       mac_str(l.orig_mac));
+	}
+	print_stats(&l);
+	if (o->pause && wait_signal("paused", 300) < 0) {
+		ret = -ETIMEDOUT;
+		goto out;
+	}
+	ret = vdpa_reset(&l.d);
+	if (!ret)
+		ret = vdpa_get_status(&l.d, &status);
+	if (ret || status) {
+		err_msg("reset: %s, status %u", strerror(-ret), status);
+		ok = 0;
+	}
+out:
+	if (ret) {
+		ok = 0;
+		print_stats(&l);
+	}
+	vdpa_close(&l.d);
+	free(l.exp);
+	printf("%s\n", ok ? "PASS" : "FAIL");
+	return ok ? 0 : 1;
+}
+
+/* ---- benchmark ---- */
+
+static double bench_pps(struct loop *l, unsigned int len, double secs)
+{
+	static uint8_t buf[SLOT_SIZE];
+	struct vdpa_vq *tx = &l->d.vq[TXQ], *rx = &l->d.vq[RXQ];
+	unsigned int tx_done = 0, rx_done = 0, inflight = 0, budget, i;
+	uint64_t t0, end, now, start_rx;
+	int ret;
+
+	memset(buf, 0, HDR_LEN);
+	frame_build(buf + HDR_LEN, len, bcast_mac, 0);
+	start_rx = 0;
+	t0 = vdpa_now_ns();
+	end = t0 + (uint64_t)(secs * 1e9);
+	for (;;) {
+		/* never more in flight than there are RX buffers posted */
+		budget = l->rx_posted > inflight ? l->rx_posted - inflight : 0;
+		if (budget > tx->num_free)
+			budget = tx->num_free;
+		if (budget > 64)
+			budget = 64;
+		for (i = 0; i < budget; i++) {
+			ret = vdpa_vq_add_buf(tx, buf, HDR_LEN + len, false,
+					      NULL);
+			if (ret < 0)
+				return -1;
+		}
+		inflight += budget;
+		if (budget && vdpa_vq_kick(tx))
+			return -1;
+		vdpa_vq_wait(rx, 50);
+		i = rx_done;
+		if (reap(l, &tx_done, &rx_done, false))
+			return -1;
+		inflight -= rx_done - i;
+		now = vdpa_now_ns();
+		if (now >= end)
+			break;
+	}
+	/* drain */
+	while (inflight && vdpa_vq_wait(rx, 500) > 0) {
+		i = rx_done;
+		if (reap(l, &tx_done, &rx_done, false))
+			return -1;
+		inflight -= rx_done - i;
+	}
+	now = vdpa_now_ns();
+	return (rx_done - start_rx) / ((now - t0) / 1e9);
+}
+
+static void raise_memlock(void)
+{
+	struct rlimit r = { RLIM_INFINITY, RLIM_INFINITY };
+
+	if (setrlimit(RLIMIT_MEMLOCK, &r))
+		err_msg("cannot raise RLIMIT_MEMLOCK: %s", strerror(errno));
+}
+
+static int bench_map(struct loop *l, size_t bytes)
+{
+	struct vdpa_dev *d = &l->d;
+	uint64_t t0, t1, t2;
+	void *p;
+	int ret;
+
+	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (p == MAP_FAILED) {
+		err_msg("mmap %zu MiB: %s", bytes >> 20, strerror(errno));
+		return -errno;
+	}
+	t0 = vdpa_now_ns();
+	ret = vdpa_iotlb_update(d, 0, BENCH_IOVA, bytes, p, VHOST_ACCESS_RW);
+	t1 = vdpa_now_ns();
+	if (ret) {
+		err_msg("UPDATE of %zu MiB: %s", bytes >> 20, strerror(-ret));
+		munmap(p, bytes);
+		return ret;
+	}
+	printf("bench map: one UPDATE of %zu MiB: %.3f s, %.2f GiB/s, VmPin %ld kB\n",
+	       bytes >> 20, (t1 - t0) / 1e9,
+	       (bytes / 1073741824.0) / ((t1 - t0) / 1e9), vdpa_vmpin_kb());
+	ret = vdpa_iotlb_invalidate(d, 0, BENCH_IOVA, bytes);
+	t2 = vdpa_now_ns();
+	if (ret)
+		err_msg("INVALIDATE: %s", strerror(-ret));
+	else
+		printf("bench unmap: one INVALIDATE of %zu MiB: %.3f s, %.2f GiB/s, VmPin %ld kB\n",
+		       bytes >> 20, (t2 - t1) / 1e9,
+		       (bytes / 1073741824.0) / ((t2 - t1) / 1e9),
+		       vdpa_vmpin_kb());
+	munmap(p, bytes);
+	return ret;
+}
+
+static int bench_msgs(struct loop *l, unsigned int n, bool batch)
+{
+	struct vdpa_dev *d = &l->d;
+	size_t bytes = (size_t)n * 4096;
+	uint64_t t0, t1;
+	unsigned int i;
+	uint8_t *p;
+	int ret = 0;
+
+	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	t0 = vdpa_now_ns();
+	if (batch)
+		ret = vdpa_iotlb_batch_begin(d, 0);
+	for (i = 0; !ret && i < n; i++)
+		ret = vdpa_iotlb_update(d, 0, BENCH_IOVA + (uint64_t)i * 8192,
+					4096, p + (size_t)i * 4096,
+					VHOST_ACCESS_RW);
+	if (!ret && batch)
+		ret = vdpa_iotlb_batch_end(d, 0);
+	t1 = vdpa_now_ns();
+	if (ret) {
+		err_msg("%s UPDATE %u of %u: %s", batch ? "batched" : "single",
+			i, n, strerror(-ret));
+	} else {
+		printf("bench %s: %u UPDATE messages of 4 KiB in %.3f s: %.0f msg/s\n",
+		       batch ? "batched" : "unbatched", n, (t1 - t0) / 1e9,
+		       n / ((t1 - t0) / 1e9));
+	}
+	if (vdpa_iotlb_invalidate(d, 0, BENCH_IOVA, (uint64_t)n * 8192))
+		err_msg("INVALIDATE after the message bench failed");
+	munmap(p, bytes);
+	return ret;
+}
+
+static int run_bench(struct opts *o)
+{
+	static const unsigned int sizes[] = { 64, 1500 };
+	struct loop l = { .o = o };
+	unsigned int i;
+	double pps;
+	int ret, fail = 0;
+
+	l.exp_cap = 1;
+	l.exp = calloc(1, sizeof(*l.exp));
+	ret = setup(&l, region_size(o));
+	if (ret)
+		goto out;
+	for (i = 0; i < 2; i++) {
+		pps = bench_pps(&l, sizes[i], o->bench_secs);
+		if (pps < 0) {
+			fail = 1;
+			continue;
+		}
+		printf("bench pps: %u-byte frames: %.0f packets/s (%.1f Mbit/s)\n",
+		       sizes[i], pps, pps * sizes[i] * 8 / 1e6);
+	}
+	fflush(stdout);
+	if (bench_map(&l, (size_t)o->bench_map_mib << 20))
+		fail = 1;
+	if (bench_msgs(&l, o->bench_msgs, true))
+		fail = 1;
+	if (bench_msgs(&l, o->bench_msgs < 1024 ? o->bench_msgs : 1024, false))
+		fail = 1;
+out:
+	if (ret)
+		fail = 1;
+	vdpa_close(&l.d);
+	free(l.exp);
+	printf("%s\n", fail ? "FAIL" : "PASS");
+	return fail;
+}
+
+/* ---- revocation: hold the device while it is deleted ---- */
+
+static int expect_enodev(const char *what, int ret)
+{
+	if (ret == -ENODEV) {
+		printf("ok %s after removal: ENODEV\n", what);
+		return 0;
+	}
+	printf("FAIL %s after removal: expected ENODEV got %s\n", what,
+	       ret ? strerror(-ret) : "success");
+	return 1;
+}
+
+static int run_hold(struct opts *o)
+{
+	struct vhost_vring_state s = { .index = 0, .num = 64 };
+	struct loop l = { .o = o };
+	uint32_t id;
+	uint8_t st;
+	long pin;
+	int ret, fail = 0;
+
+	block_signals();
+	l.exp_cap = 1;
+	l.exp = calloc(1, sizeof(*l.exp));
+	ret = setup(&l, region_size(o));
+	if (ret) {
+		fail = 1;
+		goto out;
+	}
+	printf("VmPin before removal: %ld kB\n", vdpa_vmpin_kb());
+	if (wait_signal("held", 300) < 0) {
+		fail = 1;
+		goto out;
+	}
+	fail |= expect_enodev("GET_DEVICE_ID",
+			      ioctl(l.d.fd, VHOST_VDPA_GET_DEVICE_ID, &id) ?
+			      -errno : 0);
+	fail |= expect_enodev("GET_STATUS",
+			      ioctl(l.d.fd, VHOST_VDPA_GET_STATUS, &st) ?
+			      -errno : 0);
+	fail |= expect_enodev("SET_VRING_NUM",
+			      ioctl(l.d.fd, VHOST_SET_VRING_NUM, &s) ?
+			      -errno : 0);
+	fail |= expect_enodev("IOTLB write",
+			      vdpa_iotlb_update(&l.d, 0, 0x1000, 4096, l.d.mem,
+						VHOST_ACCESS_RW));
+	/* a kick must not reach the revoked device (nothing to check) */
+	vdpa_vq_kick(&l.d.vq[TXQ]);
+	pin = vdpa_vmpin_kb();
+	if (pin) {
+		printf("FAIL VmPin after removal: %ld kB, expected 0\n", pin);
+		fail = 1;
+	} else {
+		printf("ok VmPin after removal: 0 kB\n");
+	}
+	if (close(l.d.fd)) {
+		printf("FAIL close after removal: %s\n", strerror(errno));
+		fail = 1;
+	} else {
+		printf("ok close after removal\n");
+	}
+	l.d.fd = -1;
+out:
+	vdpa_close(&l.d);
+	free(l.exp);
+	printf("%s\n", fail ? "FAIL" : "PASS");
+	return fail;
+}
+
+/* ---- open/close cycles ---- */
+
+static int run_cycles(struct opts *o)
+{
+	struct vdpa_dev d;
+	unsigned int i;
+	uint8_t *p;
+	long pin;
+	int ret;
+
+	p = mmap(NULL, 65536, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (p == MAP_FAILED)
+		return 1;
+	for (i = 0; i < o->cycles; i++) {
+		ret = vdpa_open(&d, o->dev);
+		if (!ret)
+			ret = vdpa_query(&d);
+		/* every 10th cycle also owns the device and pins a little */
+		if (!ret && i % 10 == 0) {
+			ret = vdpa_set_owner(&d);
+			if (!ret)
+				ret = vdpa_iotlb_update(&d, 0, 0x10000, 65536,
+							p, VHOST_ACCESS_RW);
+		}
+		if (ret) {
+			err_msg("cycle %u: %s", i, strerror(-ret));
+			vdpa_close(&d);
+			return 1;
+		}
+		vdpa_close(&d);
+	}
+	pin = vdpa_vmpin_kb();
+	printf("%u open/close cycles done, VmPin %ld kB\n", o->cycles, pin);
+	munmap(p, 65536);
+	if (pin) {
+		printf("FAIL\n");
+		return 1;
+	}
+	printf("PASS\n");
+	return 0;
+}
+
+static void usage(void)
+{
+	printf("usage: vdpa-net-loop [options]\n"
+	       "  -d, --dev PATH        device node (/dev/vhost-vdpa-0)\n"
+	       "  -n, --count N         frames per size (64)\n"
+	       "  -s, --sizes A,B,...   frame sizes without the virtio header\n"
+	       "                        (60,64,128,1000,1500,4084; %d..%d)\n"
+	       "  -m, --mac MAC         MAC to set through the control vq\n"
+	       "                        (02:1d:a0:00:00:01)\n"
+	       "  -f, --foreign MAC     unicast destination that must drop\n"
+	       "                        (02:de:ad:be:ef:01)\n"
+	       "  -q, --qsize N         rx/tx ring size (256)\n"
+	       "  -b, --burst N         frames per kick (32)\n"
+	       "  -t, --timeout MS      per-burst timeout (5000)\n"
+	       "      --no-cvq          do not use the control vq\n"
+	       "      --pause           before the final reset, print 'paused'\n"
+	       "                        and wait for SIGUSR1\n"
+	       "      --bench           packets/s and IOTLB map throughput\n"
+	       "      --bench-time S    seconds per pps run (3)\n"
+	       "      --bench-map-mib N size of the one-UPDATE map bench (1024)\n"
+	       "      --bench-msgs N    batched 4 KiB UPDATE messages (16384)\n"
+	       "      --hold            start, print 'held', wait for SIGUSR1,\n"
+	       "                        then expect the device revoked\n"
+	       "      --cycles N        open/close N times\n"
+	       "  -v, --verbose\n", MIN_FRAME, MAX_FRAME);
+}
+
+static int parse_sizes(struct opts *o, char *s)
+{
+	char *tok, *end;
+	unsigned long v;
+
+	o->nsizes = 0;
+	for (tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
+		v = strtoul(tok, &end, 0);
+		if (*end || v < MIN_FRAME || v > MAX_FRAME ||
+		    o->nsizes >= MAX_SIZES)
+			return -1;
+		o->sizes[o->nsizes++] = v;
+	}
+	return o->nsizes ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+	enum { O_NOCVQ = 256, O_PAUSE, O_BENCH, O_BTIME, O_BMAP, O_BMSGS,
+	       O_HOLD, O_CYCLES };
+	static const struct option lo[] = {
+		{ "dev", required_argument, NULL, 'd' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "sizes", required_argument, NULL, 's' },
+		{ "mac", required_argument, NULL, 'm' },
+		{ "foreign", required_argument, NULL, 'f' },
+		{ "qsize", required_argument, NULL, 'q' },
+		{ "burst", required_argument, NULL, 'b' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "no-cvq", no_argument, NULL, O_NOCVQ },
+		{ "pause", no_argument, NULL, O_PAUSE },
+		{ "bench", no_argument, NULL, O_BENCH },
+		{ "bench-time", required_argument, NULL, O_BTIME },
+		{ "bench-map-mib", required_argument, NULL, O_BMAP },
+		{ "bench-msgs", required_argument, NULL, O_BMSGS },
+		{ "hold", no_argument, NULL, O_HOLD },
+		{ "cycles", required_argument, NULL, O_CYCLES },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ }
+	};
+	char defsizes[] = "60,64,128,1000,1500,4084";
+	struct opts o = {
+		.dev = "/dev/vhost-vdpa-0",
+		.count = 64,
+		.new_mac = { 0x02, 0x1d, 0xa0, 0x00, 0x00, 0x01 },
+		.foreign_mac = { 0x02, 0xde, 0xad, 0xbe, 0xef, 0x01 },
+		.qsize = 256,
+		.burst = 32,
+		.timeout_ms = 5000,
+		.bench_secs = 3,
+		.bench_map_mib = 1024,
+		.bench_msgs = 16384,
+		.use_cvq = true,
+	};
+	int c;
+
+	parse_sizes(&o, defsizes);
+	while ((c = getopt_long(argc, argv, "d:n:s:m:f:q:b:t:vh", lo,
+				NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			o.dev = optarg;
+			break;
+		case 'n':
+			o.count = strtoul(optarg, NULL, 0);
+			break;
+		case 's':
+			if (parse_sizes(&o, optarg)) {
+				err_msg("bad --sizes");
+				return 2;
+			}
+			break;
+		case 'm':
+			if (parse_mac(optarg, o.new_mac)) {
+				err_msg("bad --mac");
+				return 2;
+			}
+			break;
+		case 'f':
+			if (parse_mac(optarg, o.foreign_mac)) {
+				err_msg("bad --foreign");
+				return 2;
+			}
+			break;
+		case 'q':
+			o.qsize = strtoul(optarg, NULL, 0);
+			break;
+		case 'b':
+			o.burst = strtoul(optarg, NULL, 0);
+			break;
+		case 't':
+			o.timeout_ms = strtol(optarg, NULL, 0);
+			break;
+		case O_NOCVQ:
+			o.use_cvq = false;
+			break;
+		case O_PAUSE:
+			o.pause = true;
+			break;
+		case O_BENCH:
+			o.bench = true;
+			break;
+		case O_BTIME:
+			o.bench_secs = strtod(optarg, NULL);
+			break;
+		case O_BMAP:
+			o.bench_map_mib = strtoul(optarg, NULL, 0);
+			break;
+		case O_BMSGS:
+			o.bench_msgs = strtoul(optarg, NULL, 0);
+			break;
+		case O_HOLD:
+			o.hold = true;
+			break;
+		case O_CYCLES:
+			o.cycles = strtoul(optarg, NULL, 0);
+			break;
+		case 'v':
+			o.verbose = true;
+			break;
+		case 'h':
+			usage();
+			return 0;
+		default:
+			usage();
+			return 2;
+		}
+	}
+	if (!o.qsize || (o.qsize & (o.qsize - 1)) || o.qsize > 32768 ||
+	    !o.burst || o.burst > o.qsize / 2) {
+		err_msg("--qsize must be a power of two and --burst at most half of it");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	raise_memlock();
+	if (o.cycles)
+		return run_cycles(&o);
+	if (o.hold)
+		return run_hold(&o);
+	if (o.bench)
+		return run_bench(&o);
+	return run_loop(&o);
+}
