@@ -30,9 +30,10 @@
 #define RXQ			0
 #define TXQ			1
 #define HDR_LEN			12U	/* virtio_net_hdr_v1 */
-#define SLOT_SIZE		4096	/* the simulator copies up to a page */
-#define MAX_FRAME		(SLOT_SIZE - HDR_LEN)
-#define MIN_FRAME		20	/* dst, src, type, seq, len */
+#define SLOT_MIN		4096U	/* upstream's simulator copies a page */
+#define MAX_FRAME		(18U + 65535U)	/* VLAN header + max MTU */
+#define MAX_SLOT		(HDR_LEN + MAX_FRAME)
+#define MIN_FRAME		20U	/* dst, src, type, seq, len */
 #define MAX_SIZES		16
 #define REGION_IOVA		0x40000000ULL
 #define BENCH_IOVA		0x100000000000ULL
@@ -77,6 +78,7 @@ struct stats {
 	uint64_t rx_packets;
 	uint64_t rx_bytes;		/* frames only */
 	uint64_t foreign_sent;
+	uint64_t foreign_bytes;
 	uint64_t cvq_requests;
 	uint64_t cvq_ok;
 	uint64_t cvq_err;
@@ -93,6 +95,7 @@ struct loop {
 	struct expect *exp;
 	unsigned int exp_head, exp_tail, exp_cap;
 	unsigned int rx_posted;
+	uint32_t slot;			/* rx/tx buffer size */
 	struct stats st;
 };
 
@@ -179,7 +182,7 @@ static int post_rx(struct loop *l)
 	int n = 0, ret;
 
 	while (rx->num_free) {
-		ret = vdpa_vq_add_buf(rx, NULL, SLOT_SIZE, true, NULL);
+		ret = vdpa_vq_add_buf(rx, NULL, l->slot, true, NULL);
 		if (ret < 0)
 			return ret;
 		n++;
@@ -193,7 +196,7 @@ static int post_rx(struct loop *l)
 /* Check one received buffer against the oldest expected frame. */
 static int check_rx(struct loop *l, const struct vdpa_used *u)
 {
-	static uint8_t want[SLOT_SIZE];
+	static uint8_t want[MAX_SLOT];
 	const uint8_t *got = u->data;
 	const struct virtio_net_hdr_v1 *h = u->data;
 	struct expect *e;
@@ -265,7 +268,7 @@ static int reap(struct loop *l, unsigned int *tx_done, unsigned int *rx_done,
 static int send_burst(struct loop *l, uint32_t seq, unsigned int n,
 		      unsigned int len)
 {
-	static uint8_t buf[SLOT_SIZE];
+	static uint8_t buf[MAX_SLOT];
 	struct vdpa_vq *tx = &l->d.vq[TXQ];
 	unsigned int i, tx_done = 0, rx_done = 0, want_rx = 0;
 	uint64_t deadline;
@@ -288,6 +291,7 @@ static int send_burst(struct loop *l, uint32_t seq, unsigned int n,
 		l->st.tx_bytes += len;
 		if (k == DST_FOREIGN) {
 			l->st.foreign_sent++;
+			l->st.foreign_bytes += len;
 			continue;
 		}
 		l->exp[l->exp_head % l->exp_cap] = (struct expect){
@@ -438,7 +442,7 @@ static int setup(struct loop *l, size_t region)
 	}
 	for (i = 0; i < nq; i++) {
 		ret = vdpa_vq_setup(d, i, i == 2 ? 64 : l->o->qsize,
-				    i == 2 ? 64 : SLOT_SIZE);
+				    i == 2 ? 64 : l->slot);
 		if (ret) {
 			err_msg("vq %u setup: %s", i, strerror(-ret));
 			return ret;
@@ -456,9 +460,20 @@ static int setup(struct loop *l, size_t region)
 	return 0;
 }
 
+static uint32_t slot_size(struct opts *o)
+{
+	uint32_t max = 0, i;
+
+	for (i = 0; i < o->nsizes; i++)
+		if (o->sizes[i] > max)
+			max = o->sizes[i];
+	max = (HDR_LEN + max + 4095) & ~4095U;
+	return max < SLOT_MIN ? SLOT_MIN : max;
+}
+
 static size_t region_size(struct opts *o)
 {
-	return ((size_t)o->qsize * SLOT_SIZE * 2 + 64 * 64 + 16 * 4096 +
+	return ((size_t)o->qsize * slot_size(o) * 2 + 64 * 64 + 16 * 4096 +
 		0xfffff) & ~(size_t)0xfffff;
 }
 
@@ -466,22 +481,16 @@ static void print_stats(struct loop *l)
 {
 	struct stats *s = &l->st;
 
-	printf("stats tx_packets %llu tx_bytes %llu rx_packets %llu rx_bytes %llu foreign_dropped %llu cvq_requests %llu cvq_ok %llu cvq_err %llu errors %llu\n",
+	printf("stats tx_packets %llu tx_bytes %llu rx_packets %llu rx_bytes %llu foreign_packets %llu foreign_bytes %llu cvq_requests %llu cvq_ok %llu cvq_err %llu errors %llu\n",
 	       (unsigned long long)s->tx_packets,
 	       (unsigned long long)s->tx_bytes,
 	       (unsigned long long)s->rx_packets,
 	       (unsigned long long)s->rx_bytes,
 	       (unsigned long long)s->foreign_sent,
+	       (unsigned long long)s->foreign_bytes,
 	       (unsigned long long)s->cvq_requests,
 	       (unsigned long long)s->cvq_ok, (unsigned long long)s->cvq_err,
 	       (unsigned long long)s->errors);
-	/* what the device saw: every frame carries the 12-byte header */
-	printf("device tx_packets %llu tx_bytes %llu rx_packets %llu rx_bytes %llu rx_drops %llu\n",
-	       (unsigned long long)s->tx_packets,
-	       (unsigned long long)(s->tx_bytes + HDR_LEN * s->tx_packets),
-	       (unsigned long long)s->rx_packets,
-	       (unsigned long long)(s->rx_bytes + HDR_LEN * s->rx_packets),
-	       (unsigned long long)s->foreign_sent);
 	fflush(stdout);
 }
 
@@ -531,6 +540,7 @@ static int run_loop(struct opts *o)
 		return 1;
 	if (o->pause)
 		block_signals();
+	l.slot = slot_size(o);
 	ret = setup(&l, region_size(o));
 	if (ret)
 		goto out;
@@ -574,16 +584,19 @@ static int run_loop(struct opts *o)
 	}
 
 	if (l.has_cvq) {
-		/* unsupported command: the device must answer ERR */
-		uint8_t on = 1;
-
-		ret = cvq_cmd(&l, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC,
-			      &on, 1, VIRTIO_NET_ERR);
+		/* malformed and unknown commands: the device answers ERR */
+		ret = cvq_cmd(&l, VIRTIO_NET_CTRL_MAC,
+			      VIRTIO_NET_CTRL_MAC_ADDR_SET, l.orig_mac, 5,
+			      VIRTIO_NET_ERR);
+		if (!ret)
+			ret = check_config_mac(&l, l.dev_mac);
+		if (!ret)
+			ret = cvq_cmd(&l, 0x55, 0, NULL, 0, VIRTIO_NET_ERR);
 		if (!ret)
 			ret = cvq_set_mac(&l, l.orig_mac);
 		if (ret)
 			goto out;
-		printf("cvq: unsupported command answered ERR; MAC restored to %s\n",
+		printf("cvq: 5-byte MAC_ADDR_SET and unknown class answered ERR; MAC restored to %s\n",
 		       mac_str(l.orig_mac));
 	}
 	print_stats(&l);
@@ -613,7 +626,7 @@ out:
 
 static double bench_pps(struct loop *l, unsigned int len, double secs)
 {
-	static uint8_t buf[SLOT_SIZE];
+	static uint8_t buf[MAX_SLOT];
 	struct vdpa_vq *tx = &l->d.vq[TXQ], *rx = &l->d.vq[RXQ];
 	unsigned int tx_done = 0, rx_done = 0, inflight = 0, budget, i;
 	uint64_t t0, end, now, start_rx;
@@ -752,6 +765,7 @@ static int run_bench(struct opts *o)
 
 	l.exp_cap = 1;
 	l.exp = calloc(1, sizeof(*l.exp));
+	l.slot = slot_size(o);
 	ret = setup(&l, region_size(o));
 	if (ret)
 		goto out;
@@ -805,6 +819,7 @@ static int run_hold(struct opts *o)
 	block_signals();
 	l.exp_cap = 1;
 	l.exp = calloc(1, sizeof(*l.exp));
+	l.slot = slot_size(o);
 	ret = setup(&l, region_size(o));
 	if (ret) {
 		fail = 1;
@@ -899,7 +914,7 @@ static void usage(void)
 	       "  -d, --dev PATH        device node (/dev/vhost-vdpa-0)\n"
 	       "  -n, --count N         frames per size (64)\n"
 	       "  -s, --sizes A,B,...   frame sizes without the virtio header\n"
-	       "                        (60,64,128,1000,1500,4084; %d..%d)\n"
+	       "                        (60,64,128,1000,1500,4084; %u..%u)\n"
 	       "  -m, --mac MAC         MAC to set through the control vq\n"
 	       "                        (02:1d:a0:00:00:01)\n"
 	       "  -f, --foreign MAC     unicast destination that must drop\n"

@@ -627,7 +627,8 @@ int vdpa_net_ctrl(struct vdpa_dev *d, unsigned int cvq, uint8_t class,
 	out = vdpa_vq_slot(vq, id0);
 	out[0] = class;
 	out[1] = cmd;
-	memcpy(out + 2, data, len);
+	if (len)
+		memcpy(out + 2, data, len);
 	*(uint8_t *)vdpa_vq_slot(vq, id1) = 0xff;
 	sg[0].iova = vdpa_vq_slot_iova(vq, id0);
 	sg[0].len = len + 2;
