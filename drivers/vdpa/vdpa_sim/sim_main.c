@@ -1,7 +1,976 @@
 // SPDX-License-Identifier: GPL-2.0
-/* placeholder, replaced by the real implementation */
+/*
+ * vDPA device simulator core: a generic software vDPA device.
+ *
+ * Device classes (net, blk) describe a device with struct vdpasim_dev_attr;
+ * this file implements the vdpa_config_ops for it: split virtqueues, the
+ * device's own IOVA -> physical address translation per address space (the
+ * bus driver pins the memory and hands us physical addresses), and a
+ * data-path worker that calls the class's work hook.
+ *
+ * Data-path worker: a kthread_worker per device rather than a shared
+ * workqueue.  kick_vq may come at a high rate from atomic context; with a
+ * dedicated thread one busy device neither delays nor is delayed by
+ * unrelated system work, the work can be cancelled and flushed on its own
+ * at reset and suspend, and the thread shows up in ps as "vdpasim-<name>".
+ * Each pass is bounded by the class budget and re-queues itself, so the
+ * thread yields between passes.
+ */
+
+#include <linux/bottom_half.h>
+#include <linux/debugfs.h>
+#include <linux/device.h>
+#include <linux/err.h>
+#include <linux/kernel.h>
+#include <linux/log2.h>
 #include <linux/module.h>
-#include <linux/vdpa.h>
-#include <uapi/linux/vdpa.h>
-static int __maybe_unused x_sim_main = sizeof(struct vdpa_alloc_params) + VDPA_ATTR_DEV_BLK_FLUSH;
+#include <linux/slab.h>
+#include <linux/vhost_iotlb.h>
+#include <uapi/linux/virtio_ring.h>
+
+#include "vdpa_sim.h"
+
+static bool batch_mapping = true;
+module_param(batch_mapping, bool, 0444);
+MODULE_PARM_DESC(batch_mapping,
+		 "1: take whole translation tables (set_map); 0: single entries (dma_map/dma_unmap)");
+
+static unsigned int max_iotlb_entries = 262144;
+module_param(max_iotlb_entries, uint, 0444);
+MODULE_PARM_DESC(max_iotlb_entries,
+		 "Most translation entries per address space of a device (at least 2)");
+
+static struct dentry *vdpasim_debugfs_root;
+
+/* vq helpers for the classes' work hooks (caller holds sim->lock) */
+
+bool vdpasim_vq_usable(struct vdpasim *sim, u16 idx)
+{
+	struct vdpasim_vq *vq = &sim->vqs[idx];
+
+	lockdep_assert_held(&sim->lock);
+	return vq->ready && !vq->ring.broken;
+}
+EXPORT_SYMBOL_GPL(vdpasim_vq_usable);
+
+/* 1: a chain was fetched; 0: nothing to do; < 0: the ring is now broken */
+int vdpasim_vq_fetch(struct vdpasim *sim, u16 idx, struct vdpasim_chain *chain)
+{
+	struct vdpasim_vq *vq = &sim->vqs[idx];
+	int ret;
+
+	if (!vdpasim_vq_usable(sim, idx))
+		return 0;
+	ret = vdpasim_ring_fetch(&vq->ring, chain, vq->name);
+	if (ret < 0)
+		sim->ring_errors++;
+	return ret;
+}
+EXPORT_SYMBOL_GPL(vdpasim_vq_fetch);
+
+void vdpasim_vq_unfetch(struct vdpasim *sim, u16 idx)
+{
+	lockdep_assert_held(&sim->lock);
+	vdpasim_ring_unfetch(&sim->vqs[idx].ring);
+}
+EXPORT_SYMBOL_GPL(vdpasim_vq_unfetch);
+
+/* Complete chain @head with @len bytes written; the interrupt comes after the pass. */
+int vdpasim_vq_push(struct vdpasim *sim, u16 idx, u16 head, u32 len)
+{
+	struct vdpasim_vq *vq = &sim->vqs[idx];
+	int ret;
+
+	lockdep_assert_held(&sim->lock);
+	ret = vdpasim_ring_push(&vq->ring, head, len);
+	if (ret < 0) {
+		sim->ring_errors++;
+		return ret;
+	}
+	vq->used_pending = true;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vdpasim_vq_push);
+
+/* data-path worker */
+
+void vdpasim_schedule_work(struct vdpasim *sim)
+{
+	kthread_queue_work(sim->worker, &sim->work);
+}
+EXPORT_SYMBOL_GPL(vdpasim_schedule_work);
+
+static bool vdpasim_running(const struct vdpasim *sim)
+{
+	return (sim->status & VIRTIO_CONFIG_S_DRIVER_OK) && !sim->suspended &&
+	       !sim->removed && !READ_ONCE(sim->stall);
+}
+
+static void vdpasim_notify_used(struct vdpasim *sim)
+{
+	unsigned int i;
+
+	for (i = 0; i < sim->dev_attr.nvqs; i++) {
+		struct vdpasim_vq *vq = &sim->vqs[i];
+
+		if (!vq->used_pending)
+			continue;
+		vq->used_pending = false;
+		if (!vq->cb.callback || !vdpasim_ring_should_notify(&vq->ring))
+			continue;
+		/* the handler may raise a softirq (NAPI): let it run on enable */
+		local_bh_disable();
+		vq->cb.callback(vq->cb.private);
+		local_bh_enable();
+	}
+}
+
+static void vdpasim_work_fn(struct kthread_work *work)
+{
+	struct vdpasim *sim = container_of(work, struct vdpasim, work);
+	bool again = false;
+
+	mutex_lock(&sim->lock);
+	if (vdpasim_running(sim)) {
+		again = sim->dev_attr.work(sim);
+		vdpasim_notify_used(sim);
+	}
+	mutex_unlock(&sim->lock);
+
+	if (again)
+		vdpasim_schedule_work(sim);
+}
+
+/*
+ * Stop the data path: the caller has made vdpasim_running() false under the
+ * lock, so a pass that starts now does nothing; wait for one in progress and
+ * drop a queued one.
+ */
+static void vdpasim_stop_worker(struct vdpasim *sim)
+{
+	kthread_cancel_work_sync(&sim->work);
+}
+
+/* virtqueue and translation state */
+
+/* Point every ring at the translation of the address space its group uses. */
+static void vdpasim_update_ring_iotlbs(struct vdpasim *sim)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&sim->lock);
+	for (i = 0; i < sim->dev_attr.nvqs; i++) {
+		struct vdpasim_vq *vq = &sim->vqs[i];
+
+		vq->ring.iotlb = sim->iotlb[sim->group_asid[vq->group]];
+	}
+}
+
+static bool vdpasim_ring_num_ok(u32 num)
+{
+	return num && num <= VDPASIM_RING_MAX_NUM && is_power_of_2(num);
+}
+
+/* Load the ring from the driver's settings, keeping last_avail_idx. */
+static void vdpasim_vq_load(struct vdpasim *sim, struct vdpasim_vq *vq)
+{
+	struct vdpasim_ring *r = &vq->ring;
+
+	r->num = vq->num;
+	r->desc_addr = vq->desc_addr;
+	r->avail_addr = vq->driver_addr;
+	r->used_addr = vq->device_addr;
+	r->event_idx = vdpasim_has_feature(sim, VIRTIO_RING_F_EVENT_IDX);
+	r->broken = false;
+	vdpasim_ring_init(r, r->last_avail_idx);
+	vq->used_pending = false;
+
+	if (!vdpasim_ring_num_ok(vq->num)) {
+		dev_warn_ratelimited(&sim->vdpa.dev,
+				     "%s: invalid queue size %u, queue not served\n",
+				     vq->name, vq->num);
+		r->broken = true;
+	}
+}
+
+static void vdpasim_vq_reset(struct vdpasim *sim, struct vdpasim_vq *vq)
+{
+	vq->desc_addr = 0;
+	vq->driver_addr = 0;
+	vq->device_addr = 0;
+	vq->num = 0;
+	WRITE_ONCE(vq->ready, false);
+	vq->used_pending = false;
+	vq->cb.callback = NULL;
+	vq->cb.private = NULL;
+	vq->cb.trigger = NULL;
+	memset(&vq->ring, 0, sizeof(vq->ring));
+	vdpasim_ring_init(&vq->ring, 0);
+}
+
+/* Power-on state; the worker is stopped (or not created yet). */
+static void vdpasim_reset_state(struct vdpasim *sim)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&sim->lock);
+	for (i = 0; i < sim->dev_attr.nvqs; i++)
+		vdpasim_vq_reset(sim, &sim->vqs[i]);
+	for (i = 0; i < sim->dev_attr.ngroups; i++)
+		sim->group_asid[i] = 0;
+	for (i = 0; i < sim->dev_attr.nas; i++)
+		vhost_iotlb_reset(sim->iotlb[i]);
+	vdpasim_update_ring_iotlbs(sim);
+	if (sim->dev_attr.reset && !sim->removed)
+		sim->dev_attr.reset(sim);
+	sim->features = 0;
+	sim->status = 0;
+	sim->suspended = false;
+	sim->generation++;
+}
+
+/* vdpa_config_ops */
+
+static int vdpasim_set_vq_address(struct vdpa_device *vdpa, u16 idx,
+				  u64 desc_area, u64 driver_area,
+				  u64 device_area)
+{
+	struct vdpasim *sim = vdpa_to_sim(vdpa);
+	struct vdpasim_vq *vq = &sim->vqs[idx];
+
+	mutex_lock(&sim->lock);
+	vq->desc_addr = desc_area;
+	vq->driver_addr = driver_area;
+	vq->device_addr = device_area;
+	mutex_unlock(&sim->lock);
+	return 0;
+}
+
+static void vdpasim_set_vq_num(struct vdpa_device *vdpa, u16 idx, u32 num)
+{
+	struct vdpasim *sim = vdpa_to_sim(vdpa);
+
+	mutex_lock(&sim->lock);
+	sim->vqs[idx].num = num;
+	mutex_unlock(&sim->lock);
+}
+
+/* Atomic context (eventfd wake-up with IRQs off): never sleep here. */
+static void vdpasim_kick_vq(struct vdpa_device *vdpa, u16 idx)
+{
+	struct vdpasim *sim = vdpa_to_sim(vdpa);
+
+	if (READ_ONCE(sim->vqs[idx].ready))
+		vdpasim_schedule_work(sim);
+}
+
+static void vdpasim_set_vq_cb(struct vdpa_device *vdpa, u16 idx,
+			      struct vdpa_callback *cb)
+{
+	struct vdpasim *sim = vdpa_to_sim(vdpa);
+
+	mutex_lock(&sim->lock);
+	sim->vqs[idx].cb = *cb;
+	mutex_unlock(&sim->lock);
+}
+
+static void vdpasim_set_vq_ready(struct vdpa_device *vdpa, u16 idx, bool ready)
+{
+	struct vdpasim *sim = vdpa_to_sim(vdpa);
+	struct vdpasim_vq *vq = &sim->vqs[idx];
+	bool start;
+
+	mutex_lock(&sim->lock);
+	if (ready)
+		vdpasim_vq_load(sim, vq);
+	WRITE_ONCE(vq->ready, ready);
+	/* kicks sent before the queue was enabled were not acted on */
+	start = ready && vdpasim_running(sim);
+	mutex_unlock(&sim->lock);
+
+	if (start)
+		vdpasim_schedule_work(sim);
+}
+
+static bool vdpasim_get_vq_ready(struct vdpa_device *vdpa, u16 idx)
+{
+	struct vdpasim *sim = vdpa_to_sim(vdpa);
+
+	return READ_ONCE(sim->vqs[idx].ready);
+}
+
+static int vdpasim_set_vq_state(struct vdpa_device *vdpa, u16 idx,
+				const struct vdpa_vq_state *state)
+{
+	struct vdpasim *sim = vdpa_to_sim(vdpa);
+	struct vdpasim_ring *r = &sim->vqs[idx].ring;
+
+	mutex_lock(&sim->lock);
+	vdpasim_ring_init(r, state->split.avail_index);
+	/* a loaded ring with a bad size stays off (ready reloads it anyway) */
+	if (!vdpasim_ring_num_ok(r->num))
+		r->broken = true;
+	mutex_unlock(&sim->lock);
+	return 0;
+}
+
+static int vdpasim_get_vq_state(struct vdpa_device *vdpa, u16 idx,
+				struct vdpa_vq_state *state)
+{
+	struct vdpasim *sim = vdpa_to_sim(vdpa);
+
+	mutex_lock(&sim->lock);
+	state->split.avail_index = sim->vqs[idx].ring.last_avail_idx;
+	mutex_unlock(&sim->lock);
+	return 0;
+}
+
+static u16 vdpasim_get_vq_size(struct vdpa_device *vdpa, u16 idx)
+{
+	struct vdpasim *sim = vdpa_to_sim(vdpa);
+	u16 num;
+
+	mutex_lock(&sim->lock);
+	num = sim->vqs[idx].num;
+	mutex_unlock(&sim->lock);
+	return num;
+}
+
+static u32 vdpasim_get_vq_group(struct vdpa_device *vdpa, u16 idx)
+{
+	return vdpa_to_sim(vdpa)->vqs[idx].group;
+}
+
+static int vdpasim_get_vq_stats(struct vdpa_device *vdpa, u16 idx,
+				struct vdpa_vq_stats *stats,
+				struct netlink_ext_ack *extack)
+{
+	struct vdpasim *sim = vdpa_to_sim(vdpa);
+	int ret;
+
+	if (idx >= sim->dev_attr.nvqs) {
+		NL_SET_ERR_MSG_MOD(extack, "queue index out of range");
+		return -EINVAL;
+	}
+	if (!sim->dev_attr.get_vq_stats) {
+		NL_SET_ERR_MSG_MOD(extack, "device has no queue statistics");
+		return -EOPNOTSUPP;
+	}
+
+	mutex_lock(&sim->lock);
+	if (sim->removed)
+		ret = -ENODEV;
+	else
+		ret = sim->dev_attr.get_vq_stats(sim, idx, stats, extack);
+	mutex_unlock(&sim->lock);
+	return ret;
+}
+
+static u32 vdpasim_get_vq_align(struct vdpa_device *vdpa)
+{
+	return PAGE_SIZE;
+}
+
+static u16 vdpasim_get_vq_num_max(struct vdpa_device *vdpa)
+{
+	return VDPASIM_VQ_NUM_MAX;
+}
+
+static u16 vdpasim_get_vq_num_min(struct vdpa_device *vdpa)
+{
+	return 1;
+}
+
+static u64 vdpasim_get_device_features(struct vdpa_device *vdpa)
+{
+	return vdpa_to_sim(vdpa)->dev_attr.features;
+}
+
+static int vdpasim_set_driver_features(struct vdpa_device *vdpa, u64 features)
+{
+	struct vdpasim *sim = vdpa_to_sim(vdpa);
+
+	/* PA-mode translation is only meaningful if the driver uses IOVAs */
+	if (!(features & BIT_ULL(VIRTIO_F_ACCESS_PLATFORM)))
+		return -EINVAL;
+
+	mutex_lock(&sim->lock);
+	sim->features = features & sim->dev_attr.features;
+	mutex_unlock(&sim->lock);
+	return 0;
+}
+
+static u64 vdpasim_get_driver_features(struct vdpa_device *vdpa)
+{
+	struct vdpasim *sim = vdpa_to_sim(vdpa);
+	u64 features;
+
+	mutex_lock(&sim->lock);
+	features = sim->features;
+	mutex_unlock(&sim->lock);
+	return features;
+}
+
+/* The simulated config space never changes on its own: no config interrupt. */
+static void vdpasim_set_config_cb(struct vdpa_device *vdpa,
+				  struct vdpa_callback *cb)
+{
+}
+
+static u32 vdpasim_get_device_id(struct vdpa_device *vdpa)
+{
+	return vdpa_to_sim(vdpa)->dev_attr.id;
+}
+
+static u32 vdpasim_get_vendor_id(struct vdpa_device *vdpa)
+{
+	return 0;
+}
+
+static u8 vdpasim_get_status(struct vdpa_device *vdpa)
+{
+	struct vdpasim *sim = vdpa_to_sim(vdpa);
+	u8 status;
+
+	mutex_lock(&sim->lock);
+	status = sim->status;
+	mutex_unlock(&sim->lock);
+	return status;
+}
+
+static void vdpasim_set_status(struct vdpa_device *vdpa, u8 status)
+{
+	struct vdpasim *sim = vdpa_to_sim(vdpa);
+	bool start;
+
+	mutex_lock(&sim->lock);
+	start = !(sim->status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+		(status & VIRTIO_CONFIG_S_DRIVER_OK);
+	sim->status = status;
+	mutex_unlock(&sim->lock);
+
+	/* serve what the driver queued before DRIVER_OK */
+	if (start)
+		vdpasim_schedule_work(sim);
+}
+
+static int vdpasim_reset(struct vdpa_device *vdpa)
+{
+	struct vdpasim *sim = vdpa_to_sim(vdpa);
+
+	mutex_lock(&sim->lock);
+	sim->status = 0;
+	mutex_unlock(&sim->lock);
+
+	vdpasim_stop_worker(sim);
+
+	mutex_lock(&sim->lock);
+	vdpasim_reset_state(sim);
+	mutex_unlock(&sim->lock);
+	return 0;
+}
+
+static int vdpasim_suspend(struct vdpa_device *vdpa)
+{
+	struct vdpasim *sim = vdpa_to_sim(vdpa);
+
+	mutex_lock(&sim->lock);
+	sim->suspended = true;
+	mutex_unlock(&sim->lock);
+
+	vdpasim_stop_worker(sim);
+	return 0;
+}
+
+static int vdpasim_resume(struct vdpa_device *vdpa)
+{
+	struct vdpasim *sim = vdpa_to_sim(vdpa);
+	bool start;
+
+	mutex_lock(&sim->lock);
+	sim->suspended = false;
+	start = vdpasim_running(sim);
+	mutex_unlock(&sim->lock);
+
+	/* kicks that came while suspended were dropped by the stopped worker */
+	if (start)
+		vdpasim_schedule_work(sim);
+	return 0;
+}
+
+static size_t vdpasim_get_config_size(struct vdpa_device *vdpa)
+{
+	return vdpa_to_sim(vdpa)->dev_attr.config_size;
+}
+
+static bool vdpasim_config_range_ok(struct vdpasim *sim, unsigned int offset,
+				    unsigned int len)
+{
+	size_t size = sim->dev_attr.config_size;
+
+	return offset <= size && len <= size - offset;
+}
+
+static void vdpasim_get_config(struct vdpa_device *vdpa, unsigned int offset,
+			       void *buf, unsigned int len)
+{
+	struct vdpasim *sim = vdpa_to_sim(vdpa);
+
+	if (!vdpasim_config_range_ok(sim, offset, len))
+		return;
+
+	mutex_lock(&sim->lock);
+	/* after removal the image keeps its last contents */
+	if (!sim->removed)
+		sim->dev_attr.get_config(sim, sim->config);
+	memcpy(buf, sim->config + offset, len);
+	mutex_unlock(&sim->lock);
+}
+
+static void vdpasim_set_config(struct vdpa_device *vdpa, unsigned int offset,
+			       const void *buf, unsigned int len)
+{
+	struct vdpasim *sim = vdpa_to_sim(vdpa);
+
+	if (!vdpasim_config_range_ok(sim, offset, len))
+		return;
+
+	mutex_lock(&sim->lock);
+	if (sim->fail_config_write) {
+		sim->fail_config_write--;
+		dev_info_ratelimited(&vdpa->dev,
+				     "debugfs: ignoring config write of %u bytes at %u\n",
+				     len, offset);
+	} else if (sim->dev_attr.set_config && !sim->removed) {
+		sim->dev_attr.set_config(sim, offset, buf, len);
+	}
+	mutex_unlock(&sim->lock);
+}
+
+static u32 vdpasim_get_generation(struct vdpa_device *vdpa)
+{
+	struct vdpasim *sim = vdpa_to_sim(vdpa);
+	u32 generation;
+
+	mutex_lock(&sim->lock);
+	generation = sim->generation;
+	mutex_unlock(&sim->lock);
+	return generation;
+}
+
+static struct vdpa_iova_range vdpasim_get_iova_range(struct vdpa_device *vdpa)
+{
+	struct vdpa_iova_range range = {
+		.first = 0,
+		.last = U64_MAX,
+	};
+
+	return range;
+}
+
+static int vdpasim_set_group_asid(struct vdpa_device *vdpa, unsigned int group,
+				  unsigned int asid)
+{
+	struct vdpasim *sim = vdpa_to_sim(vdpa);
+
+	/* the core checked already; these index our arrays, so check again */
+	if (group >= sim->dev_attr.ngroups || asid >= sim->dev_attr.nas)
+		return -EINVAL;
+
+	mutex_lock(&sim->lock);
+	sim->group_asid[group] = asid;
+	vdpasim_update_ring_iotlbs(sim);
+	mutex_unlock(&sim->lock);
+	return 0;
+}
+
+/* debugfs fault injection: should this map operation fail? */
+static bool vdpasim_inject_map_failure(struct vdpasim *sim, unsigned int asid)
+{
+	lockdep_assert_held(&sim->lock);
+	if (!sim->fail_map)
+		return false;
+	sim->fail_map--;
+	dev_info_ratelimited(&sim->vdpa.dev,
+			     "debugfs: failing a map of ASID %u\n", asid);
+	return true;
+}
+
+static void vdpasim_log_map_error(struct vdpasim *sim, unsigned int asid,
+				  int err)
+{
+	if (err == -ENOSPC)
+		dev_warn_ratelimited(&sim->vdpa.dev,
+				     "ASID %u: more than %u translation entries (module parameter vdpa_sim.max_iotlb_entries)\n",
+				     asid, sim->iotlb_limit);
+	else
+		dev_warn_ratelimited(&sim->vdpa.dev,
+				     "ASID %u: map failed: %d\n", asid, err);
+}
+
+/*
+ * Replace the translation of @asid by a copy of @iotlb.  The copy is built
+ * aside and swapped in, so on failure the previous translation stays in
+ * force and the worker never sees a half-built table.
+ */
+static int vdpasim_set_map(struct vdpa_device *vdpa, unsigned int asid,
+			   struct vhost_iotlb *iotlb)
+{
+	struct vdpasim *sim = vdpa_to_sim(vdpa);
+	struct vhost_iotlb_map *map;
+	struct vhost_iotlb *new, *old;
+	bool inject;
+	int ret;
+
+	if (asid >= sim->dev_attr.nas)
+		return -EINVAL;
+
+	mutex_lock(&sim->lock);
+	inject = vdpasim_inject_map_failure(sim, asid);
+	mutex_unlock(&sim->lock);
+	if (inject)
+		return -ENOMEM;
+
+	new = vhost_iotlb_alloc(sim->iotlb_limit, 0);
+	if (!new)
+		return -ENOMEM;
+
+	for (map = vhost_iotlb_itree_first(iotlb, 0, U64_MAX); map;
+	     map = vhost_iotlb_itree_next(map, 0, U64_MAX)) {
+		ret = vhost_iotlb_add_range(new, map->start, map->last,
+					    map->addr, map->perm);
+		if (ret)
+			goto err_free;
+	}
+
+	mutex_lock(&sim->lock);
+	old = sim->iotlb[asid];
+	sim->iotlb[asid] = new;
+	vdpasim_update_ring_iotlbs(sim);
+	mutex_unlock(&sim->lock);
+
+	vhost_iotlb_free(old);
+	return 0;
+
+err_free:
+	vhost_iotlb_free(new);
+	vdpasim_log_map_error(sim, asid, ret);
+	return ret;
+}
+
+static int vdpasim_dma_map(struct vdpa_device *vdpa, unsigned int asid,
+			   u64 iova, u64 size, u64 pa, u32 perm, void *opaque)
+{
+	struct vdpasim *sim = vdpa_to_sim(vdpa);
+	int ret;
+
+	if (asid >= sim->dev_attr.nas || !size || iova + size - 1 < iova)
+		return -EINVAL;
+
+	mutex_lock(&sim->lock);
+	if (vdpasim_inject_map_failure(sim, asid))
+		ret = -ENOMEM;
+	else
+		ret = vhost_iotlb_add_range_ctx(sim->iotlb[asid], iova,
+						iova + size - 1, pa, perm,
+						opaque);
+	mutex_unlock(&sim->lock);
+
+	if (ret)
+		vdpasim_log_map_error(sim, asid, ret);
+	return ret;
+}
+
+static int vdpasim_dma_unmap(struct vdpa_device *vdpa, unsigned int asid,
+			     u64 iova, u64 size)
+{
+	struct vdpasim *sim = vdpa_to_sim(vdpa);
+	u64 last;
+
+	if (asid >= sim->dev_attr.nas)
+		return -EINVAL;
+	if (!size)
+		return 0;
+	last = iova + size - 1 < iova ? U64_MAX : iova + size - 1;
+
+	mutex_lock(&sim->lock);
+	vhost_iotlb_del_range(sim->iotlb[asid], iova, last);
+	mutex_unlock(&sim->lock);
+	return 0;
+}
+
+static void vdpasim_free(struct vdpa_device *vdpa)
+{
+	struct vdpasim *sim = vdpa_to_sim(vdpa);
+	unsigned int i;
+
+	if (sim->worker) {
+		kthread_cancel_work_sync(&sim->work);
+		kthread_destroy_worker(sim->worker);
+	}
+	if (sim->dev_attr.free)
+		sim->dev_attr.free(sim);
+	if (sim->iotlb) {
+		for (i = 0; i < sim->dev_attr.nas; i++)
+			if (sim->iotlb[i])
+				vhost_iotlb_free(sim->iotlb[i]);
+		kfree(sim->iotlb);
+	}
+	kfree(sim->config);
+	kfree(sim->group_asid);
+	kfree(sim->vqs);
+	mutex_destroy(&sim->lock);
+	/* taken by vdpasim_unregister(): our code had to stay until now */
+	if (sim->removed)
+		module_put(THIS_MODULE);
+}
+
+/* batch_mapping=1: whole tables through set_map */
+static const struct vdpa_config_ops vdpasim_batch_ops = {
+	.set_vq_address		= vdpasim_set_vq_address,
+	.set_vq_num		= vdpasim_set_vq_num,
+	.kick_vq		= vdpasim_kick_vq,
+	.set_vq_cb		= vdpasim_set_vq_cb,
+	.set_vq_ready		= vdpasim_set_vq_ready,
+	.get_vq_ready		= vdpasim_get_vq_ready,
+	.set_vq_state		= vdpasim_set_vq_state,
+	.get_vq_state		= vdpasim_get_vq_state,
+	.get_vq_size		= vdpasim_get_vq_size,
+	.get_vq_group		= vdpasim_get_vq_group,
+	.get_vq_stats		= vdpasim_get_vq_stats,
+	.get_vq_align		= vdpasim_get_vq_align,
+	.get_vq_num_max		= vdpasim_get_vq_num_max,
+	.get_vq_num_min		= vdpasim_get_vq_num_min,
+	.get_device_features	= vdpasim_get_device_features,
+	.set_driver_features	= vdpasim_set_driver_features,
+	.get_driver_features	= vdpasim_get_driver_features,
+	.set_config_cb		= vdpasim_set_config_cb,
+	.get_device_id		= vdpasim_get_device_id,
+	.get_vendor_id		= vdpasim_get_vendor_id,
+	.get_status		= vdpasim_get_status,
+	.set_status		= vdpasim_set_status,
+	.reset			= vdpasim_reset,
+	.suspend		= vdpasim_suspend,
+	.resume			= vdpasim_resume,
+	.get_config_size	= vdpasim_get_config_size,
+	.get_config		= vdpasim_get_config,
+	.set_config		= vdpasim_set_config,
+	.get_generation		= vdpasim_get_generation,
+	.get_iova_range		= vdpasim_get_iova_range,
+	.set_group_asid		= vdpasim_set_group_asid,
+	.set_map		= vdpasim_set_map,
+	.free			= vdpasim_free,
+};
+
+/* batch_mapping=0: the same, with dma_map/dma_unmap instead of set_map */
+static struct vdpa_config_ops vdpasim_dma_ops __ro_after_init;
+
+/* debugfs */
+
+static int vdpasim_stall_get(void *data, u64 *val)
+{
+	struct vdpasim *sim = data;
+
+	*val = READ_ONCE(sim->stall);
+	return 0;
+}
+
+static int vdpasim_stall_set(void *data, u64 val)
+{
+	struct vdpasim *sim = data;
+
+	WRITE_ONCE(sim->stall, !!val);
+	/* pick up what was kicked while stalled */
+	if (!val)
+		vdpasim_schedule_work(sim);
+	return 0;
+}
+
+DEFINE_DEBUGFS_ATTRIBUTE(vdpasim_stall_fops, vdpasim_stall_get,
+			 vdpasim_stall_set, "%llu\n");
+
+static void vdpasim_debugfs_add(struct vdpasim *sim)
+{
+	struct dentry *dir;
+
+	dir = debugfs_create_dir(dev_name(&sim->vdpa.dev), vdpasim_debugfs_root);
+	if (IS_ERR(dir))
+		return;
+	sim->debugfs = dir;
+	debugfs_create_u32("fail_map", 0600, dir, &sim->fail_map);
+	debugfs_create_u32("fail_config_write", 0600, dir,
+			   &sim->fail_config_write);
+	debugfs_create_file_unsafe("stall", 0600, dir, sim, &vdpasim_stall_fops);
+	debugfs_create_u64("ring_errors", 0400, dir, &sim->ring_errors);
+}
+
+/* device life cycle, used by the classes' mgmtdev ops */
+
+/**
+ * vdpasim_create - allocate and initialise a simulated device
+ * @attr: the class's description; copied
+ * @extack: for errors the user caused
+ *
+ * Returns the device, not yet registered, or an ERR_PTR.  The class then
+ * sets up its part of the @attr->alloc_size structure and calls
+ * vdpasim_register(), or vdpasim_put() to give up.
+ */
+struct vdpasim *vdpasim_create(const struct vdpasim_dev_attr *attr,
+			       struct netlink_ext_ack *extack)
+{
+	struct vdpa_alloc_params params = {
+		.ops = batch_mapping ? &vdpasim_batch_ops : &vdpasim_dma_ops,
+		.ngroups = attr->ngroups,
+		.nas = attr->nas,
+		.name = attr->name,
+		.use_va = false,
+	};
+	struct vdpa_device *vdpa;
+	struct vdpasim *sim;
+	unsigned int i;
+
+	if (WARN_ON(attr->alloc_size < sizeof(*sim) || !attr->nvqs ||
+		    !attr->ngroups || !attr->nas || !attr->config_size ||
+		    !attr->get_config || !attr->work || !attr->get_vq_group))
+		return ERR_PTR(-EINVAL);
+	if (max_iotlb_entries < 2) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "module parameter max_iotlb_entries must be at least 2");
+		return ERR_PTR(-EINVAL);
+	}
+
+	vdpa = __vdpa_alloc_device(attr->alloc_size, &params);
+	if (IS_ERR(vdpa))
+		return ERR_CAST(vdpa);
+	sim = vdpa_to_sim(vdpa);
+	sim->dev_attr = *attr;
+	/* the caller's name string need not outlive this call */
+	sim->dev_attr.name = NULL;
+	mutex_init(&sim->lock);
+	kthread_init_work(&sim->work, vdpasim_work_fn);
+	sim->iotlb_limit = max_iotlb_entries;
+
+	sim->vqs = kcalloc(attr->nvqs, sizeof(*sim->vqs), GFP_KERNEL);
+	sim->group_asid = kcalloc(attr->ngroups, sizeof(*sim->group_asid),
+				  GFP_KERNEL);
+	sim->config = kzalloc(attr->config_size, GFP_KERNEL);
+	sim->iotlb = kcalloc(attr->nas, sizeof(*sim->iotlb), GFP_KERNEL);
+	if (!sim->vqs || !sim->group_asid || !sim->config || !sim->iotlb)
+		goto err_put;
+	for (i = 0; i < attr->nas; i++) {
+		sim->iotlb[i] = vhost_iotlb_alloc(sim->iotlb_limit, 0);
+		if (!sim->iotlb[i])
+			goto err_put;
+	}
+
+	for (i = 0; i < attr->nvqs; i++) {
+		struct vdpasim_vq *vq = &sim->vqs[i];
+
+		vq->group = attr->get_vq_group(sim, i);
+		if (WARN_ON(vq->group >= attr->ngroups))
+			goto err_put;
+		snprintf(vq->name, sizeof(vq->name), "%s-vq%u",
+			 dev_name(&vdpa->dev), i);
+	}
+
+	sim->worker = kthread_create_worker(0, "vdpasim-%s", dev_name(&vdpa->dev));
+	if (IS_ERR(sim->worker)) {
+		sim->worker = NULL;
+		goto err_put;
+	}
+
+	mutex_lock(&sim->lock);
+	vdpasim_reset_state(sim);
+	mutex_unlock(&sim->lock);
+	return sim;
+
+err_put:
+	put_device(&vdpa->dev);
+	return ERR_PTR(-ENOMEM);
+}
+EXPORT_SYMBOL_GPL(vdpasim_create);
+
+/* Make a created device visible; the class's mgmtdev dev_add calls this. */
+int vdpasim_register(struct vdpasim *sim)
+{
+	int ret;
+
+	ret = vdpa_mgmt_register_device(&sim->vdpa, sim->dev_attr.nvqs);
+	if (ret)
+		return ret;
+	vdpasim_debugfs_add(sim);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vdpasim_register);
+
+/*
+ * Cut a removed device off its class: stop the data path and release the
+ * class's resources now, while the class module is certainly loaded.  The
+ * device itself may live on (someone holding a reference, e.g. an open
+ * vhost-vdpa fd), but nothing reaches class code any more.
+ */
+static void vdpasim_detach_class(struct vdpasim *sim)
+{
+	unsigned int i;
+
+	mutex_lock(&sim->lock);
+	sim->removed = true;
+	sim->status = 0;
+	for (i = 0; i < sim->dev_attr.nvqs; i++)
+		WRITE_ONCE(sim->vqs[i].ready, false);
+	mutex_unlock(&sim->lock);
+
+	vdpasim_stop_worker(sim);
+
+	if (sim->dev_attr.free)
+		sim->dev_attr.free(sim);
+	sim->dev_attr.free = NULL;
+}
+
+/*
+ * From the class's mgmtdev dev_del.  The device is freed with its last
+ * reference, possibly later, by vdpasim_free(), which is our code: hold
+ * this module until then.
+ */
+void vdpasim_unregister(struct vdpasim *sim)
+{
+	__module_get(THIS_MODULE);
+	get_device(&sim->vdpa.dev);
+
+	debugfs_remove_recursive(sim->debugfs);
+	sim->debugfs = NULL;
+	vdpa_mgmt_unregister_device(&sim->vdpa);
+	vdpasim_detach_class(sim);
+
+	put_device(&sim->vdpa.dev);
+}
+EXPORT_SYMBOL_GPL(vdpasim_unregister);
+
+/* Drop a device that vdpasim_create() returned and that was not registered. */
+void vdpasim_put(struct vdpasim *sim)
+{
+	put_device(&sim->vdpa.dev);
+}
+EXPORT_SYMBOL_GPL(vdpasim_put);
+
+static int __init vdpasim_init(void)
+{
+	vdpasim_dma_ops = vdpasim_batch_ops;
+	vdpasim_dma_ops.set_map = NULL;
+	vdpasim_dma_ops.dma_map = vdpasim_dma_map;
+	vdpasim_dma_ops.dma_unmap = vdpasim_dma_unmap;
+
+	vdpasim_debugfs_root = debugfs_create_dir("vdpa_sim", NULL);
+	return 0;
+}
+
+static void __exit vdpasim_exit(void)
+{
+	debugfs_remove_recursive(vdpasim_debugfs_root);
+}
+
+module_init(vdpasim_init);
+module_exit(vdpasim_exit);
+
 MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("vDPA device simulator core");
