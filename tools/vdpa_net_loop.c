@@ -68,7 +68,7 @@ struct opts {
 
 struct expect {
 	uint32_t seq;
-	uint16_t len;
+	uint32_t len;
 	uint8_t kind;
 };
 

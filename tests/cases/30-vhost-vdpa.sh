@@ -1,0 +1,275 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# /dev/vhost-vdpa-N driven by our own userspace driver (tools/): the node
+# and its sysfs links, the ioctl and IOTLB conformance rules (ABI.md §2),
+# loopback traffic through the net simulator, its vstats counters, device
+# removal while the fd is held, and open/close cycles.
+#
+# The tools are built on the host by `make` (target all) before the VM
+# boots: the tree is read-only here.
+
+VV_TOOLS=$VDPA_TREE/tools/build
+VV_MAC=52:54:00:12:34:56
+
+vv_need_tools() {
+	local t
+
+	for t in vdpa-net-loop vdpa-conformance; do
+		[ -x "$VV_TOOLS/$t" ] ||
+			fail "$VV_TOOLS/$t is not built (run make on the host)" ||
+			return 1
+	done
+}
+
+# Load the stack and create vdpa0 bound to vhost_vdpa.
+vv_setup() {
+	vv_need_tools
+	load_modules vdpa vdpa_sim vdpa_sim_net vhost_vdpa
+	vdpa dev add name "${1:-vdpa0}" mgmtdev vdpasim_net mac "${2:-$VV_MAC}"
+	wait_for 5 test -c "/dev/vhost-vdpa-${3:-0}"
+	ulimit -l unlimited
+}
+
+# Pages pinned anywhere in the system (FOLL_PIN acquired - released).
+vv_pinned() {
+	awk '$1 == "nr_foll_pin_acquired" { a = $2 }
+	     $1 == "nr_foll_pin_released" { r = $2 }
+	     END { print a - r }' /proc/vmstat
+}
+
+# Wait until FILE has a line equal to WORD, or the process PID exited.
+vv_wait_line() {
+	local file=$1 word=$2 pid=$3 secs=${4:-60} i
+
+	for ((i = 0; i < secs * 10; i++)); do
+		grep -qx "$word" "$file" 2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$file" >&2
+	fail "no '$word' from pid $pid within ${secs}s"
+}
+
+# The value after NAME (e.g. "rx packets") in a vstats line.
+vv_stat() {
+	local line=$1 name=$2 v
+
+	v=$(printf '%s\n' "$line" | grep -o "$name [0-9]*" | awk '{ print $NF }')
+	[ -n "$v" ] || fail "no '$name' in: $line" || return 1
+	printf '%s\n' "$v"
+}
+
+# The value after KEY on the loop program's "stats" line.
+vv_loopstat() {
+	awk -v k="$2" '$1 == "stats" { for (i = 2; i < NF; i += 2)
+		if ($i == k) print $(i + 1) }' "$1"
+}
+
+test_node_and_sysfs() {
+	local major minor dmajor
+
+	vv_setup
+	[ -c /dev/vhost-vdpa-0 ] || fail "/dev/vhost-vdpa-0 is not a char device"
+	[ -d /sys/bus/vdpa/devices/vdpa0/vhost-vdpa-0 ] ||
+		fail "/sys/bus/vdpa/devices/vdpa0/vhost-vdpa-0 missing"
+	expect_eq "$(basename "$(readlink /sys/bus/vdpa/devices/vdpa0/driver)")" \
+		vhost_vdpa "driver of vdpa0"
+	grep -q ' vhost-vdpa$' /proc/devices || fail "no vhost-vdpa in /proc/devices"
+	# DPDK: the node's major is the first vhost-vdpa* entry of /proc/devices
+	dmajor=$(awk '$2 ~ /^vhost-vdpa/ { print $1; exit }' /proc/devices)
+	major=$((0x$(stat -c %t /dev/vhost-vdpa-0)))
+	minor=$((0x$(stat -c %T /dev/vhost-vdpa-0)))
+	expect_eq "$major" "$dmajor" "major of /dev/vhost-vdpa-0"
+	expect_eq "$(cat /sys/bus/vdpa/devices/vdpa0/vhost-vdpa-0/dev)" \
+		"$major:$minor" "sysfs dev of vhost-vdpa-0"
+	expect_eq "$(stat -c '%a %U %G' /dev/vhost-vdpa-0)" "600 root root" \
+		"mode of /dev/vhost-vdpa-0"
+	# a second device gets the next minor
+	vdpa dev add name vdpa1 mgmtdev vdpasim_net
+	wait_for 5 test -c /dev/vhost-vdpa-1
+	[ -d /sys/bus/vdpa/devices/vdpa1/vhost-vdpa-1 ] ||
+		fail "/sys/bus/vdpa/devices/vdpa1/vhost-vdpa-1 missing"
+	vdpa dev del vdpa1
+	wait_for 5 test ! -e /dev/vhost-vdpa-1
+	[ -c /dev/vhost-vdpa-0 ] || fail "/dev/vhost-vdpa-0 went away with vdpa1"
+}
+
+test_conformance() {
+	local pinned
+
+	vv_setup
+	pinned=$(vv_pinned)
+	"$VV_TOOLS/vdpa-conformance" -d /dev/vhost-vdpa-0 >out 2>&1 || {
+		grep -v '^ok ' out
+		fail "vdpa-conformance failed"
+	}
+	tail -n 1 out
+	grep '^#' out || true
+	expect_eq "$(vv_pinned)" "$pinned" "pinned pages after the conformance run"
+}
+
+test_loopback() {
+	local pinned
+
+	vv_setup
+	pinned=$(vv_pinned)
+	"$VV_TOOLS/vdpa-net-loop" -d /dev/vhost-vdpa-0 -n 64 >out 2>&1 || {
+		cat out
+		fail "vdpa-net-loop failed"
+	}
+	cat out
+	grep -qx PASS out || fail "no PASS"
+	expect_eq "$(vv_pinned)" "$pinned" "pinned pages after the loopback"
+	# the device is reset and the MAC was restored
+	vdpa dev config show vdpa0 >cfg
+	! grep -q negotiated_features cfg || fail "features still negotiated: $(cat cfg)"
+	grep -q "mac $VV_MAC " cfg || fail "MAC not restored: $(cat cfg)"
+}
+
+# Without the control vq, and with big frames (the simulator is not limited
+# to a page).
+test_loopback_no_cvq_big_frames() {
+	vv_setup
+	"$VV_TOOLS/vdpa-net-loop" --no-cvq -n 16 -s 60,4084,9000,65553 \
+		>out 2>&1 || { cat out; fail "vdpa-net-loop failed"; }
+	cat out
+}
+
+# vstats after traffic match what the program sent and received.  The
+# counters need FEATURES_OK, so the program pauses before its reset.
+test_vstats_after_loopback() {
+	local pid q0 q1 q2 tx_p tx_b rx_p rx_b f_p f_b rc=0
+
+	vv_setup
+	"$VV_TOOLS/vdpa-net-loop" -n 40 -s 64,1500 --pause >out 2>&1 &
+	pid=$!
+	vv_wait_line out paused "$pid" 120 || { kill "$pid"; return 1; }
+	q0=$(vdpa dev vstats show vdpa0 qidx 0)
+	q1=$(vdpa dev vstats show vdpa0 qidx 1)
+	q2=$(vdpa dev vstats show vdpa0 qidx 2)
+	kill -USR1 "$pid"
+	wait "$pid" || rc=$?
+	cat out
+	log "qidx 0: $q0"
+	log "qidx 1: $q1"
+	log "qidx 2: $q2"
+	[ $rc = 0 ] || fail "vdpa-net-loop exited with $rc"
+
+	tx_p=$(vv_loopstat out tx_packets)
+	tx_b=$(vv_loopstat out tx_bytes)
+	rx_p=$(vv_loopstat out rx_packets)
+	rx_b=$(vv_loopstat out rx_bytes)
+	f_p=$(vv_loopstat out foreign_packets)
+	f_b=$(vv_loopstat out foreign_bytes)
+	[ "$rx_p" -gt 0 ] && [ "$f_p" -gt 0 ] || fail "no traffic counted"
+
+	expect_eq "$(vv_stat "$q0" 'rx packets')" "$rx_p" "rx packets"
+	expect_eq "$(vv_stat "$q0" 'rx errors')" 0 "rx errors"
+	expect_eq "$(vv_stat "$q0" 'rx overruns')" 0 "rx overruns"
+	expect_eq "$(vv_stat "$q1" 'tx errors')" 0 "tx errors"
+	# Frames to a foreign MAC: upstream counts them as TX packets and RX
+	# drops, with bytes including the 12-byte header; ours as TX drops,
+	# with frame bytes only.  Either set must match as a whole.
+	if [ "$(vv_stat "$q1" 'tx drops')" = 0 ]; then
+		log "counting like upstream (foreign frames are rx drops)"
+		expect_eq "$(vv_stat "$q1" 'tx packets')" "$tx_p" "tx packets"
+		expect_eq "$(vv_stat "$q1" 'tx bytes')" $((tx_b + 12 * tx_p)) "tx bytes"
+		expect_eq "$(vv_stat "$q0" 'rx bytes')" $((rx_b + 12 * rx_p)) "rx bytes"
+		expect_eq "$(vv_stat "$q0" 'rx drops')" "$f_p" "rx drops"
+	else
+		expect_eq "$(vv_stat "$q1" 'tx packets')" $((tx_p - f_p)) "tx packets"
+		expect_eq "$(vv_stat "$q1" 'tx drops')" "$f_p" "tx drops"
+		expect_eq "$(vv_stat "$q1" 'tx bytes')" $((tx_b - f_b)) "tx bytes"
+		expect_eq "$(vv_stat "$q0" 'rx bytes')" "$rx_b" "rx bytes"
+		expect_eq "$(vv_stat "$q0" 'rx drops')" 0 "rx drops"
+	fi
+	expect_eq "$(vv_stat "$q2" 'cvq requests')" "$(vv_loopstat out cvq_requests)" \
+		"cvq requests"
+	expect_eq "$(vv_stat "$q2" 'cvq successes')" "$(vv_loopstat out cvq_ok)" \
+		"cvq successes"
+	expect_eq "$(vv_stat "$q2" 'cvq errors')" "$(vv_loopstat out cvq_err)" \
+		"cvq errors"
+	# iproute2 6.1 names the queue from MAX_VQP, which the kernel sends
+	# only with MQ (CLIENTS.md §4): qidx 0 prints control_vq, 2 prints rx.
+	case $q0 in *"queue_type control_vq "*) ;; *) fail "qidx 0: $q0" ;; esac
+	case $q1 in *"queue_type tx "*) ;; *) fail "qidx 1: $q1" ;; esac
+	case $q2 in *"queue_type rx "*) ;; *) fail "qidx 2: $q2" ;; esac
+}
+
+# `vdpa dev del` while a process holds the fd: returns promptly, the
+# device is revoked (ENODEV, pages unpinned) and close still works.
+test_del_while_open() {
+	local pid start end rc=0 pinned
+
+	vv_setup
+	pinned=$(vv_pinned)
+	"$VV_TOOLS/vdpa-net-loop" --hold >out 2>&1 &
+	pid=$!
+	vv_wait_line out held "$pid" 120 || { kill "$pid"; return 1; }
+	start=$(date +%s%N)
+	timeout 60 vdpa dev del vdpa0 || rc=$?
+	end=$(date +%s%N)
+	log "vdpa dev del took $(((end - start) / 1000000)) ms"
+	if [ $rc != 0 ]; then
+		kill -USR1 "$pid"
+		wait "$pid" || true
+		cat out
+		fail "vdpa dev del vdpa0 failed or hung (status $rc)"
+	fi
+	[ $(((end - start) / 1000000)) -lt 5000 ] || fail "vdpa dev del took over 5 s"
+	[ ! -e /dev/vhost-vdpa-0 ] || fail "/dev/vhost-vdpa-0 still exists"
+	expect_eq "$(vdpa_devices)" "" "devices after del"
+	# other vdpa commands work while the fd is still open
+	timeout 10 vdpa dev show >/dev/null || fail "vdpa dev show hangs or fails"
+	kill -USR1 "$pid"
+	wait "$pid" || rc=$?
+	cat out
+	[ $rc = 0 ] || fail "vdpa-net-loop --hold exited with $rc"
+	expect_eq "$(vv_pinned)" "$pinned" "pinned pages after removal and close"
+	# and the name can be reused right away
+	vdpa dev add name vdpa0 mgmtdev vdpasim_net mac $VV_MAC
+	wait_for 5 test -c /dev/vhost-vdpa-0
+	"$VV_TOOLS/vdpa-net-loop" -n 8 -s 64 >out2 2>&1 || { cat out2; fail "loop on the new vdpa0"; }
+}
+
+test_open_close_cycles() {
+	local pinned
+
+	vv_setup
+	pinned=$(vv_pinned)
+	"$VV_TOOLS/vdpa-net-loop" --cycles 1000 >out 2>&1 || {
+		cat out
+		fail "1000 open/close cycles failed"
+	}
+	cat out
+	expect_eq "$(vv_pinned)" "$pinned" "pinned pages after the cycles"
+}
+
+# The module cannot go while an fd is open; it can once it is closed.
+test_module_busy_while_open() {
+	vv_setup
+	exec 3<>/dev/vhost-vdpa-0
+	! rmmod vhost_vdpa 2>/dev/null || fail "rmmod vhost_vdpa succeeded with an open fd"
+	exec 3>&-
+	vdpa dev del vdpa0
+	wait_for 5 rmmod vhost_vdpa
+}
+
+# Two devices at once, each with its own node, both pass traffic.
+test_two_devices() {
+	local p0 p1 rc0=0 rc1=0
+
+	vv_setup
+	vdpa dev add name vdpa1 mgmtdev vdpasim_net mac 52:54:00:12:34:57
+	wait_for 5 test -c /dev/vhost-vdpa-1
+	"$VV_TOOLS/vdpa-net-loop" -d /dev/vhost-vdpa-0 -n 32 >out0 2>&1 &
+	p0=$!
+	"$VV_TOOLS/vdpa-net-loop" -d /dev/vhost-vdpa-1 -n 32 -m 02:1d:a0:00:00:02 \
+		>out1 2>&1 &
+	p1=$!
+	wait $p0 || rc0=$?
+	wait $p1 || rc1=$?
+	cat out0 out1
+	[ $rc0 = 0 ] && [ $rc1 = 0 ] || fail "loop failed: vdpa0 $rc0, vdpa1 $rc1"
+}
