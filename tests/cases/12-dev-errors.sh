@@ -94,21 +94,17 @@ $EINVAL" -- vdpa dev add name vdpa0 mgmtdev vdpasim_net max_vqp 65535
 
 # Features outside the management device's supported set.
 test_features_unsupported() {
-	local all
+	local all e="error EINVAL: vdpa: Requested device features are not supported by the management device"
 
 	mgmt_load
 	all=$(hexor $F_MTU $F_MAC $F_STATUS $F_CTRL_VQ $F_CTRL_MAC_ADDR $F_ANY_LAYOUT $F_VERSION_1 $F_ACCESS_PLATFORM)
-	capture vdpa_nl dev-new vdpa0 vdpasim_net --features "$(hexor "$all" 0x1)"
-	[ "$rc" -eq 0 ] || fail "vdpa_nl failed ($rc): $err"
-	case "$out" in
-	"error EINVAL:"*) ;;
-	*) fail "features with CSUM (bit 0): got '$out', expected EINVAL" ;;
-	esac
-	capture vdpa_nl dev-new vdpa0 vdpasim_net --features "$(hexor "$all" 0x8000000000000000)"
-	case "$out" in
-	"error EINVAL:"*) ;;
-	*) fail "features with bit 63: got '$out', expected EINVAL" ;;
-	esac
+	# CSUM (bit 0), MQ (bit 22, not offered without max_vqp), bit 63
+	expect_run 0 "$e" "" -- vdpa_nl dev-new vdpa0 vdpasim_net --features "$(hexor "$all" 0x1)"
+	expect_run 0 "$e" "" -- vdpa_nl dev-new vdpa0 vdpasim_net --features "$(hexor "$all" $F_MQ)"
+	expect_run 0 "$e" "" -- vdpa_nl dev-new vdpa0 vdpasim_net --features "$(hexor "$all" 0x8000000000000000)"
+	# the simulator needs VERSION_1 and ACCESS_PLATFORM
+	expect_run 0 "error EINVAL: vdpa_sim_net: device_features must include VERSION_1 and ACCESS_PLATFORM" "" \
+		-- vdpa_nl dev-new vdpa0 vdpasim_net --features "$(hexor $F_MAC $F_VERSION_1)"
 	expect_run 0 "" "" -- vdpa dev show
 	[ "$(bus_count)" -eq 0 ] || fail "a refused device is on the bus"
 }
@@ -147,32 +143,27 @@ test_unprivileged() {
 	expect_run 0 "$(dev_line vdpa0)" "" -- vdpa dev show
 }
 
-# Names become sysfs directory names: '/' and the empty name are refused.
+# Names become sysfs directory names: '/' and the empty name are refused;
+# at most 63 bytes (iproute2 prints names through 64-byte buffers), which
+# the policy enforces.
 test_bad_names() {
-	local long
+	local e="Error: vdpa: Device name must be non-empty and must not contain '/'.
+$EINVAL" long
 
 	mgmt_load
-	capture vdpa dev add name a/b mgmtdev vdpasim_net
-	[ "$rc" -eq 1 ] || fail "name a/b: exit status $rc, expected 1"
-	expect_eq "${err##*$'\n'}" "$EINVAL" "name a/b"
-	capture vdpa dev add name "" mgmtdev vdpasim_net
-	[ "$rc" -eq 1 ] || fail "empty name: exit status $rc, expected 1"
-	expect_eq "${err##*$'\n'}" "$EINVAL" "empty name"
-	capture vdpa_nl dev-new / vdpasim_net
-	case "$out" in
-	"error EINVAL:"*) ;;
-	*) fail "name /: got '$out', expected EINVAL" ;;
-	esac
-	# 63 bytes is the longest name (iproute2 prints names through 64-byte
-	# buffers)
+	expect_run 1 "" "$e" -- vdpa dev add name a/b mgmtdev vdpasim_net
+	expect_run 1 "" "$e" -- vdpa dev add name / mgmtdev vdpasim_net
+	expect_run 1 "" "$e" -- vdpa dev add name "" mgmtdev vdpasim_net
+	expect_run 0 "error EINVAL: vdpa: Device name must be non-empty and must not contain '/'" "" \
+		-- vdpa_nl dev-new vdpa/0 vdpasim_net
 	long=$(printf 'n%.0s' $(seq 64))
-	capture vdpa dev add name "$long" mgmtdev vdpasim_net
-	[ "$rc" -eq 1 ] || fail "64-byte name: exit status $rc, expected 1"
-	expect_eq "${err##*$'\n'}" "$EINVAL" "64-byte name"
+	expect_run 1 "" "Error: Attribute failed policy validation.
+kernel answers: Numerical result out of range" -- vdpa dev add name "$long" mgmtdev vdpasim_net
 	expect_run 0 "" "" -- vdpa dev show
 	[ "$(bus_count)" -eq 0 ] || fail "a refused device is on the bus"
 	expect_run 0 "" "" -- vdpa dev add name "${long:1}" mgmtdev vdpasim_net
 	expect_run 0 "$(dev_line "${long:1}")" "" -- vdpa dev show
+	[ -d "/sys/bus/vdpa/devices/${long:1}" ] || fail "63-byte name missing in sysfs"
 	expect_run 0 "" "" -- vdpa dev del "${long:1}"
 	# names the tool refuses before sending anything
 	expect_run 1 "" "device name is not set." -- vdpa dev add mgmtdev vdpasim_net
