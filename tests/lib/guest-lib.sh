@@ -1,0 +1,251 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# Helpers for test cases.  The guest runner sources this file, then the
+# case file, then runs one test_<name> function under `set -e` in a fresh
+# bash, cwd a fresh temp dir.  Exit 0 = pass, 77 = skip, else fail.
+#
+# Fixed API (see Documentation/testing.rst):
+#   $VDPA_TREE                  absolute path of the tree under test
+#   load_modules NAME...        load our modules (vdpa, vdpa_sim, ...) and
+#                               their dependencies; idempotent
+#   unload_modules              delete every vdpa device, rmmod all of ours
+#   expect_eq ACTUAL EXPECTED [LABEL]
+#                               return 1 with a unified diff on mismatch
+#   expect_fail STATUS STDERR -- CMD ARGS...
+#                               run CMD; fail unless its exit status is
+#                               STATUS and its stderr is STDERR (trailing
+#                               newlines ignored, stdout ignored)
+#   fail MSG                    print MSG to stderr, return 1
+#   skip MSG                    print MSG, exit 77
+#   as_unprivileged CMD ARGS... run CMD with every capability dropped
+#
+# Extras:
+#   log MSG...                  print "# MSG" (progress in the test log)
+#   module_path NAME            path of our module NAME's .ko
+#   have_module NAME            true if our module NAME was built
+#   module_loaded NAME          true if module NAME is loaded
+#   our_modules                 our module names (listed and built), in
+#                               load order
+#   vdpa_devices                names of all vdpa devices, one a line
+#   del_all_devices             `vdpa dev del` every vdpa device
+#   wait_for SECS CMD...        retry CMD every 0.1 s until it succeeds;
+#                               fail after SECS seconds
+#   require_cmd CMD...          skip unless every CMD is installed
+#
+# Environment: $VDPA_TREE, $TEST_NAME (e.g. 00-smoke/load_unload),
+# $TEST_TMPDIR (the cwd), $VDPA_RESULTS (the results share).
+
+: "${VDPA_TREE:?VDPA_TREE is not set}"
+
+# Our modules, in load order; unload order is the reverse.
+VDPA_MODULES=(vdpa vdpa_sim vdpa_sim_net vdpa_sim_blk virtio_vdpa vhost_vdpa)
+
+# Our modules each module needs (besides what modinfo says).
+declare -A VDPA_MODULE_DEPS=(
+	[vdpa_sim]="vdpa"
+	[vdpa_sim_net]="vdpa_sim"
+	[vdpa_sim_blk]="vdpa_sim"
+	[vhost_vdpa]="vdpa"
+	[virtio_vdpa]="vdpa"
+)
+
+log() { printf '# %s\n' "$*"; }
+
+fail() {
+	printf '%s\n' "$*" >&2
+	return 1
+}
+
+skip() {
+	printf 'skip: %s\n' "$*"
+	exit 77
+}
+
+require_cmd() {
+	local c
+
+	for c in "$@"; do
+		command -v "$c" >/dev/null || skip "$c is not installed"
+	done
+}
+
+# Relative paths of every .ko built in the tree (the runner computes it
+# once and exports it).
+if [ -z "${VDPA_TREE_KOS+x}" ]; then
+	VDPA_TREE_KOS=$(cd "$VDPA_TREE" && find drivers -name '*.ko' 2>/dev/null)
+fi
+
+module_path() {
+	local m=${1//-/_} p ko
+
+	case $m in
+	vdpa) p=drivers/vdpa/vdpa.ko ;;
+	vdpa_sim) p=drivers/vdpa/vdpa_sim/vdpa_sim.ko ;;
+	vdpa_sim_net) p=drivers/vdpa/vdpa_sim/vdpa_sim_net.ko ;;
+	vdpa_sim_blk) p=drivers/vdpa/vdpa_sim/vdpa_sim_blk.ko ;;
+	vhost_vdpa) p=drivers/vhost/vhost_vdpa.ko ;;
+	virtio_vdpa) p=drivers/virtio/virtio_vdpa.ko ;;
+	*)
+		p=drivers/$m.ko
+		for ko in $VDPA_TREE_KOS; do
+			[ "${ko##*/}" = "$m.ko" ] && p=$ko && break
+		done
+		;;
+	esac
+	printf '%s\n' "$VDPA_TREE/$p"
+}
+
+have_module() { [ -f "$(module_path "$1")" ]; }
+
+module_loaded() { [ -e "/sys/module/${1//-/_}/initstate" ]; }
+
+# Our modules: the listed ones first, then any other built in the tree, in
+# load order.
+our_modules() {
+	local ko m
+
+	printf '%s\n' "${VDPA_MODULES[@]}"
+	for ko in $VDPA_TREE_KOS; do
+		m=${ko##*/}
+		m=${m%.ko}
+		_is_listed_module "$m" || printf '%s\n' "$m"
+	done
+}
+
+_is_listed_module() {
+	local x
+
+	for x in "${VDPA_MODULES[@]}"; do
+		[ "$x" = "$1" ] && return 0
+	done
+	return 1
+}
+
+# True if NAME is one of our modules (listed, or built in the tree).
+_is_our_module() {
+	local m=${1//-/_} ko
+
+	_is_listed_module "$m" && return 0
+	for ko in $VDPA_TREE_KOS; do
+		[ "${ko##*/}" = "$m.ko" ] && return 0
+	done
+	return 1
+}
+
+_load_one() {
+	local m=${1//-/_} ko dep
+
+	module_loaded "$m" && return 0
+	ko=$(module_path "$m")
+	[ -f "$ko" ] || fail "load_modules: $m is not built ($ko missing)" ||
+		return 1
+	for dep in ${VDPA_MODULE_DEPS[$m]:-} \
+		$(modinfo -F depends "$ko" 2>/dev/null | tr , ' '); do
+		if _is_our_module "$dep"; then
+			_load_one "$dep" || return 1
+		elif ! modprobe -q "$dep"; then
+			fail "load_modules: modprobe $dep (needed by $m) failed" ||
+				return 1
+		fi
+	done
+	if ! insmod "$ko"; then
+		dmesg | tail -n 5 >&2
+		fail "load_modules: insmod $ko failed" || return 1
+	fi
+}
+
+load_modules() {
+	local m
+
+	for m in "$@"; do
+		_load_one "$m" || return 1
+	done
+}
+
+vdpa_devices() {
+	local d
+
+	for d in /sys/bus/vdpa/devices/*; do
+		[ -e "$d" ] && printf '%s\n' "${d##*/}"
+	done
+	return 0
+}
+
+del_all_devices() {
+	local d rc=0
+
+	for d in $(vdpa_devices); do
+		vdpa dev del "$d" || { echo "vdpa dev del $d failed" >&2; rc=1; }
+	done
+	return $rc
+}
+
+unload_modules() {
+	local rc=0 mods=() m i n
+
+	del_all_devices || rc=1
+	mapfile -t mods < <(our_modules)
+	for ((i = ${#mods[@]} - 1; i >= 0; i--)); do
+		m=${mods[i]}
+		module_loaded "$m" || continue
+		# A release may still be in flight: retry for a few seconds.
+		for ((n = 0; n < 50; n++)); do
+			rmmod "$m" 2>/dev/null && break
+			sleep 0.1
+		done
+		if module_loaded "$m"; then
+			rmmod "$m" || true
+			echo "unload_modules: cannot unload $m" >&2
+			rc=1
+		fi
+	done
+	return $rc
+}
+
+expect_eq() {
+	local actual=$1 expected=$2 label=${3:-value}
+
+	[ "$actual" = "$expected" ] && return 0
+	echo "expect_eq: $label differs (--- expected, +++ actual):" >&2
+	diff -u --label expected --label actual \
+		<(printf '%s\n' "$expected") <(printf '%s\n' "$actual") >&2
+	return 1
+}
+
+expect_fail() {
+	local want_status=$1 want_err=$2 err status=0 errf
+
+	if [ $# -lt 4 ] || [ "$3" != -- ]; then
+		fail "usage: expect_fail STATUS STDERR -- CMD ARGS..." || return 1
+	fi
+	shift 3
+	errf=$(mktemp)
+	"$@" >/dev/null 2>"$errf" || status=$?
+	err=$(cat "$errf")
+	rm -f "$errf"
+	if [ "$status" != "$want_status" ]; then
+		echo "expect_fail: '$*' exited with $status, expected $want_status" >&2
+		[ -z "$err" ] || printf 'its stderr:\n%s\n' "$err" >&2
+		return 1
+	fi
+	expect_eq "$err" "$want_err" "stderr of '$*'"
+}
+
+as_unprivileged() {
+	setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=-all \
+		-- "$@"
+}
+
+wait_for() {
+	local secs=$1 end
+
+	shift
+	end=$(($(date +%s%N) + secs * 1000000000))
+	until "$@"; do
+		[ "$(date +%s%N)" -lt "$end" ] ||
+			fail "wait_for: '$*' still failing after ${secs}s" ||
+			return 1
+		sleep 0.1
+	done
+}

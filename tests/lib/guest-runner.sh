@@ -1,0 +1,249 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest side of the test bed: run by the VM's /init (guest-init.sh) inside
+# the chroot of the host root, as `guest-runner.sh RESULTS_DIR`.  Reads
+# RESULTS_DIR/params (written by the host: VDPA_TREE, MODE, TESTS, ...)
+# and reports back through RESULTS_DIR:
+#
+#   results         one line per event, read by the host as it comes:
+#                   LOG TEXT | START NAME | PASS NAME SECS |
+#                   FAIL NAME SECS REASON... | SKIP NAME SECS |
+#                   RAN NAME SECS STATUS | TAINT N | DONE
+#   stream          free text the host prints as it comes (demo, bench)
+#   out/NAME.log    everything a test printed; out/NAME.dmesg its kernel
+#                   messages
+#   dmesg           the whole kernel log at the end
+#
+# MODE is check (tests/cases/*.sh), bench (tests/bench/*.sh) or demo
+# (tests/lib/demo.sh).
+
+RES=${1:?usage: guest-runner.sh RESULTS_DIR}
+# shellcheck source=/dev/null
+. "$RES/params" || exit 1
+export VDPA_TREE VDPA_RESULTS=$RES
+LIB=$VDPA_TREE/tests/lib/guest-lib.sh
+: "${TESTS:=}" "${VDPA_TEST_TIMEOUT:=600}"
+export VDPA_TEST_TIMEOUT
+VDPA_TREE_KOS=$(cd "$VDPA_TREE" && find drivers -name '*.ko' 2>/dev/null)
+export VDPA_TREE_KOS
+OUR_MODULES="vdpa vdpa_sim vdpa_sim_net vdpa_sim_blk virtio_vdpa vhost_vdpa"
+for ko in $VDPA_TREE_KOS; do
+	ko=${ko##*/}
+	OUR_MODULES="$OUR_MODULES ${ko%.ko}"
+done
+
+report() { printf '%s\n' "$*" >>"$RES/results"; }
+
+# Microseconds since the epoch, and seconds since such a time (one decimal).
+now_us() { t0=${EPOCHREALTIME/[.,]/}; }
+
+since() {
+	local d=$((${EPOCHREALTIME/[.,]/} - $1))
+
+	printf '%d.%d' $((d / 1000000)) $((d / 100000 % 10))
+}
+
+kmsg() { echo "vdpa-test: $*" >/dev/kmsg 2>/dev/null; }
+
+# The kernel messages since the marker "vdpa-test: start NAME".
+dmesg_since() {
+	dmesg 2>/dev/null | awk -v m="vdpa-test: start $1" '
+		index($0, m) { buf = ""; on = 1; next }
+		on { buf = buf $0 "\n" }
+		END { printf "%s", buf }'
+}
+
+# discover FILE: print "FUNC TIMEOUT" for each test_ function of FILE, in
+# the order they are defined.  Fails (with the errors) if FILE does not
+# source cleanly.
+discover() {
+	bash -c '
+		. "$1" >/dev/null || exit 1
+		. "$2" >/dev/null || exit 1
+		shopt -s extdebug
+		for f in $(compgen -A function test_); do
+			set -- $(declare -F "$f")
+			[ "$3" = "$0" ] || continue
+			n=${f#test_}
+			t=TIMEOUT_$n
+			echo "$2 $f ${!t:-${TEST_TIMEOUT:-$VDPA_TEST_TIMEOUT}}"
+		done | sort -n | cut -d" " -f2-
+	' "$1" "$LIB" "$1"
+}
+
+# run_one NAME LOGNAME TIMEOUT FILE CMD: run CMD (a function of FILE) in
+# a fresh bash, output in out/LOGNAME.log, and report it.
+run_one() {
+	local name=$1 tmo=$2 file=$3 fn=$4 log dir t0 pid rc secs
+
+	log=$RES/out/$name.log
+	mkdir -p "${log%/*}"
+	dir=$(mktemp -d /tmp/vdpa-test.XXXXXX)
+	report "START $name"
+	kmsg "start $name"
+	now_us
+	(
+		cd "$dir" || exit 1
+		export TEST_NAME=$name TEST_TMPDIR=$dir
+		exec timeout -k 10 "$tmo" bash -c \
+			'. "$1" && . "$2" && set -e && "$3"' \
+			"$name" "$LIB" "$file" "$fn"
+	) </dev/null >"$log" 2>&1 &
+	pid=$!
+	wait $pid
+	rc=$?
+	# Whatever the test left running goes (timeout made a process group).
+	kill -KILL -- -$pid 2>/dev/null
+	secs=$(since "$t0")
+	kmsg "end $name"
+	dmesg_since "$name" >"$RES/out/$name.dmesg"
+	cd / && rm -rf "$dir"
+
+	case $rc in
+	0) report "PASS $name $secs" ;;
+	77) report "SKIP $name $secs" ;;
+	124 | 137) report "FAIL $name $secs timed out after ${tmo}s" ;;
+	*) report "FAIL $name $secs exit status $rc" ;;
+	esac
+	return $rc
+}
+
+# True if a vdpa device exists or one of our modules is loaded.
+dirty() {
+	local d m
+
+	for d in /sys/bus/vdpa/devices/*; do
+		[ -e "$d" ] && return 0
+	done
+	for m in $OUR_MODULES; do
+		[ -e "/sys/module/$m/initstate" ] && return 0
+	done
+	return 1
+}
+
+# cleanup NAME: delete every device and unload our modules after a test.
+cleanup() {
+	local name=$1/cleanup log rc
+
+	dirty || return 0
+	log=$RES/out/$name.log
+	mkdir -p "${log%/*}"
+	bash -c '. "$1" && unload_modules' cleanup "$LIB" >"$log" 2>&1
+	rc=$?
+	if [ $rc -eq 0 ] && dirty; then
+		echo "devices or modules left after unload_modules" >>"$log"
+		rc=1
+	fi
+	if [ $rc -ne 0 ]; then
+		report "START $name"
+		report "FAIL $name 0 cleanup failed"
+	else
+		rm -f "$log"
+	fi
+}
+
+# selected NAME: true if NAME matches the TESTS regex (POSIX extended, as
+# grep -E).
+selected() {
+	[ -z "$TESTS" ] || [[ $1 =~ $TESTS ]]
+}
+
+# any_selected STEM FILE: true if a test_ function defined in FILE (as a
+# plain text scan sees it) has a name TESTS selects.
+any_selected() {
+	local line re='^[[:space:]]*(function[[:space:]]+)?test_([A-Za-z0-9_]+)'
+
+	[ -z "$TESTS" ] && return 0
+	while IFS= read -r line; do
+		[[ $line =~ $re ]] || continue
+		selected "$1/${BASH_REMATCH[2]}" && return 0
+	done <"$2"
+	return 1
+}
+
+run_cases() {
+	local file stem fn tmo name list n=0 out
+
+	for file in "$VDPA_TREE"/tests/cases/*.sh; do
+		[ -f "$file" ] || continue
+		stem=${file##*/}
+		stem=${stem%.sh}
+		# Source the file only if one of its tests can be selected.
+		any_selected "$stem" "$file" || continue
+		if ! list=$(discover "$file" 2>&1); then
+			name=$stem/load
+			mkdir -p "$RES/out/$stem"
+			printf '%s\n' "$list" >"$RES/out/$name.log"
+			report "START $name"
+			report "FAIL $name 0 the case file does not load"
+			continue
+		fi
+		while read -r fn tmo; do
+			[ -n "$fn" ] || continue
+			name=$stem/${fn#test_}
+			selected "$name" || continue
+			n=$((n + 1))
+			run_one "$name" "$tmo" "$file" "$fn"
+			cleanup "$name"
+		done <<<"$list"
+	done
+	report "LOG guest: $n tests run"
+}
+
+run_benches() {
+	local file name
+
+	for file in "$VDPA_TREE"/tests/bench/*.sh; do
+		[ -f "$file" ] || continue
+		name=${file##*/}
+		name=bench/${name%.sh}
+		selected "$name" || continue
+		run_bench "$name" "$file"
+		cleanup "$name"
+	done
+}
+
+run_bench() {
+	local name=$1 file=$2 log t0 rc dir
+
+	log=$RES/out/$name.log
+	mkdir -p "${log%/*}"
+	dir=$(mktemp -d /tmp/vdpa-bench.XXXXXX)
+	report "START $name"
+	kmsg "start $name"
+	now_us
+	(
+		cd "$dir" || exit 1
+		export TEST_NAME=$name TEST_TMPDIR=$dir
+		exec timeout -k 10 "${VDPA_BENCH_TIMEOUT:-1800}" bash -c \
+			'. "$1" && set -e && . "$2"' "$name" "$LIB" "$file"
+	) </dev/null 2>&1 | tee "$log" >>"$RES/stream"
+	rc=${PIPESTATUS[0]}
+	dmesg_since "$name" >"$RES/out/$name.dmesg"
+	rm -rf "$dir"
+	report "RAN $name $(since "$t0") $rc"
+}
+
+run_demo() {
+	local rc
+
+	kmsg "start demo"
+	bash "$VDPA_TREE/tests/lib/demo.sh" </dev/null >>"$RES/stream" 2>&1
+	rc=$?
+	dmesg_since demo >"$RES/out/demo.dmesg"
+	report "RAN demo 0 $rc"
+}
+
+cd / || exit 1
+report "LOG guest: kernel $(uname -r), $(nproc) CPUs, mode $MODE"
+case $MODE in
+check) run_cases ;;
+bench) run_benches ;;
+demo) run_demo ;;
+*) report "LOG guest: unknown mode $MODE" ;;
+esac
+dmesg >"$RES/dmesg" 2>&1
+report "TAINT $(cat /proc/sys/kernel/tainted)"
+report "DONE"
+sync

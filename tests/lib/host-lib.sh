@@ -1,0 +1,270 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# Host side of the VM test bed, sourced by tests/check.sh and
+# tests/run-demo.sh.  The caller sets TB_TREE (absolute path of the tree
+# under test) before sourcing.  See Documentation/testing.rst.
+#
+#   tb_ensure_packages         apt-get install whatever is missing
+#   tb_find_kernel             set KVER: newest Debian kernel with modules
+#                              and headers (VDPA_KVER overrides)
+#   tb_build [KDIR]            make the tree, log in $TB_BUILD/build.log
+#   tb_initramfs               build (or reuse) the cached guest initramfs
+#   tb_new_run MODE            fresh results dir $TB_RUN, params written
+#   tb_vm_start                boot the VM in the background
+#   tb_follow HANDLER          stream results until the VM exits
+#   tb_kernel_log_problems     print the kernel log lines that are failures
+
+TB_LIB=$TB_TREE/tests/lib
+TB_BUILD=$TB_TREE/tests/.build
+
+# Everything the test bed and the test cases use.
+TB_PACKAGES=(qemu-system-x86 linux-image-amd64 linux-headers-amd64
+	busybox-static cpio kmod iproute2 util-linux e2fsprogs dpdk-dev
+	librte-net-virtio23 make gcc gzip)
+
+# Modules the initramfs needs to mount the host root over 9p.
+TB_INITRD_MODULES=(virtio_ring virtio virtio_pci_modern_dev
+	virtio_pci_legacy_dev virtio_pci netfs fscache 9pnet 9pnet_virtio 9p)
+
+# Time limits, in seconds.
+: "${VDPA_VM_TIMEOUT:=2400}"	# whole VM run
+: "${VDPA_TEST_TIMEOUT:=600}"	# one test (a case file may override)
+
+TB_START_TIME=$(date +%s)
+
+tb_say() { printf '%s\n' "$*"; }
+tb_die() { printf '%s: error: %s\n' "${TB_PROG:-testbed}" "$*" >&2; exit 1; }
+
+tb_elapsed() {
+	local s=$(($(date +%s) - TB_START_TIME))
+
+	printf '%dm%02ds' $((s / 60)) $((s % 60))
+}
+
+tb_sudo() {
+	if [ "$(id -u)" -eq 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null; then
+		sudo "$@"
+	else
+		tb_die "need root to run: $*"
+	fi
+}
+
+# tb_ensure_packages [EXTRA...]: install the missing packages, once.
+tb_ensure_packages() {
+	local missing=() p st
+
+	for p in "${TB_PACKAGES[@]}" "$@"; do
+		st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null) ||
+			st=
+		[ "$st" = installed ] || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+
+	tb_say "setup: installing ${missing[*]}"
+	tb_sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q ||
+		tb_die "apt-get update failed"
+	tb_sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		--no-install-recommends "${missing[@]}" ||
+		tb_die "apt-get install failed"
+}
+
+# tb_find_kernel: newest /boot/vmlinuz-*-amd64 with modules and headers.
+tb_find_kernel() {
+	local f v found=()
+
+	if [ -n "${VDPA_KVER:-}" ]; then
+		KVER=$VDPA_KVER
+	else
+		for f in /boot/vmlinuz-*-amd64; do
+			[ -e "$f" ] || continue
+			v=${f#/boot/vmlinuz-}
+			[ -d "/lib/modules/$v/kernel" ] || continue
+			[ -f "/usr/src/linux-headers-$v/Makefile" ] || continue
+			found+=("$v")
+		done
+		[ ${#found[@]} -gt 0 ] ||
+			tb_die "no /boot/vmlinuz-*-amd64 with matching /lib/modules and /usr/src/linux-headers"
+		KVER=$(printf '%s\n' "${found[@]}" | sort -V | tail -n 1)
+	fi
+	TB_KERNEL=/boot/vmlinuz-$KVER
+	TB_KDIR=/usr/src/linux-headers-$KVER
+	[ -r "$TB_KERNEL" ] || tb_die "cannot read $TB_KERNEL"
+	[ -d "$TB_KDIR" ] || tb_die "no headers at $TB_KDIR"
+}
+
+# tb_build [KDIR]: build the tree.  Sets TB_BUILD_WARNINGS to the number
+# of compiler warnings seen (only files rebuilt now are seen).
+tb_build() {
+	local kdir=${1:-$TB_KDIR} log=$TB_BUILD/build.log
+
+	mkdir -p "$TB_BUILD"
+	tb_say "build: make -C $TB_TREE KDIR=$kdir"
+	if ! make -C "$TB_TREE" -j"$(nproc)" KDIR="$kdir" >"$log" 2>&1; then
+		tail -n 60 "$log" | sed 's/^/  | /'
+		tb_die "build failed (full log: $log)"
+	fi
+	TB_BUILD_WARNINGS=$(grep -c -E '(warning|error):' "$log" || true)
+	if [ "$TB_BUILD_WARNINGS" -gt 0 ]; then
+		grep -E -A3 '(warning|error):' "$log" | sed 's/^/  | /'
+	fi
+}
+
+# tb_initramfs: busybox /init plus the 9p modules, cached per kernel and
+# per content of the init script.  Sets TB_INITRD.
+tb_initramfs() {
+	local init=$TB_LIB/guest-init.sh key dir m line ko seen=" " order=()
+
+	key=$( (cat "$init" "$TB_LIB/host-lib.sh"; echo "$KVER") |
+		sha256sum | cut -c1-12)
+	TB_INITRD=$TB_BUILD/initramfs-$KVER-$key.cpio.gz
+	[ -s "$TB_INITRD" ] && return 0
+
+	tb_say "setup: building initramfs for $KVER"
+	mkdir -p "$TB_BUILD"
+	dir=$(mktemp -d "$TB_BUILD/initramfs.XXXXXX")
+	mkdir -p "$dir"/{bin,dev,proc,sys,newroot,hostroot,results,lib/modules}
+	cp /bin/busybox "$dir/bin/busybox"
+	cp "$init" "$dir/init"
+	chmod 755 "$dir/init" "$dir/bin/busybox"
+	mknod "$dir/dev/console" c 5 1 2>/dev/null || true
+
+	for m in "${TB_INITRD_MODULES[@]}"; do
+		modinfo -k "$KVER" -n "$m" >/dev/null 2>&1 ||
+			tb_die "module $m not found for kernel $KVER"
+		while read -r line; do
+			set -- $line
+			[ "$1" = insmod ] || continue
+			ko=$2
+			m=$(basename "$ko")
+			m=${m%%.ko*}
+			case $seen in *" $m "*) continue ;; esac
+			seen="$seen$m "
+			case $ko in
+			*.ko.xz) xz -dc "$ko" ;;
+			*.ko.zst) zstd -dc "$ko" ;;
+			*.ko.gz) gzip -dc "$ko" ;;
+			*) cat "$ko" ;;
+			esac >"$dir/lib/modules/$m.ko" || tb_die "cannot unpack $ko"
+			order+=("$m")
+		done < <(modprobe -S "$KVER" --show-depends "$m")
+	done
+	printf '%s\n' "${order[@]}" >"$dir/modules.order"
+
+	(cd "$dir" && find . -print0 | cpio --null -o -H newc --quiet) |
+		gzip -1 >"$TB_INITRD.tmp" || tb_die "cpio failed"
+	mv "$TB_INITRD.tmp" "$TB_INITRD"
+	rm -rf "$dir"
+	# Older initramfs images of this kernel are stale now.
+	for f in "$TB_BUILD"/initramfs-"$KVER"-*.cpio.gz; do
+		[ "$f" = "$TB_INITRD" ] || rm -f "$f"
+	done
+}
+
+# tb_new_run MODE [VAR=VALUE...]: make a fresh results directory (the
+# guest's writable share) and write the run's parameters into it.
+tb_new_run() {
+	local mode=$1 kv old
+
+	shift
+	mkdir -p "$TB_BUILD/runs"
+	TB_RUN=$TB_BUILD/runs/$(date +%Y%m%d-%H%M%S)-$mode-$$
+	mkdir -p "$TB_RUN/out"
+	: >"$TB_RUN/results"
+	: >"$TB_RUN/stream"
+	printf '%s\n' "$TB_TREE" >"$TB_RUN/tree"
+	{
+		printf 'VDPA_TREE=%q\n' "$TB_TREE"
+		printf 'MODE=%q\n' "$mode"
+		printf 'VDPA_TEST_TIMEOUT=%q\n' "$VDPA_TEST_TIMEOUT"
+		for kv in "$@"; do
+			printf '%s=%q\n' "${kv%%=*}" "${kv#*=}"
+		done
+	} >"$TB_RUN/params"
+	ln -sfn "$(basename "$TB_RUN")" "$TB_BUILD/runs/latest"
+	# Keep the last 10 runs.
+	ls -1d "$TB_BUILD"/runs/2* 2>/dev/null | sort | head -n -10 |
+		while read -r old; do rm -rf "$old"; done
+}
+
+# tb_vm_start: boot the kernel with the host root shared read-only and
+# $TB_RUN shared writable.  The console goes to $TB_RUN/console.log.
+tb_vm_start() {
+	local append="console=ttyS0 loglevel=5 panic_on_warn=1 oops=panic panic=-1"
+
+	append="$append ipv6.disable=1 rootwait=0 tsc=reliable"
+	: >"$TB_RUN/console.log"
+	timeout -k 15 "$VDPA_VM_TIMEOUT" qemu-system-x86_64 \
+		-accel tcg -cpu max -smp 2 -m 4G \
+		-nographic -no-reboot -monitor none \
+		-serial "file:$TB_RUN/console.log" \
+		-kernel "$TB_KERNEL" -initrd "$TB_INITRD" -append "$append" \
+		-nic none \
+		-virtfs local,path=/,mount_tag=host,readonly=on,security_model=none,multidevs=remap \
+		-virtfs "local,path=$TB_RUN,mount_tag=results,security_model=none" \
+		</dev/null >"$TB_RUN/qemu.log" 2>&1 &
+	TB_QEMU_PID=$!
+	trap tb_vm_kill EXIT
+	trap 'tb_vm_kill; exit 130' INT TERM
+}
+
+tb_vm_kill() {
+	if [ -n "${TB_QEMU_PID:-}" ] && kill -0 "$TB_QEMU_PID" 2>/dev/null; then
+		kill "$TB_QEMU_PID" 2>/dev/null
+		wait "$TB_QEMU_PID" 2>/dev/null
+	fi
+}
+
+# tb_follow HANDLER: until the VM exits, call HANDLER with each new line
+# of $TB_RUN/results and print each new line of $TB_RUN/stream.  Sets
+# TB_VM_STATUS to QEMU's exit status (124: the whole-run limit hit).
+tb_follow() {
+	local handler=$1 rfd sfd rbuf= sbuf= line alive=1
+
+	exec {rfd}<"$TB_RUN/results" {sfd}<"$TB_RUN/stream"
+	while :; do
+		kill -0 "$TB_QEMU_PID" 2>/dev/null || alive=0
+		while IFS= read -r -u "$sfd" line; do
+			printf '%s\n' "$sbuf$line"
+			sbuf=
+		done
+		sbuf=$sbuf$line
+		while IFS= read -r -u "$rfd" line; do
+			"$handler" "$rbuf$line"
+			rbuf=
+		done
+		rbuf=$rbuf$line
+		[ $alive = 1 ] || break
+		sleep 0.3
+	done
+	[ -z "$sbuf" ] || printf '%s\n' "$sbuf"
+	[ -z "$rbuf" ] || "$handler" "$rbuf"
+	exec {rfd}<&- {sfd}<&-
+	wait "$TB_QEMU_PID"
+	TB_VM_STATUS=$?
+	TB_QEMU_PID=
+}
+
+# Kernel messages that make a run fail.
+TB_KERNEL_BAD='BUG:|WARNING:|Oops|general protection|Kernel panic|possible circular locking|possible recursive locking|INFO: task .* blocked|inconsistent lock state|KASAN:|UBSAN:|kmemleak: .*suspected'
+
+# tb_kernel_log_problems FILE...: the offending lines, if any.
+tb_kernel_log_problems() {
+	grep -a -h -E "$TB_KERNEL_BAD" "$@" 2>/dev/null
+}
+
+# tb_console_tail [N]: the end of the guest console, indented.
+tb_console_tail() {
+	tail -n "${1:-40}" "$TB_RUN/console.log" | tr -d '\r' | sed 's/^/  | /'
+}
+
+# tb_vm_report_exit: explain a VM that did not finish normally.
+tb_vm_exit_reason() {
+	case $TB_VM_STATUS in
+	0) echo "VM exited" ;;
+	124 | 137) echo "VM killed after the ${VDPA_VM_TIMEOUT}s limit" ;;
+	*) echo "QEMU exited with status $TB_VM_STATUS" ;;
+	esac
+}
