@@ -113,12 +113,57 @@ static long vhost_vdpa_set_features(struct vhost_vdpa *v, u64 __user *argp)
 	return 0;
 }
 
-static void vhost_vdpa_install_config_cb(struct vhost_vdpa *v);
+/* The parent's config-change callback; any context. */
+static irqreturn_t vhost_vdpa_config_cb(void *private)
+{
+	struct vhost_vdpa *v = private;
+	struct vhost_vdpa_eventfd *call;
+
+	rcu_read_lock();
+	call = rcu_dereference(v->config_call);
+	if (call)
+		eventfd_signal(call->ctx, 1);
+	rcu_read_unlock();
+
+	return IRQ_HANDLED;
+}
+
+static void vhost_vdpa_install_config_cb(struct vhost_vdpa *v)
+{
+	struct vdpa_callback cb = {
+		.callback = vhost_vdpa_config_cb,
+		.private = v,
+	};
+
+	v->vdpa->ops->set_config_cb(v->vdpa, &cb);
+}
+
+static long vhost_vdpa_set_config_call(struct vhost_vdpa *v, int __user *argp)
+{
+	struct vhost_vdpa_eventfd *call = NULL, *old;
+	int fd;
+
+	if (copy_from_user(&fd, argp, sizeof(fd)))
+		return -EFAULT;
+	/* Resolve first: on error the current eventfd stays. */
+	if (fd != VHOST_FILE_UNBIND) {
+		call = vhost_vdpa_eventfd_get(fd);
+		if (IS_ERR(call))
+			return PTR_ERR(call);
+	}
+
+	old = rcu_replace_pointer(v->config_call, call,
+				  lockdep_is_held(&v->mutex));
+	vhost_vdpa_install_config_cb(v);
+	vhost_vdpa_eventfd_put(old);
+	return 0;
+}
 
 /*
  * The device came back from a reset, which may have made the parent forget
- * callbacks and mappings: give them back, so the parent stays in step with
- * what vhost-vdpa reports (the eventfds and IOTLB stay bound across resets).
+ * its callbacks and mappings.  The eventfds stay bound across a reset, so
+ * give the callbacks back; the mappings go back only if IOTLB_PERSIST was
+ * acked (older userspace maps again after a reset).
  */
 static void vhost_vdpa_after_reset(struct vhost_vdpa *v)
 {
@@ -218,52 +263,6 @@ static long vhost_vdpa_set_config(struct vhost_vdpa *v,
 		return PTR_ERR(buf);
 	vdpa_set_config(v->vdpa, c.off, buf, c.len);
 	kvfree(buf);
-	return 0;
-}
-
-/* The parent's config-change callback; any context. */
-static irqreturn_t vhost_vdpa_config_cb(void *private)
-{
-	struct vhost_vdpa *v = private;
-	struct vhost_vdpa_eventfd *call;
-
-	rcu_read_lock();
-	call = rcu_dereference(v->config_call);
-	if (call)
-		eventfd_signal(call->ctx, 1);
-	rcu_read_unlock();
-
-	return IRQ_HANDLED;
-}
-
-static void vhost_vdpa_install_config_cb(struct vhost_vdpa *v)
-{
-	struct vdpa_callback cb = {
-		.callback = vhost_vdpa_config_cb,
-		.private = v,
-	};
-
-	v->vdpa->ops->set_config_cb(v->vdpa, &cb);
-}
-
-static long vhost_vdpa_set_config_call(struct vhost_vdpa *v, int __user *argp)
-{
-	struct vhost_vdpa_eventfd *call = NULL, *old;
-	int fd;
-
-	if (copy_from_user(&fd, argp, sizeof(fd)))
-		return -EFAULT;
-	/* Resolve first: on error the current eventfd stays. */
-	if (fd != VHOST_FILE_UNBIND) {
-		call = vhost_vdpa_eventfd_get(fd);
-		if (IS_ERR(call))
-			return PTR_ERR(call);
-	}
-
-	old = rcu_replace_pointer(v->config_call, call,
-				  lockdep_is_held(&v->mutex));
-	vhost_vdpa_install_config_cb(v);
-	vhost_vdpa_eventfd_put(old);
 	return 0;
 }
 
