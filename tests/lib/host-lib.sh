@@ -226,16 +226,16 @@ tb_follow() {
 	exec {rfd}<"$TB_RUN/results" {sfd}<"$TB_RUN/stream"
 	while :; do
 		kill -0 "$TB_QEMU_PID" 2>/dev/null || alive=0
-		while IFS= read -r -u "$sfd" line; do
-			printf '%s\n' "$sbuf$line"
-			sbuf=
-		done
-		sbuf=$sbuf$line
 		while IFS= read -r -u "$rfd" line; do
 			"$handler" "$rbuf$line"
 			rbuf=
 		done
 		rbuf=$rbuf$line
+		while IFS= read -r -u "$sfd" line; do
+			printf '%s\n' "$sbuf$line"
+			sbuf=
+		done
+		sbuf=$sbuf$line
 		[ $alive = 1 ] || break
 		sleep 0.3
 	done
@@ -257,7 +257,8 @@ tb_kernel_log_problems() {
 
 # tb_console_tail [N]: the end of the guest console, indented.
 tb_console_tail() {
-	tail -n "${1:-40}" "$TB_RUN/console.log" | tr -d '\r' | sed 's/^/  | /'
+	tail -n "${1:-40}" "$TB_RUN/console.log" | tr -d '\r' |
+		sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/^/  | /'
 }
 
 # tb_vm_report_exit: explain a VM that did not finish normally.
