@@ -37,6 +37,7 @@
 #define SIM_CONFIG_SIZE		24
 #define SIM_VQ_NUM_MAX		256
 #define MSG_LEN			VDPA_IOTLB_MSG_SIZE
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 
 #define BASE_FEATURES		(VDPA_BIT(VIRTIO_F_VERSION_1) | \
 				 VDPA_BIT(VIRTIO_F_ACCESS_PLATFORM))
@@ -311,8 +312,8 @@ enum arg_kind {
 	A_VALUE,	/* the integer v[0] itself (for _IO commands) */
 	A_STATE,	/* vhost_vring_state {index, v[0]} */
 	A_FILE,		/* vhost_vring_file {index, fd of kind v[0]} */
-	A_ADDR,		/* vhost_vring_addr {index, flags v[0], desc v[1],
-			 * avail v[2], used v[3], log v[4]} */
+	A_ADDR,		/* vhost_vring_addr: index, flags v[0], desc v[1], */
+			/* avail v[2], used v[3], log v[4] */
 	A_U64,		/* u64 v[0] */
 	A_INT,		/* int fd of kind v[0] */
 	A_CONFIG,	/* vhost_vdpa_config {off v[0], len v[1]} */
@@ -839,8 +840,9 @@ static int child_set_num(int fd)
 
 static int child_iotlb(int fd)
 {
-	static char page[4096] __attribute__((aligned(4096)));
-	ssize_t n = update(fd, 0, 0x200000, 4096, page);
+	static char page[8192];
+	ssize_t n = update(fd, 0, 0x200000, 4096,
+			   (void *)(((uintptr_t)page + 4095) & ~4095UL));
 
 	return n < 0 ? (int)n : 0;
 }
@@ -1321,6 +1323,60 @@ static void check_rust_vmm(void)
 	close(fd);
 }
 
+/*
+ * Entry caps, run on request with the module loaded with a small cap:
+ * vhost_vdpa max_iotlb_entries=N refuses the (N+1)th entry of an address
+ * space; vdpa_sim max_iotlb_entries=N makes set_map fail, unbatched at
+ * the (N+1)th UPDATE and batched at BATCH_END.  Every UPDATE maps one
+ * page at its own IOVA, so one message is one entry.
+ */
+static void check_entry_cap(unsigned int cap, bool batch, const char *who)
+{
+	size_t len = (size_t)(cap + 1) * 4096;
+	uint8_t *mem = anon(len);
+	char name[96];
+	unsigned int i;
+	long ret = 0;
+	int fd;
+
+	fd = dev_setup(who, S_OWNER | S_BACKEND);
+	if (fd < 0)
+		return;
+	if (batch)
+		ret = iotlb(fd, VHOST_IOTLB_MSG_V2, 0, VHOST_IOTLB_BATCH_BEGIN, 0,
+			    0, NULL, 0);
+	for (i = 0; i < cap && ret >= 0; i++)
+		ret = update(fd, 0, 0x100000 + (uint64_t)i * 0x2000, 4096,
+			     mem + (size_t)i * 4096);
+	snprintf(name, sizeof(name), "%s: %u %sUPDATEs up to the cap", who, cap,
+		 batch ? "batched " : "");
+	expect_ret(name, ret, MSG_LEN);
+	ret = update(fd, 0, 0x100000 + (uint64_t)cap * 0x2000, 4096,
+		     mem + (size_t)cap * 4096);
+	if (batch) {
+		snprintf(name, sizeof(name),
+			 "%s: UPDATE %u in a batch (checked at END)", who,
+			 cap + 1);
+		expect_ret(name, ret, MSG_LEN);
+		ret = iotlb(fd, VHOST_IOTLB_MSG_V2, 0, VHOST_IOTLB_BATCH_END, 0,
+			    0, NULL, 0);
+		snprintf(name, sizeof(name), "%s: BATCH_END over the cap -> EFAULT",
+			 who);
+	} else {
+		snprintf(name, sizeof(name), "%s: UPDATE %u over the cap -> EFAULT",
+			 who, cap + 1);
+	}
+	expect_ret(name, ret, -EFAULT);
+	snprintf(name, sizeof(name), "%s: INVALIDATE everything", who);
+	expect_ret(name, invalidate(fd, 0, 0, ~0ULL), MSG_LEN);
+	snprintf(name, sizeof(name), "%s: UPDATE works again", who);
+	expect_ret(name, update(fd, 0, 0x100000, 4096, mem), MSG_LEN);
+	close(fd);
+	snprintf(name, sizeof(name), "%s: VmPin 0 after close", who);
+	expect_val(name, 0, vdpa_vmpin_kb(), 0);
+	munmap(mem, len);
+}
+
 static void check_sysfs(void)
 {
 	char line[128];
@@ -1340,11 +1396,13 @@ int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "dev", required_argument, NULL, 'd' },
+		{ "vhost-cap", required_argument, NULL, 'V' },
+		{ "sim-cap", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
 	struct rlimit r = { RLIM_INFINITY, RLIM_INFINITY };
-	unsigned int i;
+	unsigned int i, vhost_cap = 0, sim_cap = 0;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "d:h", lo, NULL)) != -1) {
@@ -1352,8 +1410,16 @@ int main(int argc, char **argv)
 		case 'd':
 			dev_path = optarg;
 			break;
+		case 'V':
+			vhost_cap = strtoul(optarg, NULL, 0);
+			break;
+		case 'S':
+			sim_cap = strtoul(optarg, NULL, 0);
+			break;
 		default:
-			printf("usage: vdpa-conformance [-d /dev/vhost-vdpa-N]\n");
+			printf("usage: vdpa-conformance [-d /dev/vhost-vdpa-N]\n"
+			       "  --vhost-cap N   only check vhost_vdpa max_iotlb_entries=N\n"
+			       "  --sim-cap N     only check vdpa_sim max_iotlb_entries=N\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -1364,10 +1430,21 @@ int main(int argc, char **argv)
 	if (vdpa_vmpin_kb() != 0)
 		printf("# VmPin is not 0 at start\n");
 
+	if (vhost_cap || sim_cap) {
+		if (vhost_cap)
+			check_entry_cap(vhost_cap, false, "vhost_vdpa cap");
+		if (sim_cap) {
+			check_entry_cap(sim_cap, false, "vdpa_sim cap");
+			check_entry_cap(sim_cap, true, "vdpa_sim cap");
+		}
+		printf("%u passed, %u failed\n", n_ok, n_fail);
+		return n_fail ? 1 : 0;
+	}
+
 	check_sysfs();
 	check_open_rules();
 	check_queries();
-	for (i = 0; i < sizeof(ioctl_cases) / sizeof(ioctl_cases[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(ioctl_cases); i++)
 		run_ioctl_case(&ioctl_cases[i]);
 	check_status_and_features();
 	check_backend_features();

@@ -38,6 +38,9 @@
 #define REGION_IOVA		0x40000000ULL
 #define BENCH_IOVA		0x100000000000ULL
 #define ETH_TYPE		0x88b5	/* local experimental */
+#define BACKEND_WANTED		(VDPA_BIT(VHOST_BACKEND_F_IOTLB_MSG_V2) | \
+				 VDPA_BIT(VHOST_BACKEND_F_IOTLB_BATCH) | \
+				 VDPA_BIT(VHOST_BACKEND_F_IOTLB_ASID))
 
 enum dst_kind { DST_BCAST, DST_UCAST, DST_MCAST, DST_FOREIGN };
 
@@ -399,10 +402,7 @@ static int setup(struct loop *l, size_t region)
 	}
 	ret = vdpa_set_owner(d);
 	if (!ret)
-		ret = vdpa_set_backend_features(d,
-			VDPA_BIT(VHOST_BACKEND_F_IOTLB_MSG_V2) |
-			VDPA_BIT(VHOST_BACKEND_F_IOTLB_BATCH) |
-			VDPA_BIT(VHOST_BACKEND_F_IOTLB_ASID));
+		ret = vdpa_set_backend_features(d, BACKEND_WANTED);
 	if (ret) {
 		err_msg("owner/backend features: %s", strerror(-ret));
 		return ret;
@@ -596,7 +596,7 @@ static int run_loop(struct opts *o)
 			ret = cvq_set_mac(&l, l.orig_mac);
 		if (ret)
 			goto out;
-		printf("cvq: 5-byte MAC_ADDR_SET and unknown class answered ERR; MAC restored to %s\n",
+		printf("cvq: short MAC_ADDR_SET and unknown class: ERR; MAC back to %s\n",
 		       mac_str(l.orig_mac));
 	}
 	print_stats(&l);
