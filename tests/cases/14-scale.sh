@@ -75,3 +75,71 @@ test_interleaved() {
 	expect_eq "$(printf '%s\n' "$out" | json_keys dev)" "$want" "dev dump after interleaved add/del"
 	expect_eq "$(ls /sys/bus/vdpa/devices | sort)" "$(printf '%s\n' "$want" | sort)" "bus devices"
 }
+
+# Writers and readers at once: every add lands, dumps never fail, and of
+# several adds of one name exactly one wins.
+test_concurrent() {
+	local p i pids=() rpid n ok
+
+	mgmt_load
+	for p in 0 1 2 3; do
+		(
+			for i in $(seq 0 24); do
+				vdpa dev add name p${p}d$i mgmtdev vdpasim_net || exit 1
+			done
+		) &
+		pids+=($!)
+	done
+	(
+		for i in $(seq 15); do
+			vdpa -j dev show >/dev/null || exit 1
+			vdpa -j dev config show >/dev/null || exit 1
+			vdpa mgmtdev show >/dev/null || exit 1
+		done
+	) &
+	rpid=$!
+	for p in "${pids[@]}"; do
+		wait "$p" || fail "a writer failed"
+	done
+	wait "$rpid" || fail "a reader failed"
+	expect_eq "$(bus_count)" "100" "devices after concurrent adds"
+	capture vdpa -j dev show
+	expect_eq "$(printf '%s\n' "$out" | json_keys dev | sort)" \
+		"$(for p in 0 1 2 3; do for i in $(seq 0 24); do echo p${p}d$i; done; done | sort)" \
+		"dumped names"
+
+	for p in $(seq 8); do
+		(
+			rc=0
+			vdpa dev add name same mgmtdev vdpasim_net 2>err.$p || rc=$?
+			echo $rc >rc.$p
+		) &
+	done
+	wait
+	n=0
+	ok=0
+	for p in $(seq 8); do
+		if [ "$(cat rc.$p)" = 0 ]; then
+			ok=$((ok + 1))
+			expect_eq "$(cat err.$p)" "" "stderr of the add that won"
+		else
+			expect_eq "$(cat err.$p)" "kernel answers: File exists" "stderr of a losing add"
+			n=$((n + 1))
+		fi
+	done
+	expect_eq "$ok/$n" "1/7" "winning/losing adds of one name"
+
+	pids=()
+	for p in 0 1 2 3; do
+		(
+			for i in $(seq 0 24); do
+				vdpa dev del p${p}d$i || exit 1
+			done
+		) &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do
+		wait "$p" || fail "a deleter failed"
+	done
+	expect_run 0 "$(dev_line same)" "" -- vdpa dev show
+}

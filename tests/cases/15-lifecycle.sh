@@ -92,3 +92,51 @@ test_rmmod_bound_device() {
 	vdpa dev add name vdpa0 mgmtdev vdpasim_net
 	[ -e /dev/vhost-vdpa-0 ] || fail "/dev/vhost-vdpa-0 missing after reload"
 }
+
+# Unloading the parent while other processes add, dump and delete: every
+# add either fails or is undone by the unload, nothing is left behind.
+test_rmmod_under_load() {
+	local i pids=() p
+
+	mgmt_load
+	for i in $(seq 0 19); do
+		vdpa dev add name vdpa$i mgmtdev vdpasim_net
+	done
+	(
+		while :; do
+			vdpa dev show >/dev/null 2>&1
+			vdpa -j dev config show >/dev/null 2>&1
+		done
+	) &
+	pids+=($!)
+	(
+		n=0
+		while :; do
+			vdpa dev add name w$n mgmtdev vdpasim_net >/dev/null 2>&1
+			n=$((n + 1))
+		done
+	) &
+	pids+=($!)
+	(
+		while :; do
+			for i in $(seq 0 19); do
+				vdpa dev del vdpa$i >/dev/null 2>&1
+			done
+		done
+	) &
+	pids+=($!)
+	sleep 3
+	log "$(bus_count) devices, $(ls -d /sys/bus/vdpa/devices/w* 2>/dev/null | wc -l) added by the writer, at rmmod"
+	rmmod vdpa_sim_net
+	sleep 1
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	wait 2>/dev/null || true
+	expect_eq "$(bus_count)" "0" "devices after rmmod under load"
+	expect_run 0 "" "" -- vdpa dev show
+	expect_run 0 "" "" -- vdpa mgmtdev show
+	load_modules vdpa_sim_net
+	expect_run 0 "" "" -- vdpa dev add name vdpa0 mgmtdev vdpasim_net
+	expect_run 0 "$(dev_line vdpa0)" "" -- vdpa dev show
+}
