@@ -19,7 +19,7 @@ sim_load() {
 }
 
 sim_add() {
-	vdpa dev add name "${1:-vdpa0}" mgmtdev vdpasim_net mac "$SIM_MAC"
+	vdpa dev add name vdpa0 mgmtdev vdpasim_net mac "$SIM_MAC"
 	wait_for 5 test -c /dev/vhost-vdpa-0
 	ulimit -l unlimited
 }
