@@ -1,0 +1,146 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# DPDK 22.11 testpmd as an independent client of /dev/vhost-vdpa-0
+# (virtio-user PMD, CLIENTS.md §5): --no-huge -m 512 means one 512 MiB
+# IOTLB UPDATE of 4 KiB anonymous pages, pinned in PA mode.
+
+DP_MAC=52:54:00:12:34:56
+DP_TIMEOUT=300		# seconds for EAL start-up under TCG
+
+dp_setup() {
+	require_cmd dpdk-testpmd
+	ls /usr/lib/x86_64-linux-gnu/dpdk/pmds-*/librte_net_virtio.so* \
+		>/dev/null 2>&1 || skip "librte-net-virtio23 is not installed"
+	grep -qw sse4_2 /proc/cpuinfo || skip "the CPU lacks SSE4.2 (start QEMU with -cpu max)"
+	load_modules vdpa vdpa_sim vdpa_sim_net vhost_vdpa
+	vdpa dev add name vdpa0 mgmtdev vdpasim_net mac $DP_MAC
+	wait_for 5 test -c /dev/vhost-vdpa-0
+	ulimit -l unlimited
+}
+
+dp_pinned() {
+	awk '$1 == "nr_foll_pin_acquired" { a = $2 }
+	     $1 == "nr_foll_pin_released" { r = $2 }
+	     END { print a - r }' /proc/vmstat
+}
+
+# Run testpmd non-interactively with the given application options; it
+# forwards until Enter, which we send SECS seconds after it started
+# forwarding.  Output in ./testpmd.out, exit status returned.
+dp_testpmd() {
+	local secs=$1 pid rc=0 i
+
+	shift
+	rm -f in testpmd.out
+	mkfifo in
+	# line-buffered: testpmd's stdout is a file, and we wait for a line
+	stdbuf -oL -eL dpdk-testpmd -l 0-1 --no-pci --no-huge -m 512 --iova-mode=va \
+		--file-prefix=vdpa-test --log-level=lib.eal:notice \
+		--vdev=net_virtio_user0,path=/dev/vhost-vdpa-0,queues=1,queue_size=256,mac=$DP_MAC \
+		-- --nb-cores=1 --rxq=1 --txq=1 --txd=256 --rxd=256 \
+		--total-num-mbufs=8192 "$@" <in >testpmd.out 2>&1 &
+	pid=$!
+	exec 4>in
+	for ((i = 0; i < DP_TIMEOUT * 10; i++)); do
+		grep -q 'Press enter to exit' testpmd.out && break
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! grep -q 'Press enter to exit' testpmd.out; then
+		kill -KILL $pid 2>/dev/null || true
+		exec 4>&-
+		wait $pid || true
+		tail -n 40 testpmd.out >&2
+		fail "testpmd did not start forwarding"
+		return 1
+	fi
+	sleep "$secs"
+	echo >&4
+	exec 4>&-
+	for ((i = 0; i < 600; i++)); do
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 $pid 2>/dev/null; then
+		kill -KILL $pid
+		wait $pid || true
+		tail -n 40 testpmd.out >&2
+		fail "testpmd did not exit within 60 s of Enter"
+		return 1
+	fi
+	wait $pid || rc=$?
+	return $rc
+}
+
+# "RX-packets"/"TX-packets" of the accumulated statistics.
+dp_total() {
+	awk -v k="$1-packets:" '/Accumulated forward statistics/ { a = 1 }
+		a { for (i = 1; i < NF; i++) if ($i == k) { print $(i + 1); exit } }' \
+		testpmd.out
+}
+
+# After testpmd: the device is reset, nothing stays pinned, and our own
+# driver can use it again.
+dp_after() {
+	local pinned=$1
+
+	vdpa dev config show vdpa0 >cfg
+	! grep -q negotiated_features cfg ||
+		fail "the device is not reset after testpmd: $(cat cfg)"
+	expect_eq "$(dp_pinned)" "$pinned" "pinned pages after testpmd"
+	if [ -x "$VDPA_TREE/tools/build/vdpa-net-loop" ]; then
+		"$VDPA_TREE/tools/build/vdpa-net-loop" -n 8 -s 64 >loop.out 2>&1 ||
+			{ cat loop.out; fail "vdpa-net-loop after testpmd"; }
+	fi
+}
+
+# One txonly burst of 32 broadcast frames loops back: exactly 32 received.
+test_testpmd_rxonly() {
+	local pinned rc=0 rx tx
+
+	dp_setup
+	pinned=$(dp_pinned)
+	dp_testpmd 3 --forward-mode=rxonly --tx-first \
+		--eth-peer=0,ff:ff:ff:ff:ff:ff || rc=$?
+	grep -A 3 'Accumulated forward statistics' testpmd.out || true
+	[ $rc = 0 ] || { tail -n 40 testpmd.out; fail "testpmd exited with $rc"; }
+	grep -q 'Bye' testpmd.out || fail "testpmd did not say Bye"
+	rx=$(dp_total RX)
+	tx=$(dp_total TX)
+	expect_eq "$rx" 32 "RX-packets"
+	expect_eq "$tx" 32 "TX-packets"
+	dp_after "$pinned"
+}
+
+# io forwarding with the device MAC as peer: the burst circulates.
+test_testpmd_io() {
+	local pinned rc=0 rx tx
+
+	dp_setup
+	pinned=$(dp_pinned)
+	dp_testpmd 5 --forward-mode=io --port-topology=loop --tx-first \
+		--eth-peer=0,$DP_MAC || rc=$?
+	grep -A 3 'Accumulated forward statistics' testpmd.out || true
+	[ $rc = 0 ] || { tail -n 40 testpmd.out; fail "testpmd exited with $rc"; }
+	rx=$(dp_total RX)
+	tx=$(dp_total TX)
+	log "io: RX-packets $rx TX-packets $tx"
+	[ -n "$rx" ] && [ "$rx" -gt 32 ] || fail "RX-packets $rx: the burst did not circulate"
+	[ "$tx" -ge "$rx" ] || fail "TX-packets $tx < RX-packets $rx"
+	dp_after "$pinned"
+}
+
+# A foreign peer MAC is dropped by the device filter: nothing comes back.
+test_testpmd_foreign_peer() {
+	local pinned rc=0
+
+	dp_setup
+	pinned=$(dp_pinned)
+	dp_testpmd 2 --forward-mode=rxonly --tx-first \
+		--eth-peer=0,02:00:00:00:00:00 || rc=$?
+	[ $rc = 0 ] || { tail -n 40 testpmd.out; fail "testpmd exited with $rc"; }
+	expect_eq "$(dp_total RX)" 0 "RX-packets"
+	expect_eq "$(dp_total TX)" 32 "TX-packets"
+	dp_after "$pinned"
+}
