@@ -167,3 +167,86 @@ $(dev_line vdpa3)" "" -- vdpa dev show
 	expect_run 0 "$(dev_line vdpa0)
 $(dev_line vdpa1)" "" -- vdpa dev show
 }
+
+# net feature names as iproute2 prints them (bit order), else bit_N
+feature_names() {
+	local f=$(($1)) i names=() n
+
+	for ((i = 0; i < 64; i++)); do
+		(((f >> i) & 1)) || continue
+		case $i in
+		3) n=MTU ;; 5) n=MAC ;; 16) n=STATUS ;; 17) n=CTRL_VQ ;;
+		22) n=MQ ;; 23) n=CTRL_MAC_ADDR ;; 27) n=ANY_LAYOUT ;;
+		28) n=RING_INDIRECT_DESC ;; 29) n=RING_EVENT_IDX ;;
+		32) n=VERSION_1 ;; 33) n=ACCESS_PLATFORM ;; 34) n=RING_PACKED ;;
+		*) n=bit_$i ;;
+		esac
+		names+=("$n")
+	done
+	echo "${names[*]}"
+}
+
+# With a driver past FEATURES_OK (tools/vdpa-net-loop over vhost-vdpa,
+# paused before its reset, after it put the MAC back through the control
+# vq), config shows the negotiated features and vstats each queue's counters.
+# No MQ was negotiated, so the reply carries no MAX_VQP and iproute2 6.1
+# (max_vqp 0) calls qidx 0 the control vq and qidx 2 an rx queue.
+test_negotiated_config_and_vstats() {
+	local loop=$VDPA_TREE/tools/build/vdpa-net-loop pid feats names bad=0 n c='[0-9]+'
+
+	have_module vhost_vdpa || skip "vhost_vdpa.ko not built"
+	[ -x "$loop" ] || skip "$loop not built"
+	load_modules vdpa vdpa_sim vdpa_sim_net vhost_vdpa
+	vdpa dev add name vdpa0 mgmtdev vdpasim_net mac 52:54:00:12:34:56
+	wait_for 5 test -c /dev/vhost-vdpa-0
+	ulimit -l unlimited
+	"$loop" -d /dev/vhost-vdpa-0 -n 4 --pause >loop.out 2>&1 &
+	pid=$!
+	for ((n = 0; n < 1200; n++)); do
+		grep -qx paused loop.out && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -qx paused loop.out || { cat loop.out; fail "vdpa-net-loop did not pause"; }
+	feats=$(sed -n 's/^device .*: features \(0x[0-9a-f]*\) .*/\1/p' loop.out)
+	[ -n "$feats" ] || { cat loop.out; fail "no features line"; }
+	names=$(feature_names "$feats")
+	log "negotiated $feats: $names"
+
+	capture vdpa dev config show vdpa0
+	expect_eq "$out" "vdpa0: mac 52:54:00:12:34:56 link up link_announce false mtu 1500 
+  negotiated_features $names" "config show while negotiated" || bad=1
+	capture vdpa -j dev config show vdpa0
+	expect_eq "$out" "$("$PY3" -c '
+import json, sys
+print(json.dumps({"config": {"vdpa0": {"mac": "52:54:00:12:34:56", "link ": "up",
+      "link_announce ": False, "mtu": 1500,
+      "negotiated_features": sys.argv[1].split()}}}, separators=(",", ":")))
+' "$names")" "config show -j while negotiated" || bad=1
+
+	capture vdpa dev vstats show vdpa0 qidx 0
+	log "qidx 0: $out"
+	[[ $out =~ ^"vdpa0: queue_type control_vq rx packets "$c" rx bytes "$c" rx errors "$c" rx overruns "$c" rx drops "$c" "$ ]] ||
+		{ echo "qidx 0: '$out' $err" >&2; bad=1; }
+	capture vdpa dev vstats show vdpa0 qidx 1
+	log "qidx 1: $out"
+	[[ $out =~ ^"vdpa0: queue_type tx tx packets "$c" tx bytes "$c" tx errors "$c" tx drops "$c" "$ ]] ||
+		{ echo "qidx 1: '$out' $err" >&2; bad=1; }
+	capture vdpa dev vstats show vdpa0 qidx 2
+	log "qidx 2: $out"
+	[[ $out =~ ^"vdpa0: queue_type rx cvq requests "$c" cvq successes "$c" cvq errors "$c" "$ ]] ||
+		{ echo "qidx 2: '$out' $err" >&2; bad=1; }
+	capture vdpa -j dev vstats show vdpa0 qidx 1
+	[[ $out =~ ^'{"vstats":{"vdpa0":{"queue_type":"tx","tx packets":'$c',"tx bytes":'$c',"tx errors":'$c',"tx drops":'$c'}}}'$ ]] ||
+		{ echo "qidx 1 -j: '$out' $err" >&2; bad=1; }
+	capture vdpa dev vstats show vdpa0 qidx 3
+	expect_eq "$err" "Error: vdpa: queue index is not a virtqueue of the device.
+kernel answers: Invalid argument" "qidx 3" || bad=1
+
+	kill -USR1 "$pid"
+	wait "$pid" || { cat loop.out; fail "vdpa-net-loop failed"; }
+	[ "$bad" = 0 ] || fail "see above"
+	# reset by the driver: nothing negotiated any more
+	expect_run 0 "vdpa0: mac 52:54:00:12:34:56 link up link_announce false mtu 1500 " "" \
+		-- vdpa dev config show vdpa0
+}
