@@ -10,7 +10,9 @@
  * (set_map).  A set_map parent keeps using its previous table until it
  * accepts a new one, so entries removed from a table are only unpinned once
  * the parent took a table without them: until then they sit in the address
- * space's "retired" table, still pinned and charged.
+ * space's "retired" table, still pinned.  They are uncharged at removal, as
+ * upstream does, so that a batch remapping the same memory (INVALIDATE then
+ * UPDATE) needs no more RLIMIT_MEMLOCK than upstream.
  *
  * All entry points run under the char device's mutex (see the header).
  */
@@ -42,7 +44,8 @@ MODULE_PARM_DESC(max_iotlb_entries,
  * struct vhost_vdpa_as - one address space of an open file
  * @iotlb: the translations userspace installed; the table parents get
  * @retired: entries removed from @iotlb that a set_map parent may still be
- *	     using; released once the parent accepts a new table
+ *	     using; still pinned but no longer charged; unpinned once the
+ *	     parent accepts a new table
  * @asid: the address space id
  */
 struct vhost_vdpa_as {
@@ -117,17 +120,23 @@ static void vhost_vdpa_dma_uncharge(struct vhost_vdpa_dma *dma, u64 npages)
 	dma->pinned -= npages;
 }
 
-/* Unpin and uncharge the pages of @map and free it; no parent involved. */
+/* Unpin the pages of @map and free it; no parent involved. */
+static void vhost_vdpa_dma_unpin_entry(struct vhost_iotlb *iotlb,
+				       struct vhost_iotlb_map *map)
+{
+	unpin_user_page_range_dirty_lock(pfn_to_page(PFN_DOWN(map->addr)),
+					 PFN_DOWN(map->size),
+					 map->perm & VHOST_ACCESS_WO);
+	vhost_iotlb_map_free(iotlb, map);
+}
+
+/* The same for an entry of a table (not retired): uncharge it too. */
 static void vhost_vdpa_dma_free_entry(struct vhost_vdpa_dma *dma,
 				      struct vhost_iotlb *iotlb,
 				      struct vhost_iotlb_map *map)
 {
-	u64 npages = PFN_DOWN(map->size);
-
-	unpin_user_page_range_dirty_lock(pfn_to_page(PFN_DOWN(map->addr)),
-					 npages, map->perm & VHOST_ACCESS_WO);
-	vhost_vdpa_dma_uncharge(dma, npages);
-	vhost_iotlb_map_free(iotlb, map);
+	vhost_vdpa_dma_uncharge(dma, PFN_DOWN(map->size));
+	vhost_vdpa_dma_unpin_entry(iotlb, map);
 }
 
 static void vhost_vdpa_dma_free_all(struct vhost_vdpa_dma *dma,
@@ -137,6 +146,15 @@ static void vhost_vdpa_dma_free_all(struct vhost_vdpa_dma *dma,
 
 	while ((map = vhost_iotlb_itree_first(iotlb, 0, U64_MAX)))
 		vhost_vdpa_dma_free_entry(dma, iotlb, map);
+}
+
+/* Unpin every retired entry: the parent no longer uses them. */
+static void vhost_vdpa_dma_release_retired(struct vhost_vdpa_as *as)
+{
+	struct vhost_iotlb_map *map;
+
+	while ((map = vhost_iotlb_itree_first(&as->retired, 0, U64_MAX)))
+		vhost_vdpa_dma_unpin_entry(&as->retired, map);
 }
 
 /* Push the table of @as to a set_map parent; on success drop the retired. */
@@ -153,14 +171,14 @@ static int vhost_vdpa_dma_push(struct vhost_vdpa_dma *dma,
 				     as->asid, r);
 		return r;
 	}
-	vhost_vdpa_dma_free_all(dma, &as->retired);
+	vhost_vdpa_dma_release_retired(as);
 	return 0;
 }
 
 /*
- * Take @map out of the table of a set_map parent.  Its pages stay pinned in
- * the retired table until the parent accepted a table without it; if even
- * that bookkeeping is impossible, fall back to unpinning now.
+ * Take @map out of the table of a set_map parent and uncharge it.  Its pages
+ * stay pinned in the retired table until the parent accepted a table without
+ * it; if even that bookkeeping is impossible, fall back to unpinning now.
  */
 static void vhost_vdpa_dma_retire_entry(struct vhost_vdpa_dma *dma,
 					struct vhost_vdpa_as *as,
@@ -168,6 +186,7 @@ static void vhost_vdpa_dma_retire_entry(struct vhost_vdpa_dma *dma,
 {
 	if (!vhost_iotlb_add_range(&as->retired, map->start, map->last,
 				   map->addr, map->perm)) {
+		vhost_vdpa_dma_uncharge(dma, PFN_DOWN(map->size));
 		vhost_iotlb_map_free(&as->iotlb, map);
 		return;
 	}
@@ -636,7 +655,7 @@ void vhost_vdpa_dma_destroy(struct vhost_vdpa_dma *dma)
 					 asid, r);
 			vhost_vdpa_dma_free_all(dma, &as->iotlb);
 		}
-		vhost_vdpa_dma_free_all(dma, &as->retired);
+		vhost_vdpa_dma_release_retired(as);
 		kfree(as);
 		dma->as[asid] = NULL;
 	}
