@@ -62,16 +62,30 @@ record_fail() {
 	printf 'FAIL  %s (%s)\n' "$name" "$*"
 }
 
+# wall_secs NAME GUEST_SECS: how long the test took, as the host saw it
+# (START to result); the guest's own figure if that is larger, as the
+# guest clock can lag behind a busy host's.
+wall_secs() {
+	local t=${STARTED[$1]:-} d
+
+	[ -n "$t" ] || { echo "$2"; return; }
+	d=$((${EPOCHREALTIME/[.,]/} - t))
+	awk -v a="$d" -v b="$2" 'BEGIN { a /= 1e6; printf "%.1f", (a > b ? a : b) }'
+}
+
 on_result() {
 	local what name secs rest
 
 	read -r what name secs rest <<<"$1"
 	case $what in
-	PASS | SKIP | FAIL | RAN) NRESULTS=$((NRESULTS + 1)) ;;
+	PASS | SKIP | FAIL | RAN)
+		NRESULTS=$((NRESULTS + 1))
+		secs=$(wall_secs "$name" "$secs")
+		;;
 	esac
 	case $what in
 	LOG) printf '%s\n' "${1#LOG }" ;;
-	START) STARTED[$name]=1 ;;
+	START) STARTED[$name]=${EPOCHREALTIME/[.,]/} ;;
 	PASS)
 		unset "STARTED[$name]"
 		PASSED=$((PASSED + 1))
@@ -134,6 +148,7 @@ if [ $DONE = 0 ]; then
 fi
 
 # Kernel warnings, oopses, lockdep splats... fail the run.
+tb_split_dmesg
 problems=$(tb_kernel_log_problems "$TB_RUN/dmesg" "$TB_RUN/console.log" |
 	tr -d '\r' | sort -u)
 # TAINT_DIE (bit 7) or TAINT_WARN (bit 9) without a matching message.

@@ -11,9 +11,10 @@
 #                   FAIL NAME SECS REASON... | SKIP NAME SECS |
 #                   RAN NAME SECS STATUS | TAINT N | DONE
 #   stream          free text the host prints as it comes (demo, bench)
-#   out/NAME.log    everything a test printed; out/NAME.dmesg its kernel
-#                   messages
-#   dmesg           the whole kernel log at the end
+#   out/NAME.log    everything a test printed
+#   dmesg           the whole kernel log at the end; "vdpa-test: start
+#                   NAME" lines mark where each test begins (the host
+#                   splits it into out/NAME.dmesg)
 #
 # MODE is check (tests/cases/*.sh), bench (tests/bench/*.sh) or demo
 # (tests/lib/demo.sh).
@@ -46,21 +47,23 @@ since() {
 
 kmsg() { echo "vdpa-test: $*" >/dev/kmsg 2>/dev/null; }
 
-# The kernel messages since the marker "vdpa-test: start NAME".
-dmesg_since() {
-	dmesg 2>/dev/null | awk -v m="vdpa-test: start $1" '
-		index($0, m) { buf = ""; on = 1; next }
-		on { buf = buf $0 "\n" }
-		END { printf "%s", buf }'
+# mkdir_for FILE: make FILE's directory (without a process if it exists).
+mkdir_for() { [ -d "${1%/*}" ] || mkdir -p "${1%/*}"; }
+
+TMPN=0
+# new_tmpdir: a fresh empty directory in $tmpdir.
+new_tmpdir() {
+	TMPN=$((TMPN + 1))
+	tmpdir=/tmp/vdpa-test.$TMPN
+	mkdir -m 700 "$tmpdir"
 }
 
 # discover FILE: print "FUNC TIMEOUT" for each test_ function of FILE, in
-# the order they are defined.  Fails (with the errors) if FILE does not
-# source cleanly.
+# the order they are defined.  Fails if guest-lib.sh does not source.
 discover() {
 	bash -c '
 		. "$1" >/dev/null || exit 1
-		. "$2" >/dev/null || exit 1
+		. "$2" >/dev/null
 		shopt -s extdebug
 		for f in $(compgen -A function test_); do
 			set -- $(declare -F "$f")
@@ -78,8 +81,9 @@ run_one() {
 	local name=$1 tmo=$2 file=$3 fn=$4 log dir t0 pid rc secs
 
 	log=$RES/out/$name.log
-	mkdir -p "${log%/*}"
-	dir=$(mktemp -d /tmp/vdpa-test.XXXXXX)
+	mkdir_for "$log"
+	new_tmpdir
+	dir=$tmpdir
 	report "START $name"
 	kmsg "start $name"
 	now_us
@@ -87,7 +91,7 @@ run_one() {
 		cd "$dir" || exit 1
 		export TEST_NAME=$name TEST_TMPDIR=$dir
 		exec timeout -k 10 "$tmo" bash -c \
-			'. "$1" && . "$2" && set -e && "$3"' \
+			'. "$1" || exit 1; . "$2"; set -e; "$3"' \
 			"$name" "$LIB" "$file" "$fn"
 	) </dev/null >"$log" 2>&1 &
 	pid=$!
@@ -96,9 +100,7 @@ run_one() {
 	# Whatever the test left running goes (timeout made a process group).
 	kill -KILL -- -$pid 2>/dev/null
 	secs=$(since "$t0")
-	kmsg "end $name"
-	dmesg_since "$name" >"$RES/out/$name.dmesg"
-	cd / && rm -rf "$dir"
+	rm -rf "$dir"
 
 	case $rc in
 	0) report "PASS $name $secs" ;;
@@ -128,8 +130,8 @@ cleanup() {
 
 	dirty || return 0
 	log=$RES/out/$name.log
-	mkdir -p "${log%/*}"
-	bash -c '. "$1" && unload_modules' cleanup "$LIB" >"$log" 2>&1
+	mkdir_for "$log"
+	(unload_modules) >"$log" 2>&1
 	rc=$?
 	if [ $rc -eq 0 ] && dirty; then
 		echo "devices or modules left after unload_modules" >>"$log"
@@ -171,13 +173,16 @@ run_cases() {
 		stem=${stem%.sh}
 		# Source the file only if one of its tests can be selected.
 		any_selected "$stem" "$file" || continue
-		if ! list=$(discover "$file" 2>&1); then
-			name=$stem/load
-			mkdir -p "$RES/out/$stem"
-			printf '%s\n' "$list" >"$RES/out/$name.log"
+		# Anything on stderr while sourcing it (a syntax error, a failing
+		# command) fails "<stem>/load"; the tests found still run.
+		name=$stem/load
+		mkdir_for "$RES/out/$name.log"
+		list=$(discover "$file" 2>"$RES/out/$name.log")
+		if [ $? -ne 0 ] || [ -s "$RES/out/$name.log" ]; then
 			report "START $name"
-			report "FAIL $name 0 the case file does not load"
-			continue
+			report "FAIL $name 0 errors while sourcing the case file"
+		else
+			rm -f "$RES/out/$name.log"
 		fi
 		while read -r fn tmo; do
 			[ -n "$fn" ] || continue
@@ -208,8 +213,9 @@ run_bench() {
 	local name=$1 file=$2 log t0 rc dir
 
 	log=$RES/out/$name.log
-	mkdir -p "${log%/*}"
-	dir=$(mktemp -d /tmp/vdpa-bench.XXXXXX)
+	mkdir_for "$log"
+	new_tmpdir
+	dir=$tmpdir
 	report "START $name"
 	kmsg "start $name"
 	now_us
@@ -220,7 +226,6 @@ run_bench() {
 			'. "$1" && set -e && . "$2"' "$name" "$LIB" "$file"
 	) </dev/null 2>&1 | tee "$log" >>"$RES/stream"
 	rc=${PIPESTATUS[0]}
-	dmesg_since "$name" >"$RES/out/$name.dmesg"
 	rm -rf "$dir"
 	report "RAN $name $(since "$t0") $rc"
 }
@@ -231,9 +236,12 @@ run_demo() {
 	kmsg "start demo"
 	bash "$VDPA_TREE/tests/lib/demo.sh" </dev/null >>"$RES/stream" 2>&1
 	rc=$?
-	dmesg_since demo >"$RES/out/demo.dmesg"
 	report "RAN demo 0 $rc"
 }
+
+# The clean-up runs unload_modules in a subshell of this shell.
+# shellcheck source=tests/lib/guest-lib.sh
+. "$LIB" || exit 1
 
 cd / || exit 1
 report "LOG guest: kernel $(uname -r), $(nproc) CPUs, mode $MODE"
@@ -243,6 +251,7 @@ bench) run_benches ;;
 demo) run_demo ;;
 *) report "LOG guest: unknown mode $MODE" ;;
 esac
+kmsg "done"
 dmesg >"$RES/dmesg" 2>&1
 report "TAINT $(cat /proc/sys/kernel/tainted)"
 report "DONE"

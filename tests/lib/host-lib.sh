@@ -13,6 +13,7 @@
 #   tb_new_run MODE            fresh results dir $TB_RUN, params written
 #   tb_vm_start                boot the VM in the background
 #   tb_follow HANDLER          stream results until the VM exits
+#   tb_split_dmesg             the guest kernel log, split per test
 #   tb_kernel_log_problems     print the kernel log lines that are failures
 
 TB_LIB=$TB_TREE/tests/lib
@@ -30,6 +31,7 @@ TB_INITRD_MODULES=(virtio_ring virtio virtio_pci_modern_dev
 # Time limits, in seconds.
 : "${VDPA_VM_TIMEOUT:=2400}"	# whole VM run
 : "${VDPA_TEST_TIMEOUT:=600}"	# one test (a case file may override)
+: "${VDPA_BENCH_TIMEOUT:=1800}"	# one benchmark
 
 TB_START_TIME=$(date +%s)
 
@@ -179,6 +181,7 @@ tb_new_run() {
 		printf 'VDPA_TREE=%q\n' "$TB_TREE"
 		printf 'MODE=%q\n' "$mode"
 		printf 'VDPA_TEST_TIMEOUT=%q\n' "$VDPA_TEST_TIMEOUT"
+		printf 'VDPA_BENCH_TIMEOUT=%q\n' "$VDPA_BENCH_TIMEOUT"
 		for kv in "$@"; do
 			printf '%s=%q\n' "${kv%%=*}" "${kv#*=}"
 		done
@@ -194,7 +197,7 @@ tb_new_run() {
 tb_vm_start() {
 	local append="console=ttyS0 loglevel=5 panic_on_warn=1 oops=panic panic=-1"
 
-	append="$append ipv6.disable=1 rootwait=0 tsc=reliable"
+	append="$append tsc=reliable"
 	: >"$TB_RUN/console.log"
 	timeout -k 15 "$VDPA_VM_TIMEOUT" qemu-system-x86_64 \
 		-accel tcg -cpu max -smp 2 -m 4G \
@@ -253,6 +256,26 @@ TB_KERNEL_BAD='BUG:|WARNING:|Oops|general protection|Kernel panic|possible circu
 # tb_kernel_log_problems FILE...: the offending lines, if any.
 tb_kernel_log_problems() {
 	grep -a -h -E "$TB_KERNEL_BAD" "$@" 2>/dev/null
+}
+
+# tb_split_dmesg: cut the guest's kernel log (or, if the guest died, its
+# console) at the "vdpa-test: start NAME" markers into out/NAME.dmesg.
+tb_split_dmesg() {
+	local log=$TB_RUN/dmesg
+
+	[ -s "$log" ] || log=$TB_RUN/console.log
+	tr -d '\r' <"$log" | awk -v out="$TB_RUN/out" '
+		/vdpa-test: (start|done)/ {
+			if (f != "") close(f)
+			f = ""
+			if ($0 ~ /vdpa-test: start /) {
+				n = $0
+				sub(/.*vdpa-test: start /, "", n)
+				f = out "/" n ".dmesg"
+			}
+			next
+		}
+		f != "" { print > f }'
 }
 
 # tb_console_tail [N]: the end of the guest console, indented.
