@@ -36,6 +36,17 @@ done
 
 report() { printf '%s\n' "$*" >>"$RES/results"; }
 
+# say TEXT: a progress line for the user.  The host prints the free
+# output ("stream") before the events of the same moment, so outside of
+# check mode (where the stream is used) progress goes there too.
+say() {
+	if [ "$MODE" = check ]; then
+		report "LOG $*"
+	else
+		printf '%s\n' "$*" >>"$RES/stream"
+	fi
+}
+
 # Microseconds since the epoch, and seconds since such a time (one decimal).
 now_us() { t0=${EPOCHREALTIME/[.,]/}; }
 
@@ -193,7 +204,7 @@ run_cases() {
 			cleanup "$name"
 		done <<<"$list"
 	done
-	report "LOG guest: $n tests run"
+	say "guest: $n tests run"
 }
 
 run_benches() {
@@ -216,6 +227,7 @@ run_bench() {
 	mkdir_for "$log"
 	new_tmpdir
 	dir=$tmpdir
+	say "--- $name"
 	report "START $name"
 	kmsg "start $name"
 	now_us
@@ -244,12 +256,12 @@ run_demo() {
 . "$LIB" || exit 1
 
 cd / || exit 1
-report "LOG guest: kernel $(uname -r), $(nproc) CPUs, mode $MODE"
+say "guest: kernel $(uname -r), $(nproc) CPUs, mode $MODE"
 case $MODE in
 check) run_cases ;;
 bench) run_benches ;;
 demo) run_demo ;;
-*) report "LOG guest: unknown mode $MODE" ;;
+*) say "guest: unknown mode $MODE" ;;
 esac
 kmsg "done"
 dmesg >"$RES/dmesg" 2>&1

@@ -229,16 +229,16 @@ tb_follow() {
 	exec {rfd}<"$TB_RUN/results" {sfd}<"$TB_RUN/stream"
 	while :; do
 		kill -0 "$TB_QEMU_PID" 2>/dev/null || alive=0
-		while IFS= read -r -u "$rfd" line; do
-			"$handler" "$rbuf$line"
-			rbuf=
-		done
-		rbuf=$rbuf$line
 		while IFS= read -r -u "$sfd" line; do
 			printf '%s\n' "$sbuf$line"
 			sbuf=
 		done
 		sbuf=$sbuf$line
+		while IFS= read -r -u "$rfd" line; do
+			"$handler" "$rbuf$line"
+			rbuf=
+		done
+		rbuf=$rbuf$line
 		[ $alive = 1 ] || break
 		sleep 0.3
 	done
