@@ -71,9 +71,9 @@ tb_say "run: booting the VM with kernel $KVER (logs in ${TB_RUN#"$TB_TREE"/})"
 DEMO_RC=
 DONE=0
 on_result() {
-	local what name secs rest
+	local what rest
 
-	read -r what name secs rest <<<"$1"
+	read -r what _ _ rest <<<"$1"
 	case $what in
 	LOG) printf '%s\n' "${1#LOG }" ;;
 	RAN) DEMO_RC=$rest ;;

@@ -96,6 +96,7 @@ for f in "$VDPA_TREE"/tests/demo/*.sh; do
 	while read -r _ fn; do
 		DEMO_EXTRA+=("$fn")
 	done < <(for fn in $(compgen -A function demo_); do
+		# shellcheck disable=SC2046
 		set -- $(declare -F "$fn")
 		[ "$3" = "$f" ] && echo "$2 $fn"
 	done | sort -n)

@@ -176,7 +176,7 @@ any_selected() {
 }
 
 run_cases() {
-	local file stem fn tmo name list n=0 out
+	local file stem fn tmo name list n=0
 
 	for file in "$VDPA_TREE"/tests/cases/*.sh; do
 		[ -f "$file" ] || continue

@@ -224,7 +224,7 @@ tb_vm_kill() {
 # of $TB_RUN/results and print each new line of $TB_RUN/stream.  Sets
 # TB_VM_STATUS to QEMU's exit status (124: the whole-run limit hit).
 tb_follow() {
-	local handler=$1 rfd sfd rbuf= sbuf= line alive=1
+	local handler=$1 rfd sfd rbuf='' sbuf='' line alive=1
 
 	exec {rfd}<"$TB_RUN/results" {sfd}<"$TB_RUN/stream"
 	while :; do
