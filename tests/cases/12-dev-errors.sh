@@ -171,12 +171,18 @@ kernel answers: Numerical result out of range" -- vdpa dev add name "$long" mgmt
 	expect_run 1 "" 'Unknown option "color"' -- vdpa dev add name vdpa0 mgmtdev vdpasim_net color red
 }
 
-# The family validates strictly: an attribute type beyond VDPA_ATTR_MAX is
-# refused instead of ignored.
+# The family validates strictly: an attribute type beyond VDPA_ATTR_MAX, or
+# one without a policy, is refused instead of ignored.
 test_unknown_attribute() {
 	mgmt_load
 	expect_run 0 "error EINVAL: Unknown attribute type" "" \
 		-- vdpa_nl dev-new vdpa0 vdpasim_net --raw 60:00000000
+	# type 0 (PAD) is never a valid request attribute
+	expect_run 0 "error EINVAL: Unknown attribute type" "" \
+		-- vdpa_nl dev-new vdpa0 vdpasim_net --raw 0:00000000
+	# VDPA_ATTR_MAX itself is in range but has no policy
+	expect_run 0 "error EINVAL: Unsupported attribute" "" \
+		-- vdpa_nl dev-new vdpa0 vdpasim_net --raw 37:00000000
 	expect_run 0 "" "" -- vdpa dev show
 	# the helper itself works: the same request without it succeeds
 	expect_run 0 "ok" "" -- vdpa_nl dev-new vdpa0 vdpasim_net
