@@ -115,7 +115,7 @@ static __printf(4, 5) int vdpasim_ring_fail(struct vdpasim_ring *r,
 	vaf.fmt = fmt;
 	vaf.va = &args;
 	pr_warn_ratelimited("%s: virtqueue stopped: %pV\n",
-			    name ? name : "virtqueue", &vaf);
+			    name ? name : "(unnamed)", &vaf);
 	va_end(args);
 	r->broken = true;
 	return err;
