@@ -29,7 +29,7 @@ TB_INITRD_MODULES=(virtio_ring virtio virtio_pci_modern_dev
 	virtio_pci_legacy_dev virtio_pci netfs fscache 9pnet 9pnet_virtio 9p)
 
 # Time limits, in seconds.
-: "${VDPA_VM_TIMEOUT:=2400}"	# whole VM run
+: "${VDPA_VM_TIMEOUT:=3600}"	# whole VM run (CI allows 90 min in all)
 : "${VDPA_TEST_TIMEOUT:=600}"	# one test (a case file may override)
 : "${VDPA_BENCH_TIMEOUT:=1800}"	# one benchmark
 
