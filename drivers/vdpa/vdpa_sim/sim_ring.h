@@ -63,6 +63,12 @@ void vdpasim_ring_init(struct vdpasim_ring *r, u16 base);
  * fetched, 0 when the ring is empty, <0 when the ring is malformed or its
  * structures are not mapped (r->broken is then set and a rate-limited line
  * naming @name and the reason is logged).  A broken ring returns -EIO.
+ *
+ * With event_idx, a fetch that finds the ring empty publishes avail_event =
+ * last_avail_idx (so the driver kicks for its next chain), then looks at the
+ * avail idx once more, closing the race with a driver adding a chain
+ * meanwhile.  Memory ordering: the avail idx is read before the ring entry
+ * and descriptors (smp_rmb()); see vdpasim_ring_push() for the used side.
  */
 int vdpasim_ring_fetch(struct vdpasim_ring *r, struct vdpasim_chain *c,
 		       const char *name);
@@ -87,14 +93,17 @@ ssize_t vdpasim_chain_write(struct vdpasim_ring *r,
 
 /*
  * Add {@head, @len} to the used ring and publish the new used index after
- * it.  Returns 0, or <0 when the used ring is not writable (the ring is then
- * broken) or already broken.
+ * it (smp_wmb() between the two stores).  Returns 0, or <0 when the used
+ * ring is not writable (the ring is then broken) or already broken.
  */
 int vdpasim_ring_push(struct vdpasim_ring *r, u16 head, u32 len);
 
 /*
  * After one or more pushes: should the driver be interrupted?  Honours
- * VRING_AVAIL_F_NO_INTERRUPT, or used_event when event_idx is set.
+ * VRING_AVAIL_F_NO_INTERRUPT, or used_event when event_idx is set (the
+ * first decision after vdpasim_ring_init() is always yes).  A full barrier
+ * orders the used idx store before the driver's flags/used_event are read.
+ * If those cannot be read, the ring breaks and the answer is yes.
  */
 bool vdpasim_ring_should_notify(struct vdpasim_ring *r);
 
