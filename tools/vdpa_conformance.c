@@ -1032,8 +1032,10 @@ static void check_mmap(void)
 static void check_iotlb_basic(void)
 {
 	uint8_t *mem = anon(16 * 4096);
-	uint8_t raw[256];
+	uint8_t raw[256] __attribute__((aligned(8)));
 	struct vhost_msg_v2 *m = (void *)raw;
+	struct vhost_iotlb_msg v1;
+	uint32_t hdr[2];
 	long pin;
 	int fd;
 
@@ -1136,6 +1138,33 @@ static void check_iotlb_basic(void)
 	expect_ret("BATCH_END",
 		   iotlb(fd, VHOST_IOTLB_MSG_V2, 0, VHOST_IOTLB_BATCH_END, 0, 0,
 			 NULL, 0), MSG_LEN);
+
+	/* INVALIDATE size 0 at iova > 0 removes the entry holding iova */
+	expect_ret("UPDATE a page at 0x80000",
+		   update(fd, 0, 0x80000, 4096, mem + 8 * 4096), MSG_LEN);
+	expect_ret("INVALIDATE(0x80010, size 0)",
+		   invalidate(fd, 0, 0x80010, 0), MSG_LEN);
+	expect_ret("re-UPDATE 0x80000 (entry gone)",
+		   update(fd, 0, 0x80000, 4096, mem + 8 * 4096), MSG_LEN);
+
+	/* V1: the 4 bytes after the type are a hole, not an asid */
+	memset(raw, 0, sizeof(raw));
+	v1 = (struct vhost_iotlb_msg){
+		.iova = 0x90000, .size = 4096, .type = VHOST_IOTLB_UPDATE,
+		.uaddr = (uintptr_t)(mem + 9 * 4096), .perm = VHOST_ACCESS_RW };
+	hdr[0] = VHOST_IOTLB_MSG;
+	hdr[1] = 1;
+	memcpy(raw, hdr, sizeof(hdr));
+	memcpy(raw + 8, &v1, sizeof(v1));
+	expect_ret("V1 UPDATE with a non-zero hole", wr(fd, raw, MSG_LEN),
+		   MSG_LEN);
+	expect_ret("... lands in asid 0 (overlap -> EFAULT)",
+		   update(fd, 0, 0x90000, 4096, mem + 9 * 4096), -EFAULT);
+
+	/* a device reset keeps vhost-vdpa's table (only close clears it) */
+	expect_err("SET_STATUS 0", set_status(fd, 0), 0);
+	expect_ret("table kept across reset (overlap -> EFAULT)",
+		   update(fd, 0, 0x90000, 4096, mem + 9 * 4096), -EFAULT);
 
 	pin = vdpa_vmpin_kb();
 	expect_true("VmPin counts pinned pages", pin >= 5 * 4,

@@ -62,7 +62,9 @@ struct opts {
 	unsigned int bench_map_mib;
 	unsigned int bench_msgs;
 	unsigned int cycles;
+	unsigned int rounds;
 	bool use_cvq;
+	bool persist;
 	bool bench;
 	bool hold;
 	bool pause;
@@ -379,11 +381,12 @@ static int cvq_set_mac(struct loop *l, const uint8_t *mac)
 	return ret;
 }
 
+static int negotiate(struct loop *l);
+static int start_rings(struct loop *l);
+
 static int setup(struct loop *l, size_t region)
 {
 	struct vdpa_dev *d = &l->d;
-	uint64_t wanted;
-	unsigned int i, nq = 2;
 	int ret;
 
 	ret = vdpa_open(d, l->o->dev);
@@ -402,11 +405,37 @@ static int setup(struct loop *l, size_t region)
 	}
 	ret = vdpa_set_owner(d);
 	if (!ret)
-		ret = vdpa_set_backend_features(d, BACKEND_WANTED);
+		ret = vdpa_set_backend_features(d, BACKEND_WANTED |
+			(l->o->persist ? VDPA_BIT(VHOST_BACKEND_F_IOTLB_PERSIST) : 0));
 	if (ret) {
 		err_msg("owner/backend features: %s", strerror(-ret));
 		return ret;
 	}
+	ret = negotiate(l);
+	if (ret)
+		return ret;
+	ret = vdpa_get_config(d, 0, l->orig_mac, 6);
+	if (ret) {
+		err_msg("GET_CONFIG: %s", strerror(-ret));
+		return ret;
+	}
+	memcpy(l->dev_mac, l->orig_mac, 6);
+
+	ret = vdpa_mem_map(d, region, REGION_IOVA, 0);
+	if (ret) {
+		err_msg("IOTLB UPDATE of %zu bytes: %s (ulimit -l?)", region,
+			strerror(-ret));
+		return ret;
+	}
+	return start_rings(l);
+}
+
+static int negotiate(struct loop *l)
+{
+	struct vdpa_dev *d = &l->d;
+	uint64_t wanted;
+	int ret;
+
 	wanted = VDPA_BIT(VIRTIO_F_VERSION_1) |
 		 VDPA_BIT(VIRTIO_F_ACCESS_PLATFORM) |
 		 VDPA_BIT(VIRTIO_NET_F_MAC) | VDPA_BIT(VIRTIO_NET_F_MTU) |
@@ -425,21 +454,20 @@ static int setup(struct loop *l, size_t region)
 		     (d->features & VDPA_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR)) &&
 		     d->nvqs > 2;
 	l->cvq = 2;
-	if (l->has_cvq)
-		nq = 3;
-	ret = vdpa_get_config(d, 0, l->orig_mac, 6);
-	if (ret) {
-		err_msg("GET_CONFIG: %s", strerror(-ret));
-		return ret;
-	}
-	memcpy(l->dev_mac, l->orig_mac, 6);
+	return 0;
+}
 
-	ret = vdpa_mem_map(d, region, REGION_IOVA, 0);
-	if (ret) {
-		err_msg("IOTLB UPDATE of %zu bytes: %s (ulimit -l?)", region,
-			strerror(-ret));
-		return ret;
-	}
+/* Lay the rings out from the start of the region and start the device. */
+static int start_rings(struct loop *l)
+{
+	struct vdpa_dev *d = &l->d;
+	unsigned int i, nq = l->has_cvq ? 3 : 2;
+	int ret;
+
+	d->mem_used = 0;
+	l->rx_posted = 0;
+	l->exp_head = 0;
+	l->exp_tail = 0;
 	for (i = 0; i < nq; i++) {
 		ret = vdpa_vq_setup(d, i, i == 2 ? 64 : l->o->qsize,
 				    i == 2 ? 64 : l->slot);
@@ -525,14 +553,106 @@ static void block_signals(void)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 }
 
+/* One round of traffic: CVQ MAC change, every size, CVQ errors, restore. */
+static int traffic(struct loop *l, uint32_t *seq)
+{
+	struct opts *o = l->o;
+	unsigned int si, sent, n;
+	struct vdpa_used u;
+	int ret;
+
+	if (l->has_cvq) {
+		ret = cvq_set_mac(l, o->new_mac);
+		if (ret)
+			return ret;
+		memcpy(l->dev_mac, o->new_mac, 6);
+		printf("cvq: MAC_ADDR_SET %s ok, config shows it\n",
+		       mac_str(o->new_mac));
+	}
+	if (!memcmp(l->dev_mac, o->foreign_mac, 6)) {
+		err_msg("foreign MAC equals the device MAC");
+		return -EINVAL;
+	}
+	for (si = 0; si < o->nsizes; si++) {
+		for (sent = 0; sent < o->count; sent += n) {
+			n = o->count - sent;
+			if (n > o->burst)
+				n = o->burst;
+			ret = send_burst(l, *seq, n, o->sizes[si]);
+			if (ret)
+				return ret;
+			*seq += n;
+		}
+		if (o->verbose)
+			printf("size %u: %u frames ok\n", o->sizes[si],
+			       o->count);
+	}
+	/* a dropped foreign frame must not show up late either */
+	if (vdpa_vq_wait(&l->d.vq[RXQ], 100) > 0 &&
+	    vdpa_vq_get_used(&l->d.vq[RXQ], &u) > 0) {
+		err_msg("late frame received (len %u) after all traffic", u.len);
+		return -EBADMSG;
+	}
+	if (l->has_cvq) {
+		/* malformed and unknown commands: the device answers ERR */
+		ret = cvq_cmd(l, VIRTIO_NET_CTRL_MAC,
+			      VIRTIO_NET_CTRL_MAC_ADDR_SET, l->orig_mac, 5,
+			      VIRTIO_NET_ERR);
+		if (!ret)
+			ret = check_config_mac(l, l->dev_mac);
+		if (!ret)
+			ret = cvq_cmd(l, 0x55, 0, NULL, 0, VIRTIO_NET_ERR);
+		if (!ret)
+			ret = cvq_set_mac(l, l->orig_mac);
+		if (ret)
+			return ret;
+		memcpy(l->dev_mac, l->orig_mac, 6);
+		printf("cvq: short MAC_ADDR_SET and unknown class: ERR; MAC back to %s\n",
+		       mac_str(l->orig_mac));
+	}
+	return 0;
+}
+
+/*
+ * Reset and start again on the same fd.  With IOTLB_PERSIST acked the
+ * mappings survive the reset; without it the device forgets them (6.1
+ * semantics) while vhost-vdpa keeps its table, so, as QEMU does, we
+ * invalidate and map again after the reset.
+ */
+static int restart(struct loop *l)
+{
+	struct vdpa_dev *d = &l->d;
+	bool persist = d->backend_features &
+		       VDPA_BIT(VHOST_BACKEND_F_IOTLB_PERSIST);
+	int ret;
+
+	ret = negotiate(l);
+	if (ret)
+		return ret;
+	if (!persist) {
+		ret = vdpa_mem_unmap(d);
+		if (!ret)
+			ret = vdpa_iotlb_update(d, d->asid, d->mem_iova,
+						d->mem_len, d->mem,
+						VHOST_ACCESS_RW);
+		if (ret) {
+			err_msg("re-map after reset: %s", strerror(-ret));
+			return ret;
+		}
+		d->mem_mapped = true;
+	}
+	printf("reset and restarted, mappings %s\n",
+	       persist ? "kept (IOTLB_PERSIST)" : "invalidated and mapped again");
+	return start_rings(l);
+}
+
 static int run_loop(struct opts *o)
 {
 	struct loop l = { .o = o };
-	unsigned int si, sent, n;
+	unsigned int round;
 	uint32_t seq = 0;
-	uint8_t status;
+	uint8_t status = 0;
 	int ret, ok = 1;
-	struct vdpa_used u;
 
 	l.exp_cap = o->burst + 1;
 	l.exp = calloc(l.exp_cap, sizeof(*l.exp));
@@ -548,56 +668,12 @@ static int run_loop(struct opts *o)
 	       (unsigned long long)l.d.features,
 	       (unsigned long long)l.d.backend_features, mac_str(l.orig_mac),
 	       l.has_cvq ? " cvq" : "");
-
-	if (l.has_cvq) {
-		ret = cvq_set_mac(&l, o->new_mac);
+	for (round = 0; round < o->rounds; round++) {
+		ret = round ? restart(&l) : 0;
+		if (!ret)
+			ret = traffic(&l, &seq);
 		if (ret)
 			goto out;
-		memcpy(l.dev_mac, o->new_mac, 6);
-		printf("cvq: MAC_ADDR_SET %s ok, config shows it\n",
-		       mac_str(o->new_mac));
-	}
-	if (!memcmp(l.dev_mac, o->foreign_mac, 6)) {
-		err_msg("foreign MAC equals the device MAC");
-		ret = -EINVAL;
-		goto out;
-	}
-	for (si = 0; si < o->nsizes; si++) {
-		for (sent = 0; sent < o->count; sent += n) {
-			n = o->count - sent;
-			if (n > o->burst)
-				n = o->burst;
-			ret = send_burst(&l, seq, n, o->sizes[si]);
-			if (ret)
-				goto out;
-			seq += n;
-		}
-		if (o->verbose)
-			printf("size %u: %u frames ok\n", o->sizes[si],
-			       o->count);
-	}
-	/* a dropped foreign frame must not show up late either */
-	if (vdpa_vq_wait(&l.d.vq[RXQ], 100) > 0 &&
-	    vdpa_vq_get_used(&l.d.vq[RXQ], &u) > 0) {
-		err_msg("late frame received (len %u) after all traffic", u.len);
-		ok = 0;
-	}
-
-	if (l.has_cvq) {
-		/* malformed and unknown commands: the device answers ERR */
-		ret = cvq_cmd(&l, VIRTIO_NET_CTRL_MAC,
-			      VIRTIO_NET_CTRL_MAC_ADDR_SET, l.orig_mac, 5,
-			      VIRTIO_NET_ERR);
-		if (!ret)
-			ret = check_config_mac(&l, l.dev_mac);
-		if (!ret)
-			ret = cvq_cmd(&l, 0x55, 0, NULL, 0, VIRTIO_NET_ERR);
-		if (!ret)
-			ret = cvq_set_mac(&l, l.orig_mac);
-		if (ret)
-			goto out;
-		printf("cvq: short MAC_ADDR_SET and unknown class: ERR; MAC back to %s\n",
-		       mac_str(l.orig_mac));
 	}
 	print_stats(&l);
 	if (o->pause && wait_signal("paused", 300) < 0) {
@@ -923,6 +999,9 @@ static void usage(void)
 	       "  -b, --burst N         frames per kick (32)\n"
 	       "  -t, --timeout MS      per-burst timeout (5000)\n"
 	       "      --no-cvq          do not use the control vq\n"
+	       "      --rounds N        reset and restart N - 1 times (1)\n"
+	       "      --persist         ack IOTLB_PERSIST: keep the maps across\n"
+	       "                        resets instead of mapping again\n"
 	       "      --pause           before the final reset, print 'paused'\n"
 	       "                        and wait for SIGUSR1\n"
 	       "      --bench           packets/s and IOTLB map throughput\n"
@@ -954,7 +1033,7 @@ static int parse_sizes(struct opts *o, char *s)
 int main(int argc, char **argv)
 {
 	enum { O_NOCVQ = 256, O_PAUSE, O_BENCH, O_BTIME, O_BMAP, O_BMSGS,
-	       O_HOLD, O_CYCLES };
+	       O_HOLD, O_CYCLES, O_ROUNDS, O_PERSIST };
 	static const struct option lo[] = {
 		{ "dev", required_argument, NULL, 'd' },
 		{ "count", required_argument, NULL, 'n' },
@@ -972,6 +1051,8 @@ int main(int argc, char **argv)
 		{ "bench-msgs", required_argument, NULL, O_BMSGS },
 		{ "hold", no_argument, NULL, O_HOLD },
 		{ "cycles", required_argument, NULL, O_CYCLES },
+		{ "rounds", required_argument, NULL, O_ROUNDS },
+		{ "persist", no_argument, NULL, O_PERSIST },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
@@ -988,6 +1069,7 @@ int main(int argc, char **argv)
 		.bench_secs = 3,
 		.bench_map_mib = 1024,
 		.bench_msgs = 16384,
+		.rounds = 1,
 		.use_cvq = true,
 	};
 	int c;
@@ -1053,6 +1135,12 @@ int main(int argc, char **argv)
 		case O_CYCLES:
 			o.cycles = strtoul(optarg, NULL, 0);
 			break;
+		case O_ROUNDS:
+			o.rounds = strtoul(optarg, NULL, 0);
+			break;
+		case O_PERSIST:
+			o.persist = true;
+			break;
 		case 'v':
 			o.verbose = true;
 			break;
@@ -1063,6 +1151,10 @@ int main(int argc, char **argv)
 			usage();
 			return 2;
 		}
+	}
+	if (!o.rounds) {
+		err_msg("--rounds must be at least 1");
+		return 2;
 	}
 	if (!o.qsize || (o.qsize & (o.qsize - 1)) || o.qsize > 32768 ||
 	    !o.burst || o.burst > o.qsize / 2) {

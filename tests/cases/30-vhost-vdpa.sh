@@ -26,8 +26,8 @@ vv_need_tools() {
 vv_setup() {
 	vv_need_tools
 	load_modules vdpa vdpa_sim vdpa_sim_net vhost_vdpa
-	vdpa dev add name "${1:-vdpa0}" mgmtdev vdpasim_net mac "${2:-$VV_MAC}"
-	wait_for 5 test -c "/dev/vhost-vdpa-${3:-0}"
+	vdpa dev add name vdpa0 mgmtdev vdpasim_net mac $VV_MAC
+	wait_for 5 test -c /dev/vhost-vdpa-0
 	ulimit -l unlimited
 }
 
@@ -136,6 +136,21 @@ test_loopback_no_cvq_big_frames() {
 	cat out
 }
 
+# Reset and restart on the same fd, three rounds: without IOTLB_PERSIST
+# the maps are invalidated and made again after each reset (as QEMU does);
+# with it they survive the reset.
+test_reset_and_restart() {
+	vv_setup
+	"$VV_TOOLS/vdpa-net-loop" --rounds 3 -n 16 -s 64,1500 >out 2>&1 ||
+		{ cat out; fail "three rounds without IOTLB_PERSIST"; }
+	cat out
+	expect_eq "$(grep -c 'invalidated and mapped again' out)" 2 "restarts"
+	"$VV_TOOLS/vdpa-net-loop" --rounds 3 --persist -n 16 -s 64,1500 >out 2>&1 ||
+		{ cat out; fail "three rounds with IOTLB_PERSIST"; }
+	cat out
+	expect_eq "$(grep -c 'kept (IOTLB_PERSIST)' out)" 2 "restarts with IOTLB_PERSIST"
+}
+
 # vstats after traffic match what the program sent and received.  The
 # counters need FEATURES_OK, so the program pauses before its reset.
 test_vstats_after_loopback() {
@@ -162,7 +177,9 @@ test_vstats_after_loopback() {
 	rx_b=$(vv_loopstat out rx_bytes)
 	f_p=$(vv_loopstat out foreign_packets)
 	f_b=$(vv_loopstat out foreign_bytes)
-	[ "$rx_p" -gt 0 ] && [ "$f_p" -gt 0 ] || fail "no traffic counted"
+	if [ "$rx_p" = 0 ] || [ "$f_p" = 0 ]; then
+		fail "no traffic counted"
+	fi
 
 	expect_eq "$(vv_stat "$q0" 'rx packets')" "$rx_p" "rx packets"
 	expect_eq "$(vv_stat "$q0" 'rx errors')" 0 "rx errors"
@@ -271,7 +288,9 @@ test_two_devices() {
 	wait $p0 || rc0=$?
 	wait $p1 || rc1=$?
 	cat out0 out1
-	[ $rc0 = 0 ] && [ $rc1 = 0 ] || fail "loop failed: vdpa0 $rc0, vdpa1 $rc1"
+	if [ $rc0 != 0 ] || [ $rc1 != 0 ]; then
+		fail "loop failed: vdpa0 $rc0, vdpa1 $rc1"
+	fi
 }
 
 # Reload one of our modules with parameters (no device may exist).
