@@ -48,7 +48,7 @@ run:
 	./tests/run-demo.sh $(if $(HOST),--host)
 
 bench:
-	./tests/check.sh --bench
+	./tests/check.sh --bench $(if $(TESTS),--tests '$(TESTS)')
 
 help:
 	@sed -n '3,12p' Makefile
