@@ -130,6 +130,18 @@ if [ $BUILD = 1 ]; then
 		tb_say "PASS  build/no-warnings"
 	fi
 fi
+# Host-side unit tests need no VM: run them before booting it.
+if [ "$MODE" = check ] &&
+	{ [ -z "$TESTS" ] || printf 'unit/sim_ring\n' | grep -Eq -- "$TESTS"; }; then
+	mkdir -p "$TB_BUILD"
+	if make -s -C "$TB_TREE/tools/testing/sim_ring" >"$TB_BUILD/unit-sim_ring.log" 2>&1; then
+		PASSED=$((PASSED + 1))
+		tb_say "PASS  unit/sim_ring"
+	else
+		record_fail unit/sim_ring "see below"
+		tail -n 50 "$TB_BUILD/unit-sim_ring.log" | sed 's/^/  | /'
+	fi
+fi
 tb_initramfs
 tb_new_run "$MODE" "TESTS=$TESTS"
 tb_say "check: booting the VM (logs in ${TB_RUN#"$TB_TREE"/})"
