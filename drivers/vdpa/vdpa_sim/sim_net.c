@@ -293,7 +293,7 @@ static bool vdpasim_net_rx(struct vdpasim_net *net, unsigned int pair,
 		return !vdpasim_vq_push(sim, rxi, chain->head, 0);
 	}
 	stats->packets++;
-	stats->bytes += len - hdr_len;
+	stats->bytes += len;
 	return !vdpasim_vq_push(sim, rxi, chain->head, len);
 }
 
@@ -323,16 +323,24 @@ static int vdpasim_net_serve_pair(struct vdpasim_net *net, unsigned int pair,
 		budget--;
 		rx_ok = true;
 
+		/*
+		 * Counted as upstream's simulator does: every frame read is a
+		 * transmitted packet (bytes include the vnet header), one that
+		 * fails the filter is an RX drop; tx drops count frames too
+		 * short to carry a vnet header.
+		 */
 		len = vdpasim_net_tx_read(net, ring, chain);
 		if (len < 0) {
 			stats->errors++;
-		} else if (len < hdr_len ||
-			   !vdpasim_net_filter(net, net->buf + hdr_len, len - hdr_len)) {
+		} else if (len < hdr_len) {
 			stats->drops++;
 		} else {
 			stats->packets++;
-			stats->bytes += len - hdr_len;
-			rx_ok = vdpasim_net_rx(net, pair, hdr_len, len);
+			stats->bytes += len;
+			if (vdpasim_net_filter(net, net->buf + hdr_len, len - hdr_len))
+				rx_ok = vdpasim_net_rx(net, pair, hdr_len, len);
+			else
+				net->rxq[pair].drops++;
 		}
 		/* the device writes nothing into a TX buffer */
 		if (vdpasim_vq_push(sim, txi, chain->head, 0) || !rx_ok)
