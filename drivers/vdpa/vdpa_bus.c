@@ -16,6 +16,7 @@
 #include <linux/string.h>
 #include <linux/sysfs.h>
 #include <linux/vdpa.h>
+#include <linux/vdpa_version.h>
 
 #include "vdpa_core.h"
 
@@ -616,3 +617,4 @@ module_exit(vdpa_exit);
 
 MODULE_DESCRIPTION("vDPA bus, device management and netlink interface");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(VDPA_VERSION);

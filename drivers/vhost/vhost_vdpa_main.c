@@ -40,6 +40,7 @@
 #include <linux/vdpa.h>
 #include <linux/vhost.h>
 #include <linux/virtio_config.h>
+#include <linux/vdpa_version.h>
 
 #include "vhost_vdpa.h"
 #include "vhost_vdpa_dma.h"
@@ -823,3 +824,4 @@ module_exit(vhost_vdpa_exit);
 
 MODULE_DESCRIPTION("vhost char device for vDPA devices");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(VDPA_VERSION);

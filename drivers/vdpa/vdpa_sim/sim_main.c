@@ -26,6 +26,7 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/vhost_iotlb.h>
+#include <linux/vdpa_version.h>
 #include <uapi/linux/virtio_ring.h>
 
 #include "vdpa_sim.h"
@@ -973,4 +974,5 @@ module_init(vdpasim_init);
 module_exit(vdpasim_exit);
 
 MODULE_LICENSE("GPL");
+MODULE_VERSION(VDPA_VERSION);
 MODULE_DESCRIPTION("vDPA device simulator core");

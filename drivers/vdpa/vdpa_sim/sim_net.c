@@ -24,6 +24,7 @@
 #include <linux/slab.h>
 #include <linux/vdpa.h>
 #include <linux/virtio_byteorder.h>
+#include <linux/vdpa_version.h>
 #include <asm/unaligned.h>
 #include <uapi/linux/vdpa.h>
 #include <uapi/linux/virtio_ids.h>
@@ -662,4 +663,5 @@ module_init(vdpasim_net_init);
 module_exit(vdpasim_net_exit);
 
 MODULE_LICENSE("GPL");
+MODULE_VERSION(VDPA_VERSION);
 MODULE_DESCRIPTION("vDPA simulator: network device");
