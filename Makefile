@@ -6,6 +6,12 @@
 #   make check          build, boot a QEMU test VM and run the test suite
 #   make run            demo: a vdpasim_net device driven by the real tools
 #   make KDIR=/path     build against another kernel tree
+#   make install        install the modules into updates/ of KDIR's kernel,
+#                       then depmod (INSTALL_MOD_PATH=/dir: a staging root;
+#                       NO_BUILD=1: install what is built, do not make)
+#   make uninstall      remove what make install installed, then depmod
+#   make install-udev   optional: /dev/vhost-vdpa-* to group kvm (udev/)
+#   make version        print the version (include/linux/vdpa_version.h)
 #
 # KDIR defaults to the running kernel's build tree when it exists, else to
 # the newest installed Debian kernel headers.
@@ -23,7 +29,8 @@ VDPA_CONFIGS := CONFIG_VDPA=m CONFIG_VDPA_SIM=m CONFIG_VDPA_SIM_NET=m \
 
 KBUILD_ARGS := -C $(KDIR) M=$(PWD) W=$(W) $(VDPA_CONFIGS)
 
-.PHONY: all modules clean check run bench tools help
+.PHONY: all modules clean check run bench tools help install uninstall \
+	install-udev uninstall-udev version
 
 all: modules tools
 
@@ -51,4 +58,48 @@ bench:
 	./tests/check.sh --bench $(if $(TESTS),--tests '$(TESTS)')
 
 help:
-	@sed -n '3,12p' Makefile
+	@sed -n '3,18p' Makefile
+
+# The one definition of the version is in include/linux/vdpa_version.h.
+VDPA_VERSION := $(shell sed -n 's/^\#define VDPA_VERSION "\(.*\)"$$/\1/p' \
+	include/linux/vdpa_version.h)
+
+version:
+	@echo $(VDPA_VERSION)
+
+# make install / uninstall.  The modules go to updates/ (INSTALL_MOD_DIR),
+# which depmod ranks above the kernel's own tree, so they win over any
+# in-tree module of the same name.  KERNELRELEASE of KDIR, not uname -r:
+# installing for a named kernel is `make install KDIR=...`.
+INSTALL_MOD_DIR ?= updates
+DEPMOD ?= /sbin/depmod
+INSTALL_KVER = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"$$/\1/p' \
+	$(KDIR)/include/generated/utsrelease.h 2>/dev/null)
+INSTALL_DIR = $(INSTALL_MOD_PATH)/lib/modules/$(INSTALL_KVER)/$(INSTALL_MOD_DIR)
+# Every module make install puts there, relative to INSTALL_DIR.
+VDPA_KOS := drivers/vdpa/vdpa.ko drivers/vdpa/vdpa_sim/vdpa_sim.ko \
+	drivers/vdpa/vdpa_sim/vdpa_sim_net.ko drivers/vhost/vhost_vdpa.ko
+DEPMOD_ARGS = $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(INSTALL_KVER)
+
+install: $(if $(NO_BUILD),,modules)
+	@test -n "$(INSTALL_KVER)" || { \
+		echo "Cannot read the release of $(KDIR)" >&2; exit 1; }
+	$(MAKE) $(KBUILD_ARGS) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) modules_install
+	$(DEPMOD) $(DEPMOD_ARGS)
+
+uninstall:
+	@test -n "$(INSTALL_KVER)" || { \
+		echo "Cannot read the release of $(KDIR)" >&2; exit 1; }
+	rm -f $(foreach k,$(VDPA_KOS),$(wildcard $(INSTALL_DIR)/$(k)*))
+	-rmdir -p --ignore-fail-on-non-empty $(INSTALL_DIR)/drivers/vdpa/vdpa_sim \
+		$(INSTALL_DIR)/drivers/vhost 2>/dev/null
+	$(DEPMOD) $(DEPMOD_ARGS)
+
+UDEV_RULES_DIR ?= /etc/udev/rules.d
+
+install-udev:
+	install -D -m 0644 udev/60-vhost-vdpa.rules \
+		$(DESTDIR)$(UDEV_RULES_DIR)/60-vhost-vdpa.rules
+
+uninstall-udev:
+	rm -f $(DESTDIR)$(UDEV_RULES_DIR)/60-vhost-vdpa.rules
