@@ -31,13 +31,6 @@ vv_setup() {
 	ulimit -l unlimited
 }
 
-# Pages pinned anywhere in the system (FOLL_PIN acquired - released).
-vv_pinned() {
-	awk '$1 == "nr_foll_pin_acquired" { a = $2 }
-	     $1 == "nr_foll_pin_released" { r = $2 }
-	     END { print a - r }' /proc/vmstat
-}
-
 # Wait until FILE has a line equal to WORD, or the process PID exited.
 vv_wait_line() {
 	local file=$1 word=$2 pid=$3 secs=${4:-60} i
@@ -99,28 +92,28 @@ test_conformance() {
 	local pinned
 
 	vv_setup
-	pinned=$(vv_pinned)
+	pinned=$(pinned_pages)
 	"$VV_TOOLS/vdpa-conformance" -d /dev/vhost-vdpa-0 >out 2>&1 || {
 		grep -v '^ok ' out
 		fail "vdpa-conformance failed"
 	}
 	tail -n 1 out
 	grep '^#' out || true
-	expect_eq "$(vv_pinned)" "$pinned" "pinned pages after the conformance run"
+	expect_eq "$(pinned_pages)" "$pinned" "pinned pages after the conformance run"
 }
 
 test_loopback() {
 	local pinned
 
 	vv_setup
-	pinned=$(vv_pinned)
+	pinned=$(pinned_pages)
 	"$VV_TOOLS/vdpa-net-loop" -d /dev/vhost-vdpa-0 -n 64 >out 2>&1 || {
 		cat out
 		fail "vdpa-net-loop failed"
 	}
 	cat out
 	grep -qx PASS out || fail "no PASS"
-	expect_eq "$(vv_pinned)" "$pinned" "pinned pages after the loopback"
+	expect_eq "$(pinned_pages)" "$pinned" "pinned pages after the loopback"
 	# the device is reset and the MAC was restored
 	vdpa dev config show vdpa0 >cfg
 	! grep -q negotiated_features cfg || fail "features still negotiated: $(cat cfg)"
@@ -212,7 +205,7 @@ test_del_while_open() {
 	local pid start end rc=0 pinned
 
 	vv_setup
-	pinned=$(vv_pinned)
+	pinned=$(pinned_pages)
 	"$VV_TOOLS/vdpa-net-loop" --hold >out 2>&1 &
 	pid=$!
 	vv_wait_line out held "$pid" 120 || { kill "$pid"; return 1; }
@@ -235,7 +228,7 @@ test_del_while_open() {
 	wait "$pid" || rc=$?
 	cat out
 	[ $rc = 0 ] || fail "vdpa-net-loop --hold exited with $rc"
-	expect_eq "$(vv_pinned)" "$pinned" "pinned pages after removal and close"
+	expect_eq "$(pinned_pages)" "$pinned" "pinned pages after removal and close"
 	# and the name can be reused right away
 	vdpa dev add name vdpa0 mgmtdev vdpasim_net mac $VV_MAC
 	wait_for 5 test -c /dev/vhost-vdpa-0
@@ -246,13 +239,13 @@ test_open_close_cycles() {
 	local pinned
 
 	vv_setup
-	pinned=$(vv_pinned)
+	pinned=$(pinned_pages)
 	"$VV_TOOLS/vdpa-net-loop" --cycles 1000 >out 2>&1 || {
 		cat out
 		fail "1000 open/close cycles failed"
 	}
 	cat out
-	expect_eq "$(vv_pinned)" "$pinned" "pinned pages after the cycles"
+	expect_eq "$(pinned_pages)" "$pinned" "pinned pages after the cycles"
 }
 
 # The module cannot go while an fd is open; it can once it is closed.

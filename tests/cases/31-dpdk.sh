@@ -19,12 +19,6 @@ dp_setup() {
 	ulimit -l unlimited
 }
 
-dp_pinned() {
-	awk '$1 == "nr_foll_pin_acquired" { a = $2 }
-	     $1 == "nr_foll_pin_released" { r = $2 }
-	     END { print a - r }' /proc/vmstat
-}
-
 # Run testpmd non-interactively with the given application options; it
 # forwards until Enter, which we send SECS seconds after it started
 # forwarding.  Output in ./testpmd.out, exit status returned.
@@ -88,7 +82,7 @@ dp_after() {
 	vdpa dev config show vdpa0 >cfg
 	! grep -q negotiated_features cfg ||
 		fail "the device is not reset after testpmd: $(cat cfg)"
-	expect_eq "$(dp_pinned)" "$pinned" "pinned pages after testpmd"
+	expect_eq "$(pinned_pages)" "$pinned" "pinned pages after testpmd"
 	if [ -x "$VDPA_TREE/tools/build/vdpa-net-loop" ]; then
 		"$VDPA_TREE/tools/build/vdpa-net-loop" -n 8 -s 64 >loop.out 2>&1 ||
 			{ cat loop.out; fail "vdpa-net-loop after testpmd"; }
@@ -100,7 +94,7 @@ test_testpmd_rxonly() {
 	local pinned rc=0 rx tx
 
 	dp_setup
-	pinned=$(dp_pinned)
+	pinned=$(pinned_pages)
 	dp_testpmd 3 --forward-mode=rxonly --tx-first \
 		--eth-peer=0,ff:ff:ff:ff:ff:ff || rc=$?
 	grep -A 3 'Accumulated forward statistics' testpmd.out || true
@@ -118,7 +112,7 @@ test_testpmd_io() {
 	local pinned rc=0 rx tx
 
 	dp_setup
-	pinned=$(dp_pinned)
+	pinned=$(pinned_pages)
 	dp_testpmd 5 --forward-mode=io --port-topology=loop --tx-first \
 		--eth-peer=0,$DP_MAC || rc=$?
 	grep -A 3 'Accumulated forward statistics' testpmd.out || true
@@ -140,7 +134,7 @@ test_testpmd_foreign_peer() {
 	local pinned rc=0
 
 	dp_setup
-	pinned=$(dp_pinned)
+	pinned=$(pinned_pages)
 	dp_testpmd 2 --forward-mode=rxonly --tx-first \
 		--eth-peer=0,02:00:00:00:00:00 || rc=$?
 	[ $rc = 0 ] || { tail -n 40 testpmd.out; fail "testpmd exited with $rc"; }

@@ -47,14 +47,7 @@ nq_setup() {
 	fi
 }
 
-# Pages pinned anywhere in the system (FOLL_PIN acquired - released).
-nq_pinned() {
-	awk '$1 == "nr_foll_pin_acquired" { a = $2 }
-	     $1 == "nr_foll_pin_released" { r = $2 }
-	     END { print a - r }' /proc/vmstat
-}
-
-nq_pinned_is() { [ "$(nq_pinned)" = "$1" ]; }
+nq_pinned_is() { [ "$(pinned_pages)" = "$1" ]; }
 
 # nq_start RUN SMP NETDEV_OPTS DEVICE_OPTS: start QEMU in the background.
 # The console goes to $NQ_CON (in the results, next to the test's log:
@@ -254,7 +247,7 @@ nq_check_after() {
 
 	expect_eq "$NQ_RC" 0 "$NQ_RUN: QEMU's exit status"
 	wait_for 10 nq_pinned_is "$1" ||
-		fail "$NQ_RUN: pinned pages $(nq_pinned), $1 before QEMU ran"
+		fail "$NQ_RUN: pinned pages $(pinned_pages), $1 before QEMU ran"
 	cfg=$(vdpa dev config show vdpa0)
 	! grep -q negotiated_features <<<"$cfg" ||
 		fail "$NQ_RUN: the device was not reset: $cfg"
@@ -265,7 +258,7 @@ nq_run() {
 	local run=$1 smp=$2 nopts=$3 dopts=$4 pinned
 
 	shift 4
-	pinned=$(nq_pinned)
+	pinned=$(pinned_pages)
 	nq_start "$run" "$smp" "$nopts" "$dopts"
 	nq_wait ready "$NQ_BOOT_SECS"
 	nq_check_running
@@ -293,7 +286,7 @@ test_mq_and_del_while_running() {
 	local pinned start ms cfg cvq
 
 	nq_setup max_vqp 2
-	pinned=$(nq_pinned)
+	pinned=$(pinned_pages)
 	nq_start mq 2 "" ",mq=on,vectors=6"
 	nq_wait ready "$NQ_BOOT_SECS"
 	nq_check_running
@@ -329,7 +322,7 @@ test_mq_and_del_while_running() {
 	grep -q "No such device" mq.err ||
 		fail "mq: QEMU saw no ENODEV after the removal"
 	wait_for 10 nq_pinned_is "$pinned" ||
-		fail "mq: pinned pages $(nq_pinned), $pinned before QEMU ran"
+		fail "mq: pinned pages $(pinned_pages), $pinned before QEMU ran"
 	# the name and the char device can be used again
 	vdpa dev add name vdpa0 mgmtdev vdpasim_net mac $NQ_DEV_MAC max_vqp 2
 	wait_for 5 test -c /dev/vhost-vdpa-0

@@ -232,6 +232,17 @@ expect_fail() {
 	expect_eq "$err" "$want_err" "stderr of '$*'"
 }
 
+# Pages FOLL_PIN-pinned anywhere in the system (acquired - released).
+# These are node counters with per-CPU deltas that the kernel folds only
+# once a second, so /proc/vmstat alone can be off by a few dozen pages;
+# writing stat_refresh folds them first and makes the figure exact.
+pinned_pages() {
+	echo 1 >/proc/sys/vm/stat_refresh 2>/dev/null || true
+	awk '$1 == "nr_foll_pin_acquired" { a = $2 }
+	     $1 == "nr_foll_pin_released" { r = $2 }
+	     END { print a - r }' /proc/vmstat
+}
+
 as_unprivileged() {
 	setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=-all \
 		-- "$@"
