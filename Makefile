@@ -25,7 +25,8 @@ PWD := $(shell pwd)
 # Every module of the tree; Kconfig describes the same options for an
 # in-tree build.
 VDPA_CONFIGS := CONFIG_VDPA=m CONFIG_VDPA_SIM=m CONFIG_VDPA_SIM_NET=m \
-	CONFIG_VHOST_VDPA=m
+	CONFIG_VDPA_SIM_BLK=m CONFIG_VP_VDPA=m CONFIG_VHOST_VDPA=m \
+	CONFIG_VIRTIO_VDPA=m
 
 KBUILD_ARGS := -C $(KDIR) M=$(PWD) W=$(W) $(VDPA_CONFIGS)
 
