@@ -5,6 +5,8 @@
 #   make                build every module against KDIR
 #   make check          build, boot a QEMU test VM and run the test suite
 #   make run            demo: a vdpasim_net device driven by the real tools
+#   make check-debug    the suite on a debug kernel (KASAN, lockdep, KUnit)
+#   make fuzz OPS=N     a longer seeded fuzz run on the debug kernel
 #   make KDIR=/path     build against another kernel tree
 #   make install        install the modules into updates/ of KDIR's kernel,
 #                       then depmod (INSTALL_MOD_PATH=/dir: a staging root;
@@ -30,7 +32,7 @@ VDPA_CONFIGS := CONFIG_VDPA=m CONFIG_VDPA_SIM=m CONFIG_VDPA_SIM_NET=m \
 
 KBUILD_ARGS := -C $(KDIR) M=$(PWD) W=$(W) $(VDPA_CONFIGS)
 
-.PHONY: all modules clean check run bench tools help install uninstall \
+.PHONY: all modules clean check check-debug fuzz run bench tools help install uninstall \
 	install-udev uninstall-udev version
 
 all: modules tools
@@ -58,8 +60,17 @@ run:
 bench:
 	./tests/check.sh --bench $(if $(TESTS),--tests '$(TESTS)')
 
+# The same suite on a debug kernel (KASAN, lockdep, kmemleak, KUnit, fault
+# injection) built once from Debian's linux-source and cached; see
+# Documentation/testing.rst.
+check-debug:
+	./tests/check-debug.sh $(if $(TESTS),--tests '$(TESTS)')
+
+fuzz:
+	./tests/check-debug.sh --fuzz $(or $(OPS),100000)
+
 help:
-	@sed -n '3,18p' Makefile
+	@sed -n '3,20p' Makefile
 
 # The one definition of the version is in include/linux/vdpa_version.h.
 VDPA_VERSION := $(shell sed -n 's/^\#define VDPA_VERSION "\(.*\)"$$/\1/p' \

@@ -196,6 +196,13 @@ tb_new_run() {
 # $TB_RUN shared writable.  The console goes to $TB_RUN/console.log.
 tb_vm_start() {
 	local append="console=ttyS0 loglevel=5 panic_on_warn=1 oops=panic panic=-1"
+	local devices=()
+
+	# Extra devices some test cases need (e.g. NICs for vp_vdpa) are
+	# listed, one QEMU argument per line, by tests/lib/vm-devices.sh.
+	if [ -x "$TB_LIB/vm-devices.sh" ]; then
+		mapfile -t devices < <("$TB_LIB/vm-devices.sh")
+	fi
 
 	# TCG on a busy host: skip the IO-APIC timer check that can panic a slow boot.
 	append="$append tsc=reliable no_timer_check"
@@ -205,7 +212,7 @@ tb_vm_start() {
 		-nographic -no-reboot -monitor none \
 		-serial "file:$TB_RUN/console.log" \
 		-kernel "$TB_KERNEL" -initrd "$TB_INITRD" -append "$append" \
-		-nic none \
+		-nic none "${devices[@]}" \
 		-virtfs local,path=/,mount_tag=host,readonly=on,security_model=none,multidevs=remap \
 		-virtfs "local,path=$TB_RUN,mount_tag=results,security_model=none" \
 		</dev/null >"$TB_RUN/qemu.log" 2>&1 &
