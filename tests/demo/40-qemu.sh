@@ -8,17 +8,20 @@
 
 DEMO_QEMU_COUNT=10
 
-# demo_qemu_wait DIR PID WORD SECS: wait for the guest's "VT WORD" line,
-# printing the guest's VT lines and a progress line every 30 s.
-demo_qemu_wait() {
-	local dir=$1 pid=$2 word=$3 secs=$4 i shown=0 n
+# VT lines of the guest printed so far.
+QEMU_SHOWN=0
+
+# qemu_step_wait DIR PID WORD SECS: wait for the guest's "VT WORD" line,
+# printing the guest's new VT lines and a progress line every 30 s.
+qemu_step_wait() {
+	local dir=$1 pid=$2 word=$3 secs=$4 i n
 
 	for ((i = 1; i <= secs; i++)); do
 		n=$(grep -ac '^VT' "$dir/console" || true)
-		if [ "$n" -gt "$shown" ]; then
+		if [ "$n" -gt "$QEMU_SHOWN" ]; then
 			tr -d '\r' <"$dir/console" | grep -a '^VT' |
-				tail -n +$((shown + 1)) | sed 's/^VT /  guest: /'
-			shown=$n
+				tail -n +$((QEMU_SHOWN + 1)) | sed 's/^VT /  guest: /'
+			QEMU_SHOWN=$n
 		fi
 		grep -aq "^VT fail" "$dir/console" && return 1
 		grep -aq "^VT $word" "$dir/console" && return 0
@@ -29,7 +32,7 @@ demo_qemu_wait() {
 	return 1
 }
 
-demo_qemu_fail() {
+qemu_step_fail() {
 	echo "(failed: $*)"
 	echo "--- guest console (end):"
 	tr -d '\r' <"$1/console" | tail -n 30
@@ -50,6 +53,7 @@ demo_qemu() {
 		return 0
 	fi
 	dir=$(mktemp -d)
+	QEMU_SHOWN=0
 	echo "Guest: Debian's kernel ($kernel) and a busybox initramfs whose /init"
 	echo "sends broadcast ARP requests and counts what comes back."
 	run bash "$VDPA_TREE/tests/lib/nested-initramfs.sh" "$dir/initrd"
@@ -79,8 +83,8 @@ demo_qemu() {
 		<"$dir/ctl" >"$dir/console" 2>"$dir/stderr" &
 	pid=$!
 	echo "QEMU started (pid $pid); waiting for the guest to bring eth0 up..."
-	if ! demo_qemu_wait "$dir" "$pid" ready 1200; then
-		demo_qemu_fail "$dir" "the guest did not come up"
+	if ! qemu_step_wait "$dir" "$pid" ready 1200; then
+		qemu_step_fail "$dir" "the guest did not come up"
 		kill "$pid" 2>/dev/null
 		exec {ctl}>&-
 		rm -rf "$dir"
@@ -91,7 +95,7 @@ demo_qemu() {
 	echo "QEMU's guest memory is pinned for DMA: $(grep VmPin "/proc/$pid/status" | tr -s '\t ' ' ')"
 	echo "Now the guest sends traffic (about $((DEMO_QEMU_COUNT + 12)) s):"
 	echo go >&"$ctl"
-	if demo_qemu_wait "$dir" "$pid" "done" 600; then
+	if qemu_step_wait "$dir" "$pid" "done" 600; then
 		sent=$(tr -d '\r' <"$dir/console" | sed -n 's/^VT phase bcast sent=\([0-9]*\) .*/\1/p')
 		rx=$(tr -d '\r' <"$dir/console" | sed -n 's/^VT phase bcast .* rx=\([0-9]*\).*/\1/p')
 		echo "The guest sent $sent broadcast ARP requests and received $rx back"
@@ -101,9 +105,9 @@ demo_qemu() {
 		run vdpa dev vstats show "$DEMO_DEV" qidx 1
 		run vdpa dev vstats show "$DEMO_DEV" qidx 2
 		[ -n "$sent" ] && [ "$sent" = "$rx" ] ||
-			demo_qemu_fail "$dir" "sent ${sent:-?} but received ${rx:-?}"
+			qemu_step_fail "$dir" "sent ${sent:-?} but received ${rx:-?}"
 	else
-		demo_qemu_fail "$dir" "the guest's traffic did not finish"
+		qemu_step_fail "$dir" "the guest's traffic did not finish"
 	fi
 	echo "The guest powers off; QEMU resets the device and exits."
 	echo go >&"$ctl"
@@ -115,9 +119,9 @@ demo_qemu() {
 	wait "$pid" || rc=$?
 	exec {ctl}>&-
 	if grep -q "falling back" "$dir/stderr"; then
-		demo_qemu_fail "$dir" "QEMU fell back to userspace virtio"
+		qemu_step_fail "$dir" "QEMU fell back to userspace virtio"
 	elif [ $rc -ne 0 ]; then
-		demo_qemu_fail "$dir" "QEMU exited with $rc"
+		qemu_step_fail "$dir" "QEMU exited with $rc"
 	else
 		echo "QEMU exited with status 0."
 	fi

@@ -9,7 +9,8 @@
 # Steps are the demo_* functions listed in DEMO_STEPS, run in order.
 # More steps can be added without touching this file: every
 # tests/demo/*.sh is sourced and the demo_* functions it defines run after
-# the built-in ones (before the device is deleted), in file order.
+# the built-in ones (before the device is deleted), in file order.  Every
+# function named demo_* is a step: name helpers otherwise.
 
 # shellcheck source=tests/lib/guest-lib.sh
 . "$VDPA_TREE/tests/lib/guest-lib.sh" || exit 1
