@@ -16,13 +16,26 @@
 #                   NAME" lines mark where each test begins (the host
 #                   splits it into out/NAME.dmesg)
 #
-# MODE is check (tests/cases/*.sh), bench (tests/bench/*.sh) or demo
-# (tests/lib/demo.sh).
+# MODE is check (tests/cases/*.sh), bench (tests/bench/*.sh), demo
+# (tests/lib/demo.sh) or debug (make check-debug on the debug kernel:
+# tests/cases/*.sh and tests/debug-cases/*.sh, then the KUnit modules and
+# the final leak checks; see tests/debug/guest-debug.sh).  Optional
+# params: VDPA_MODROOT (the kernel's modules are VDPA_MODROOT/lib/modules,
+# bind-mounted on /lib/modules), VDPA_SKIP (regex of tests not run, with
+# the reason VDPA_SKIP_WHY), FUZZ_OPS, FUZZ_SEED, FUZZ_THREADS (exported).
 
 RES=${1:?usage: guest-runner.sh RESULTS_DIR}
 # shellcheck source=/dev/null
 . "$RES/params" || exit 1
 export VDPA_TREE VDPA_RESULTS=$RES
+for v in FUZZ_OPS FUZZ_SEED FUZZ_THREADS; do
+	[ -z "${!v:-}" ] || export "${v?}"
+done
+# Another kernel than the host's (check-debug): its modules.
+if [ -n "${VDPA_MODROOT:-}" ]; then
+	mount --bind "$VDPA_MODROOT/lib/modules" /lib/modules ||
+		echo "LOG guest: cannot bind $VDPA_MODROOT/lib/modules" >>"$RES/results"
+fi
 LIB=$VDPA_TREE/tests/lib/guest-lib.sh
 : "${TESTS:=}" "${VDPA_TEST_TIMEOUT:=600}"
 export VDPA_TEST_TIMEOUT
@@ -40,7 +53,7 @@ report() { printf '%s\n' "$*" >>"$RES/results"; }
 # output ("stream") before the events of the same moment, so outside of
 # check mode (where the stream is used) progress goes there too.
 say() {
-	if [ "$MODE" = check ]; then
+	if [ "$MODE" = check ] || [ "$MODE" = debug ]; then
 		report "LOG $*"
 	else
 		printf '%s\n' "$*" >>"$RES/stream"
@@ -175,10 +188,24 @@ any_selected() {
 	return 1
 }
 
-run_cases() {
-	local file stem fn tmo name list n=0
+# skipped NAME: true (and NAME reported as skipped) if VDPA_SKIP says
+# NAME does not run here.
+skipped() {
+	[ -n "${VDPA_SKIP:-}" ] && [[ $1 =~ $VDPA_SKIP ]] || return 1
+	mkdir_for "$RES/out/$1.log"
+	printf 'skip: %s\n' "${VDPA_SKIP_WHY:-not run in this mode}" >"$RES/out/$1.log"
+	report "START $1"
+	report "SKIP $1 0"
+}
 
-	for file in "$VDPA_TREE"/tests/cases/*.sh; do
+# run_cases DIR...: every test of DIR/*.sh, in order.
+run_cases() {
+	local file stem fn tmo name list n=0 dir files=()
+
+	for dir in "$@"; do
+		files+=("$dir"/*.sh)
+	done
+	for file in "${files[@]}"; do
 		[ -f "$file" ] || continue
 		stem=${file##*/}
 		stem=${stem%.sh}
@@ -199,6 +226,7 @@ run_cases() {
 			[ -n "$fn" ] || continue
 			name=$stem/${fn#test_}
 			selected "$name" || continue
+			skipped "$name" && continue
 			n=$((n + 1))
 			run_one "$name" "$tmo" "$file" "$fn"
 			cleanup "$name"
@@ -258,9 +286,17 @@ run_demo() {
 cd / || exit 1
 say "guest: kernel $(uname -r), $(nproc) CPUs, mode $MODE"
 case $MODE in
-check) run_cases ;;
+check) run_cases "$VDPA_TREE/tests/cases" ;;
 bench) run_benches ;;
 demo) run_demo ;;
+debug)
+	# shellcheck source=tests/debug/guest-debug.sh
+	. "$VDPA_TREE/tests/debug/guest-debug.sh"
+	debug_before
+	run_cases "$VDPA_TREE/tests/cases" "$VDPA_TREE/tests/debug-cases"
+	run_kunit
+	debug_after
+	;;
 *) say "guest: unknown mode $MODE" ;;
 esac
 kmsg "done"

@@ -8,6 +8,9 @@
 #   tb_ensure_packages         apt-get install whatever is missing
 #   tb_find_kernel             set KVER: newest Debian kernel with modules
 #                              and headers (VDPA_KVER overrides)
+#   tb_use_kernel K KDIR ROOT REL  use another kernel (the debug kernel of
+#                              check-debug): bzImage K, build tree KDIR,
+#                              modules in ROOT/lib/modules/REL
 #   tb_build [KDIR]            make the tree, log in $TB_BUILD/build.log
 #   tb_initramfs               build (or reuse) the cached guest initramfs
 #   tb_new_run MODE            fresh results dir $TB_RUN, params written
@@ -93,18 +96,34 @@ tb_find_kernel() {
 	fi
 	TB_KERNEL=/boot/vmlinuz-$KVER
 	TB_KDIR=/usr/src/linux-headers-$KVER
+	TB_MODROOT=
 	[ -r "$TB_KERNEL" ] || tb_die "cannot read $TB_KERNEL"
 	[ -d "$TB_KDIR" ] || tb_die "no headers at $TB_KDIR"
 }
 
-# tb_build [KDIR]: build the tree.  Sets TB_BUILD_WARNINGS to the number
-# of compiler warnings seen (only files rebuilt now are seen).
+# tb_use_kernel KERNEL KDIR MODROOT RELEASE: boot KERNEL instead, build
+# against KDIR; its modules are MODROOT/lib/modules/RELEASE (the guest
+# sees that directory as /lib/modules).
+tb_use_kernel() {
+	TB_KERNEL=$1
+	TB_KDIR=$2
+	TB_MODROOT=$3
+	KVER=$4
+	[ -r "$TB_KERNEL" ] || tb_die "cannot read $TB_KERNEL"
+	[ -d "$TB_KDIR" ] || tb_die "no kernel build tree at $TB_KDIR"
+	[ -d "$TB_MODROOT/lib/modules/$KVER" ] ||
+		tb_die "no $TB_MODROOT/lib/modules/$KVER"
+}
+
+# tb_build [KDIR [MAKE ARGS...]]: build the tree.  Sets TB_BUILD_WARNINGS
+# to the number of compiler warnings seen (only files rebuilt now are seen).
 tb_build() {
 	local kdir=${1:-$TB_KDIR} log=$TB_BUILD/build.log
 
+	shift $(($# > 0 ? 1 : 0))
 	mkdir -p "$TB_BUILD"
-	tb_say "build: make -C $TB_TREE KDIR=$kdir"
-	if ! make -C "$TB_TREE" -j"$(nproc)" KDIR="$kdir" >"$log" 2>&1; then
+	tb_say "build: make -C $TB_TREE KDIR=$kdir${*:+ $*}"
+	if ! make -C "$TB_TREE" -j"$(nproc)" KDIR="$kdir" "$@" >"$log" 2>&1; then
 		tail -n 60 "$log" | sed 's/^/  | /'
 		tb_die "build failed (full log: $log)"
 	fi
@@ -114,10 +133,11 @@ tb_build() {
 	fi
 }
 
-# tb_initramfs: busybox /init plus the 9p modules, cached per kernel and
-# per content of the init script.  Sets TB_INITRD.
+# tb_initramfs: busybox /init plus the 9p modules (those not built in),
+# cached per kernel and per content of the init script.  Sets TB_INITRD.
 tb_initramfs() {
 	local init=$TB_LIB/guest-init.sh key dir m line ko seen=" " order=()
+	local deps
 
 	key=$( (cat "$init" "$TB_LIB/host-lib.sh"; echo "$KVER") |
 		sha256sum | cut -c1-12)
@@ -134,7 +154,7 @@ tb_initramfs() {
 	mknod "$dir/dev/console" c 5 1 2>/dev/null || true
 
 	for m in "${TB_INITRD_MODULES[@]}"; do
-		modinfo -k "$KVER" -n "$m" >/dev/null 2>&1 ||
+		deps=$(modprobe -d "${TB_MODROOT:-/}" -S "$KVER" --show-depends "$m" 2>/dev/null) ||
 			tb_die "module $m not found for kernel $KVER"
 		while read -r line; do
 			set -- $line
@@ -151,7 +171,7 @@ tb_initramfs() {
 			*) cat "$ko" ;;
 			esac >"$dir/lib/modules/$m.ko" || tb_die "cannot unpack $ko"
 			order+=("$m")
-		done < <(modprobe -S "$KVER" --show-depends "$m")
+		done <<<"$deps"
 	done
 	printf '%s\n' "${order[@]}" >"$dir/modules.order"
 
@@ -196,6 +216,8 @@ tb_new_run() {
 # $TB_RUN shared writable.  The console goes to $TB_RUN/console.log.
 tb_vm_start() {
 	local append="console=ttyS0 loglevel=5 panic_on_warn=1 oops=panic panic=-1"
+	# TB_APPEND: more kernel parameters (check-debug's).
+	append="$append${TB_APPEND:+ $TB_APPEND}"
 	local devices=()
 
 	# Extra devices some test cases need (e.g. NICs for vp_vdpa) are
@@ -259,7 +281,7 @@ tb_follow() {
 }
 
 # Kernel messages that make a run fail.
-TB_KERNEL_BAD='BUG:|WARNING:|Oops|general protection|Kernel panic|possible circular locking|possible recursive locking|INFO: task .* blocked|inconsistent lock state|KASAN:|UBSAN:|kmemleak: .*suspected'
+TB_KERNEL_BAD='BUG:|WARNING:|Oops|general protection|Kernel panic|possible circular locking|possible recursive locking|INFO: task .* blocked|inconsistent lock state|KASAN:|UBSAN:|kmemleak: .*suspected|kmemleak: .*disabled|turning off the locking correctness validator'
 
 # tb_kernel_log_problems FILE...: the offending lines, if any.
 tb_kernel_log_problems() {
