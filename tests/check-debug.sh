@@ -1,0 +1,230 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check-debug: the test suite on a debug kernel (KASAN, lockdep,
+# kmemleak, fault injection, KUnit), built once from Debian's
+# linux-source-6.1 by tests/debug/build-kernel.sh and cached.
+#
+#   tests/check-debug.sh [--tests REGEX] [--fuzz OPS] [--no-build]
+#
+# Builds our modules and every KUnit test module (*_test.ko) against it,
+# boots it with panic_on_warn=1, runs tests/cases/*.sh (minus those too
+# slow there, see DEBUG_SKIP) and tests/debug-cases/*.sh, each KUnit suite
+# as a test kunit/SUITE, then the final checks debug/* (module refcounts,
+# pinned pages, lockdep still on, empty kmemleak report).  --fuzz OPS runs
+# only the fuzzer (tests/debug-cases/90-fuzz.sh) with FUZZ_OPS=OPS (and
+# FUZZ_SEED, random unless set) and the final checks.
+#
+# The last line is "N passed, N failed[, N skipped]"; the exit status is
+# non-zero on any failure or kernel report.  See Documentation/testing.rst.
+
+set -u -o pipefail
+
+TB_PROG=check-debug
+TB_TREE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+# shellcheck source=tests/lib/host-lib.sh
+. "$TB_TREE/tests/lib/host-lib.sh"
+
+# Not run on the debug kernel: a nested TCG guest inside this TCG guest
+# with KASAN would take most of an hour to boot, and the 200-device scale
+# runs add only time to what the other tests already cover.
+DEBUG_SKIP='^(40-qemu/|14-scale/200_devices$)'
+DEBUG_SKIP_WHY='too slow on the debug kernel (tests/check-debug.sh DEBUG_SKIP)'
+
+# Everything is several times slower there.
+: "${VDPA_TEST_TIMEOUT:=1800}"
+: "${VDPA_VM_TIMEOUT:=5400}"
+
+usage() {
+	sed -n '4,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	exit "${1:-0}"
+}
+
+TESTS=
+BUILD=1
+FUZZ=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--tests) TESTS=${2?--tests needs a regex}; shift ;;
+	--tests=*) TESTS=${1#--tests=} ;;
+	--fuzz) FUZZ=${2?--fuzz needs a number of operations}; shift ;;
+	--fuzz=*) FUZZ=${1#--fuzz=} ;;
+	--no-build) BUILD=0 ;;
+	-h | --help) usage 0 ;;
+	*) echo "check-debug: unknown option $1" >&2; usage 2 >&2 ;;
+	esac
+	shift
+done
+
+FUZZ_PARAMS=()
+if [ -n "$FUZZ" ]; then
+	[[ $FUZZ =~ ^[0-9]+$ ]] || tb_die "--fuzz needs a number, not '$FUZZ'"
+	: "${FUZZ_SEED:=$(date +%s)}"
+	[ -n "$TESTS" ] || TESTS='^90-fuzz/'
+	FUZZ_PARAMS=("FUZZ_OPS=$FUZZ" "FUZZ_SEED=$FUZZ_SEED")
+	[ -z "${FUZZ_THREADS:-}" ] || FUZZ_PARAMS+=("FUZZ_THREADS=$FUZZ_THREADS")
+elif [ -n "${FUZZ_SEED:-}" ]; then
+	FUZZ_PARAMS=("FUZZ_SEED=$FUZZ_SEED")
+fi
+
+PASSED=0
+FAILED=0
+SKIPPED=0
+NRESULTS=0
+DONE=0
+TAINT=0
+declare -A STARTED=()
+
+show_log() {
+	local f=$TB_RUN/out/$1.log
+
+	if [ -s "$f" ]; then
+		tail -n 200 "$f" | sed 's/^/  | /'
+	fi
+}
+
+record_fail() {
+	local name=$1
+
+	shift
+	FAILED=$((FAILED + 1))
+	printf 'FAIL  %s (%s)\n' "$name" "$*"
+}
+
+# wall_secs NAME GUEST_SECS: as in check.sh, the larger of the host's and
+# the guest's view of the test's time.
+wall_secs() {
+	local t=${STARTED[$1]:-} d
+
+	[ -n "$t" ] || { echo "$2"; return; }
+	d=$((${EPOCHREALTIME/[.,]/} - t))
+	awk -v a="$d" -v b="$2" 'BEGIN { a /= 1e6; printf "%.1f", (a > b ? a : b) }'
+}
+
+on_result() {
+	local what name secs rest
+
+	read -r what name secs rest <<<"$1"
+	case $what in
+	PASS | SKIP | FAIL)
+		NRESULTS=$((NRESULTS + 1))
+		secs=$(wall_secs "$name" "$secs")
+		unset "STARTED[$name]"
+		;;
+	esac
+	case $what in
+	LOG) printf '%s\n' "${1#LOG }" ;;
+	START) STARTED[$name]=${EPOCHREALTIME/[.,]/} ;;
+	PASS)
+		PASSED=$((PASSED + 1))
+		printf 'PASS  %s (%ss)\n' "$name" "$secs"
+		;;
+	SKIP)
+		SKIPPED=$((SKIPPED + 1))
+		printf 'SKIP  %s: %s\n' "$name" \
+			"$(grep -h '^skip: ' "$TB_RUN/out/$name.log" 2>/dev/null |
+				tail -n 1 | cut -c7-)"
+		;;
+	FAIL)
+		record_fail "$name" "${secs}s, $rest"
+		show_log "$name"
+		;;
+	TAINT) TAINT=$name ;;
+	DONE) DONE=1 ;;
+	*) printf 'guest: %s\n' "$1" ;;
+	esac
+}
+
+# Every CONFIG_*_KUNIT_TEST the tree's Kbuild files name, as make
+# arguments: each KUnit suite is built as a module.
+kunit_configs() {
+	(cd "$TB_TREE" && grep -rhoE --include=Kbuild --include=Makefile \
+		'CONFIG_[A-Z0-9_]+_KUNIT_TEST' drivers 2>/dev/null) |
+		sort -u | sed 's/$/=m/'
+}
+
+tb_ensure_packages linux-source-6.1 bc bison flex libelf-dev
+debug_env=$("$TB_TREE/tests/debug/build-kernel.sh" --env) ||
+	tb_die "cannot build the debug kernel"
+eval "$debug_env"
+tb_use_kernel "$DEBUG_KERNEL" "$DEBUG_KDIR" "$DEBUG_MODROOT" "$DEBUG_KVER"
+tb_say "check-debug: tree $TB_TREE, kernel $KVER ($DEBUG_DIR)"
+if [ $BUILD = 1 ]; then
+	mapfile -t kunit < <(kunit_configs)
+	tb_build "$TB_KDIR" "${kunit[@]}"
+	if [ "$TB_BUILD_WARNINGS" -gt 0 ]; then
+		record_fail build/no-warnings "$TB_BUILD_WARNINGS compiler warnings"
+	else
+		PASSED=$((PASSED + 1))
+		tb_say "PASS  build/no-warnings (with ${kunit[*]:-no KUnit suite})"
+	fi
+	if [ -f "$TB_TREE/tools/testing/fuzz/Makefile" ]; then
+		if make -s -C "$TB_TREE/tools/testing/fuzz" >"$TB_BUILD/build-fuzz.log" 2>&1; then
+			PASSED=$((PASSED + 1))
+			tb_say "PASS  build/fuzz"
+		else
+			record_fail build/fuzz "make -C tools/testing/fuzz failed"
+			tail -n 30 "$TB_BUILD/build-fuzz.log" | sed 's/^/  | /'
+		fi
+	fi
+fi
+# 9p and virtio are built into the debug kernel: no module in the initramfs.
+TB_INITRD_MODULES=()
+tb_initramfs
+TB_APPEND="kmemleak=on"
+tb_new_run debug "TESTS=$TESTS" "VDPA_MODROOT=$TB_MODROOT" \
+	"VDPA_SKIP=$DEBUG_SKIP" "VDPA_SKIP_WHY=$DEBUG_SKIP_WHY" "${FUZZ_PARAMS[@]}"
+[ -z "$FUZZ" ] || tb_say "check-debug: fuzz: FUZZ_OPS=$FUZZ FUZZ_SEED=$FUZZ_SEED"
+tb_say "check-debug: booting the VM (logs in ${TB_RUN#"$TB_TREE"/})"
+tb_vm_start
+tb_follow on_result
+
+for name in "${!STARTED[@]}"; do
+	record_fail "$name" "started but never finished: $(tb_vm_exit_reason)"
+	show_log "$name"
+done
+
+if [ $DONE = 0 ]; then
+	record_fail vm/finished "$(tb_vm_exit_reason) before the runner finished"
+	tb_console_tail 60
+fi
+
+# Any BUG, WARNING, lockdep, KASAN or kmemleak report fails the run.
+tb_split_dmesg
+problems=$(tb_kernel_log_problems "$TB_RUN/dmesg" "$TB_RUN/console.log" |
+	tr -d '\r' | sort -u)
+if [ $((TAINT & 0x280)) -ne 0 ]; then
+	problems="${problems:+$problems$'\n'}kernel tainted: $TAINT"
+fi
+if [ -n "$problems" ]; then
+	record_fail kernel/dmesg-clean "the kernel log has reports"
+	printf '%s\n' "$problems" | head -n 20 | sed 's/^/  ! /'
+	culprits=$(cd "$TB_RUN/out" 2>/dev/null &&
+		grep -l -E "$TB_KERNEL_BAD" -r --include='*.dmesg' . |
+		sed 's|^\./||; s|\.dmesg$||' | tr '\n' ' ')
+	log=$TB_RUN/dmesg
+	[ -s "$log" ] || log=$TB_RUN/console.log
+	if [ -n "$culprits" ]; then
+		tb_say "  during: $culprits"
+		log=$TB_RUN/out/${culprits%% *}.dmesg
+	fi
+	tb_say "  kernel log ($log):"
+	grep -a -m1 -n -E "$TB_KERNEL_BAD" "$log" >/dev/null &&
+		tr -d '\r' <"$log" | grep -a -A60 -m1 -E "$TB_KERNEL_BAD" | sed 's/^/  | /'
+elif [ $DONE = 1 ]; then
+	PASSED=$((PASSED + 1))
+	tb_say "PASS  kernel/dmesg-clean"
+fi
+
+if [ $DONE = 1 ] && [ $NRESULTS = 0 ]; then
+	record_fail tests/selected "no test matched '${TESTS}'"
+fi
+
+fuzzed=$(grep -h -o 'FUZZ-RESULT .*' "$TB_RUN"/out/90-fuzz/*.log 2>/dev/null)
+[ -z "$fuzzed" ] || tb_say "check-debug: $fuzzed"
+tb_say "check-debug: results in $TB_RUN"
+tb_say "check-debug: elapsed $(tb_elapsed)"
+summary="$PASSED passed, $FAILED failed"
+[ $SKIPPED = 0 ] || summary="$summary, $SKIPPED skipped"
+tb_say "$summary"
+[ $FAILED = 0 ]
