@@ -14,6 +14,7 @@
 #   make uninstall      remove what make install installed, then depmod
 #   make install-udev   optional: /dev/vhost-vdpa-* to group kvm (udev/)
 #   make version        print the version (include/linux/vdpa_version.h)
+#   make modules-list   every module the tree builds, as DIR/NAME
 #
 # KDIR defaults to the running kernel's build tree when it exists, else to
 # the newest installed Debian kernel headers.
@@ -33,7 +34,7 @@ VDPA_CONFIGS := CONFIG_VDPA=m CONFIG_VDPA_SIM=m CONFIG_VDPA_SIM_NET=m \
 KBUILD_ARGS := -C $(KDIR) M=$(PWD) W=$(W) $(VDPA_CONFIGS)
 
 .PHONY: all modules clean check check-debug fuzz run bench tools help install uninstall \
-	install-udev uninstall-udev version
+	install-udev uninstall-udev version modules-list
 
 all: modules tools
 
@@ -45,10 +46,12 @@ modules:
 
 tools:
 	@if [ -f tools/Makefile ]; then $(MAKE) -C tools; fi
+	@if [ -f tools/testing/fuzz/Makefile ]; then $(MAKE) -C tools/testing/fuzz; fi
 
 clean:
 	@if [ -n "$(KDIR)" ] && [ -d "$(KDIR)" ]; then $(MAKE) $(KBUILD_ARGS) clean; fi
 	@if [ -f tools/Makefile ]; then $(MAKE) -C tools clean; fi
+	@if [ -f tools/testing/fuzz/Makefile ]; then $(MAKE) -C tools/testing/fuzz clean; fi
 	rm -rf tests/.build
 
 check:
@@ -79,6 +82,9 @@ VDPA_VERSION := $(shell sed -n 's/^\#define VDPA_VERSION "\(.*\)"$$/\1/p' \
 version:
 	@echo $(VDPA_VERSION)
 
+modules-list:
+	@printf '%s\n' $(VDPA_MODULE_LIST)
+
 # make install / uninstall.  The modules go to updates/ (INSTALL_MOD_DIR),
 # which depmod ranks above the kernel's own tree, so they win over any
 # in-tree module of the same name.  KERNELRELEASE of KDIR, not uname -r:
@@ -88,9 +94,10 @@ DEPMOD ?= /sbin/depmod
 INSTALL_KVER = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"$$/\1/p' \
 	$(KDIR)/include/generated/utsrelease.h 2>/dev/null)
 INSTALL_DIR = $(INSTALL_MOD_PATH)/lib/modules/$(INSTALL_KVER)/$(INSTALL_MOD_DIR)
-# Every module make install puts there, relative to INSTALL_DIR.
-VDPA_KOS := drivers/vdpa/vdpa.ko drivers/vdpa/vdpa_sim/vdpa_sim.ko \
-	drivers/vdpa/vdpa_sim/vdpa_sim_net.ko drivers/vhost/vhost_vdpa.ko
+# Every module of the tree as DIR/NAME, found from the Kbuild files and
+# VDPA_CONFIGS (`make modules-list`; dkms.conf uses it too): a new module
+# needs no edit here.
+VDPA_MODULE_LIST = $(shell ./scripts/modules-list.sh $(VDPA_CONFIGS))
 DEPMOD_ARGS = $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(INSTALL_KVER)
 
 install: $(if $(NO_BUILD),,modules)
@@ -102,9 +109,9 @@ install: $(if $(NO_BUILD),,modules)
 uninstall:
 	@test -n "$(INSTALL_KVER)" || { \
 		echo "Cannot read the release of $(KDIR)" >&2; exit 1; }
-	rm -f $(foreach k,$(VDPA_KOS),$(wildcard $(INSTALL_DIR)/$(k)*))
-	-rmdir -p --ignore-fail-on-non-empty $(INSTALL_DIR)/drivers/vdpa/vdpa_sim \
-		$(INSTALL_DIR)/drivers/vhost 2>/dev/null
+	rm -f $(foreach m,$(VDPA_MODULE_LIST),$(wildcard $(INSTALL_DIR)/$(m).ko*))
+	-cd $(INSTALL_DIR) 2>/dev/null && rmdir -p --ignore-fail-on-non-empty \
+		$(sort $(dir $(VDPA_MODULE_LIST))) 2>/dev/null
 	$(DEPMOD) $(DEPMOD_ARGS)
 
 UDEV_RULES_DIR ?= /etc/udev/rules.d
