@@ -98,6 +98,61 @@ static struct device *vhost_vdpa_dma_dev(struct vhost_vdpa_dma *dma)
 	return &dma->vdev->dev;
 }
 
+/*
+ * Pure helpers: the range arithmetic and message checks, kept apart from the
+ * pinning and the parent so that vhost_vdpa_dma_test.c can check them alone.
+ */
+
+/* The access permissions an UPDATE may ask for. */
+static bool vhost_vdpa_dma_perm_ok(u8 perm)
+{
+	return perm == VHOST_ACCESS_RO || perm == VHOST_ACCESS_WO ||
+	       perm == VHOST_ACCESS_RW;
+}
+
+/*
+ * The inclusive last IOVA of an UPDATE of @size (not 0) bytes at @iova, in
+ * *@last; false when the range wraps past 2^64 or leaves @range.
+ */
+static bool vhost_vdpa_dma_update_last(const struct vdpa_iova_range *range,
+				       u64 iova, u64 size, u64 *last)
+{
+	return iova >= range->first &&
+	       !check_add_overflow(iova, size - 1, last) &&
+	       *last <= range->last;
+}
+
+/*
+ * The inclusive last IOVA an INVALIDATE of @size bytes at @iova covers.
+ * Size 0 at iova 0 means the whole space (upstream wraps around); at another
+ * iova, the entry containing it.  A range running past the end of the space
+ * stops there.
+ */
+static u64 vhost_vdpa_dma_invalidate_last(u64 iova, u64 size)
+{
+	u64 last;
+
+	if (!size)
+		return iova ? iova : U64_MAX;
+	if (check_add_overflow(iova, size - 1, &last))
+		return U64_MAX;
+	return last;
+}
+
+/*
+ * The pages a PA mode UPDATE of @size bytes at @iova pins, in *@npages: the
+ * count starts at the page holding @iova.  -EINVAL when it cannot be counted.
+ */
+static int vhost_vdpa_dma_npages(u64 iova, u64 size, u64 *npages)
+{
+	u64 bytes;
+
+	if (check_add_overflow(size, iova & ~(u64)PAGE_MASK, &bytes))
+		return -EINVAL;
+	*npages = (bytes >> PAGE_SHIFT) + !!(bytes & ~(u64)PAGE_MASK);
+	return 0;
+}
+
 static int vhost_vdpa_dma_charge(struct vhost_vdpa_dma *dma, u64 npages)
 {
 	u64 limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
@@ -280,16 +335,16 @@ static int vhost_vdpa_dma_map_pa(struct vhost_vdpa_dma *dma,
 	unsigned long uaddr = msg->uaddr & PAGE_MASK;
 	unsigned int gup_flags = FOLL_LONGTERM;
 	unsigned long run_pfn = 0;
-	u64 bytes, npages, committed = 0, run_len = 0;
+	u64 npages, committed = 0, run_len = 0;
 	struct page **pages;
 	long pinned, i;
 	int r;
 
-	if (check_add_overflow(msg->size, offset, &bytes)) {
+	r = vhost_vdpa_dma_npages(msg->iova, msg->size, &npages);
+	if (r) {
 		*why = "size overflows";
-		return -EINVAL;
+		return r;
 	}
-	npages = (bytes >> PAGE_SHIFT) + !!(bytes & ~(u64)PAGE_MASK);
 
 	r = vhost_vdpa_dma_charge(dma, npages);
 	if (r) {
@@ -389,9 +444,8 @@ static int vhost_vdpa_dma_update(struct vhost_vdpa_dma *dma,
 	u64 last;
 
 	/* The parser refused size 0, so last cannot wrap below iova. */
-	if (msg->iova < dma->range.first ||
-	    check_add_overflow(msg->iova, msg->size - 1, &last) ||
-	    last > dma->range.last) {
+	if (!vhost_vdpa_dma_update_last(&dma->range, msg->iova, msg->size,
+					&last)) {
 		*why = "outside the device's IOVA range";
 		return -EINVAL;
 	}
@@ -399,8 +453,7 @@ static int vhost_vdpa_dma_update(struct vhost_vdpa_dma *dma,
 		*why = "overlaps an existing mapping";
 		return -EEXIST;
 	}
-	if (msg->perm != VHOST_ACCESS_RO && msg->perm != VHOST_ACCESS_WO &&
-	    msg->perm != VHOST_ACCESS_RW) {
+	if (!vhost_vdpa_dma_perm_ok(msg->perm)) {
 		*why = "bad access permission";
 		return -EINVAL;
 	}
@@ -428,17 +481,7 @@ static void vhost_vdpa_dma_invalidate(struct vhost_vdpa_dma *dma,
 				      struct vhost_vdpa_as *as,
 				      const struct vhost_iotlb_msg *msg)
 {
-	u64 last;
-
-	/*
-	 * Size 0 at iova 0 means the whole space (upstream wraps around);
-	 * at another iova, the entry containing it.  A range running past
-	 * the end of the space stops there.
-	 */
-	if (!msg->size)
-		last = msg->iova ? msg->iova : U64_MAX;
-	else if (check_add_overflow(msg->iova, msg->size - 1, &last))
-		last = U64_MAX;
+	u64 last = vhost_vdpa_dma_invalidate_last(msg->iova, msg->size);
 
 	vhost_vdpa_dma_remove_range(dma, as, msg->iova, last);
 	/* Like upstream, a refused table is only logged here. */
@@ -519,14 +562,18 @@ static int vhost_vdpa_dma_handle(struct vhost_vdpa_dma *dma, u32 asid,
 	}
 }
 
-ssize_t vhost_vdpa_dma_write(struct vhost_vdpa_dma *dma, struct iov_iter *from,
-			     u64 acked_backend_features)
+/*
+ * Read one IOTLB message from @from into @msg and @asid (0 unless the V2
+ * header carries one and VHOST_BACKEND_F_IOTLB_ASID was acked).  -EINVAL for
+ * an unknown header type, a short header or body, or a size-0 UPDATE.
+ */
+static int vhost_vdpa_dma_parse(struct iov_iter *from,
+				u64 acked_backend_features,
+				struct vhost_iotlb_msg *msg, u32 *asid)
 {
-	struct vhost_iotlb_msg msg;
-	const char *why = "failed";
-	u32 type, asid = 0;
-	int r;
+	u32 type;
 
+	*asid = 0;
 	if (copy_from_iter(&type, sizeof(type), from) != sizeof(type))
 		return -EINVAL;
 
@@ -539,21 +586,35 @@ ssize_t vhost_vdpa_dma_write(struct vhost_vdpa_dma *dma, struct iov_iter *from,
 	case VHOST_IOTLB_MSG_V2:
 		if (acked_backend_features &
 		    BIT_ULL(VHOST_BACKEND_F_IOTLB_ASID)) {
-			if (copy_from_iter(&asid, sizeof(asid), from) !=
-			    sizeof(asid))
+			if (copy_from_iter(asid, sizeof(*asid), from) !=
+			    sizeof(*asid))
 				return -EINVAL;
 		} else {
-			iov_iter_advance(from, sizeof(asid));
+			iov_iter_advance(from, sizeof(*asid));
 		}
 		break;
 	default:
 		return -EINVAL;
 	}
 
-	if (copy_from_iter(&msg, sizeof(msg), from) != sizeof(msg))
+	if (copy_from_iter(msg, sizeof(*msg), from) != sizeof(*msg))
 		return -EINVAL;
-	if (msg.type == VHOST_IOTLB_UPDATE && !msg.size)
+	if (msg->type == VHOST_IOTLB_UPDATE && !msg->size)
 		return -EINVAL;
+	return 0;
+}
+
+ssize_t vhost_vdpa_dma_write(struct vhost_vdpa_dma *dma, struct iov_iter *from,
+			     u64 acked_backend_features)
+{
+	struct vhost_iotlb_msg msg;
+	const char *why = "failed";
+	u32 asid;
+	int r;
+
+	r = vhost_vdpa_dma_parse(from, acked_backend_features, &msg, &asid);
+	if (r)
+		return r;
 
 	r = vhost_vdpa_dma_handle(dma, asid, &msg, &why);
 	if (r) {
