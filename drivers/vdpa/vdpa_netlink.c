@@ -855,7 +855,10 @@ static int vdpa_nl_fill_vstats(struct vdpa_device *vdev, u32 index,
 	    nla_put_u32(msg, VDPA_ATTR_DEV_ID, device_id))
 		goto out;
 
+	/* Upstream has counters for network devices only. */
 	if (device_id != VIRTIO_ID_NET) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "vstats are not supported for this device class");
 		err = -EOPNOTSUPP;
 		goto out;
 	}
