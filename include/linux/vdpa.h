@@ -317,11 +317,18 @@ void vdpa_mgmt_unregister_device(struct vdpa_device *vdev);
  * @probe: bind to a device
  * @remove: unbind; must not return while anything still uses the
  *	    device's ops (the parent may go away right after)
+ * @dma_api: the driver's own kernel code puts rings and buffers in
+ *	     memory mapped with the DMA API on &vdpa_device.dma_dev and never
+ *	     installs translations (virtio_vdpa).  A parent with its own
+ *	     translation (set_map/dma_map) that is reset while such a driver
+ *	     is bound must translate DMA addresses of dma_dev until a map is
+ *	     installed; see vdpa_dma_api_driver_bound().
  */
 struct vdpa_driver {
 	struct device_driver driver;
 	int (*probe)(struct vdpa_device *vdev);
 	void (*remove)(struct vdpa_device *vdev);
+	bool dma_api;
 };
 
 int __vdpa_register_driver(struct vdpa_driver *drv, struct module *owner);
@@ -340,6 +347,24 @@ static inline struct vdpa_device *dev_to_vdpa(struct device *dev)
 static inline struct vdpa_driver *drv_to_vdpa(struct device_driver *drv)
 {
 	return container_of(drv, struct vdpa_driver, driver);
+}
+
+/**
+ * vdpa_dma_api_driver_bound - whether a &vdpa_driver.dma_api driver is bound
+ * @vdev: the device
+ *
+ * For parents with their own translation, from an op the bound driver
+ * calls (typically reset): the driver core sets the driver before probe
+ * and clears it after remove, so the answer is stable during such calls.
+ *
+ * Return: true if the bound (or probing) driver maps memory with the DMA
+ * API on @vdev->dma_dev.
+ */
+static inline bool vdpa_dma_api_driver_bound(struct vdpa_device *vdev)
+{
+	struct device_driver *drv = READ_ONCE(vdev->dev.driver);
+
+	return drv && drv_to_vdpa(drv)->dma_api;
 }
 
 static inline void *vdpa_get_drvdata(const struct vdpa_device *vdev)
