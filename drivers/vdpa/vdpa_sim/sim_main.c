@@ -8,6 +8,18 @@
  * bus driver pins the memory and hands us physical addresses), and a
  * data-path worker that calls the class's work hook.
  *
+ * Translation.  Each address space is either a table (struct vhost_iotlb,
+ * PA mode, filled by vhost-vdpa through set_map or dma_map) or the
+ * identity ("passthrough").  Identity serves in-kernel drivers such as
+ * virtio_vdpa, which map rings and buffers with the DMA API on the vdpa
+ * device itself: that device has no IOMMU and no DMA ops, so dma-direct
+ * hands out physical addresses (swiotlb bounce buffers included, they are
+ * RAM too).  An address space becomes the identity only when the device is
+ * reset while a &vdpa_driver.dma_api driver is bound (virtio_vdpa resets
+ * the device first thing in probe), and stops being it at the first
+ * set_map, dma_map or dma_unmap.  Userspace clients (vhost-vdpa) therefore
+ * only ever see tables: an unmapped IOVA is a hole, never host memory.
+ *
  * Data-path worker: a kthread_worker per device rather than a shared
  * workqueue.  kick_vq may come at a high rate from atomic context; with a
  * dedicated thread one busy device neither delays nor is delayed by
@@ -43,6 +55,12 @@ MODULE_PARM_DESC(max_iotlb_entries,
 
 static struct dentry *vdpasim_debugfs_root;
 
+/*
+ * The identity translation: [0, U64_MAX] -> 0, read-write.  Built once at
+ * module load and never changed, so rings of any device may share it.
+ */
+static struct vhost_iotlb *vdpasim_identity;
+
 /* vq helpers for the classes' work hooks (caller holds sim->lock) */
 
 bool vdpasim_vq_usable(struct vdpasim *sim, u16 idx)
@@ -76,6 +94,34 @@ void vdpasim_vq_unfetch(struct vdpasim *sim, u16 idx)
 }
 EXPORT_SYMBOL_GPL(vdpasim_vq_unfetch);
 
+/*
+ * debugfs fault injection on the used ring: drop_used swallows the
+ * completion (the chain is consumed, nothing is published), corrupt_used
+ * publishes an out-of-range id and length instead.  Returns true if the
+ * push was dropped.
+ */
+static bool vdpasim_inject_used_fault(struct vdpasim *sim,
+				      struct vdpasim_vq *vq, u16 *head,
+				      u32 *len)
+{
+	if (sim->drop_used) {
+		sim->drop_used--;
+		dev_info_ratelimited(&sim->vdpa.dev,
+				     "debugfs: %s: dropping used entry of chain %u\n",
+				     vq->name, *head);
+		return true;
+	}
+	if (sim->corrupt_used) {
+		sim->corrupt_used--;
+		dev_info_ratelimited(&sim->vdpa.dev,
+				     "debugfs: %s: corrupting used entry of chain %u\n",
+				     vq->name, *head);
+		*head = vq->ring.num;
+		*len = U32_MAX;
+	}
+	return false;
+}
+
 /* Complete chain @head with @len bytes written; the interrupt comes after the pass. */
 int vdpasim_vq_push(struct vdpasim *sim, u16 idx, u16 head, u32 len)
 {
@@ -83,6 +129,8 @@ int vdpasim_vq_push(struct vdpasim *sim, u16 idx, u16 head, u32 len)
 	int ret;
 
 	lockdep_assert_held(&sim->lock);
+	if (vdpasim_inject_used_fault(sim, vq, &head, &len))
+		return 0;
 	ret = vdpasim_ring_push(&vq->ring, head, len);
 	if (ret < 0) {
 		sim->ring_errors++;
@@ -154,6 +202,13 @@ static void vdpasim_stop_worker(struct vdpasim *sim)
 
 /* virtqueue and translation state */
 
+/* The translation address space @asid currently stands for. */
+static struct vhost_iotlb *vdpasim_as_iotlb(struct vdpasim *sim,
+					    unsigned int asid)
+{
+	return sim->as_identity[asid] ? vdpasim_identity : sim->iotlb[asid];
+}
+
 /* Point every ring at the translation of the address space its group uses. */
 static void vdpasim_update_ring_iotlbs(struct vdpasim *sim)
 {
@@ -163,8 +218,21 @@ static void vdpasim_update_ring_iotlbs(struct vdpasim *sim)
 	for (i = 0; i < sim->dev_attr.nvqs; i++) {
 		struct vdpasim_vq *vq = &sim->vqs[i];
 
-		vq->ring.iotlb = sim->iotlb[sim->group_asid[vq->group]];
+		vq->ring.iotlb = vdpasim_as_iotlb(sim, sim->group_asid[vq->group]);
 	}
+}
+
+/*
+ * Address space @asid becomes a table again (a client installs a map);
+ * the caller updates the rings.  The table is empty while in identity.
+ */
+static void vdpasim_as_leave_identity(struct vdpasim *sim, unsigned int asid)
+{
+	lockdep_assert_held(&sim->lock);
+	if (!sim->as_identity[asid])
+		return;
+	sim->as_identity[asid] = false;
+	vhost_iotlb_reset(sim->iotlb[asid]);
 }
 
 static bool vdpasim_ring_num_ok(u32 num)
@@ -213,14 +281,18 @@ static void vdpasim_vq_reset(struct vdpasim *sim, struct vdpasim_vq *vq)
 static void vdpasim_reset_state(struct vdpasim *sim)
 {
 	unsigned int i;
+	bool identity;
 
 	lockdep_assert_held(&sim->lock);
 	for (i = 0; i < sim->dev_attr.nvqs; i++)
 		vdpasim_vq_reset(sim, &sim->vqs[i]);
 	for (i = 0; i < sim->dev_attr.ngroups; i++)
 		sim->group_asid[i] = 0;
-	for (i = 0; i < sim->dev_attr.nas; i++)
+	identity = vdpa_dma_api_driver_bound(&sim->vdpa);
+	for (i = 0; i < sim->dev_attr.nas; i++) {
 		vhost_iotlb_reset(sim->iotlb[i]);
+		sim->as_identity[i] = identity;
+	}
 	vdpasim_update_ring_iotlbs(sim);
 	if (sim->dev_attr.reset && !sim->removed)
 		sim->dev_attr.reset(sim);
@@ -647,6 +719,7 @@ static int vdpasim_set_map(struct vdpa_device *vdpa, unsigned int asid,
 	mutex_lock(&sim->lock);
 	old = sim->iotlb[asid];
 	sim->iotlb[asid] = new;
+	sim->as_identity[asid] = false;
 	vdpasim_update_ring_iotlbs(sim);
 	mutex_unlock(&sim->lock);
 
@@ -669,12 +742,15 @@ static int vdpasim_dma_map(struct vdpa_device *vdpa, unsigned int asid,
 		return -EINVAL;
 
 	mutex_lock(&sim->lock);
-	if (vdpasim_inject_map_failure(sim, asid))
+	if (vdpasim_inject_map_failure(sim, asid)) {
 		ret = -ENOMEM;
-	else
+	} else {
+		vdpasim_as_leave_identity(sim, asid);
+		vdpasim_update_ring_iotlbs(sim);
 		ret = vhost_iotlb_add_range_ctx(sim->iotlb[asid], iova,
 						iova + size - 1, pa, perm,
 						opaque);
+	}
 	mutex_unlock(&sim->lock);
 
 	if (ret)
@@ -695,6 +771,8 @@ static int vdpasim_dma_unmap(struct vdpa_device *vdpa, unsigned int asid,
 	last = iova + size - 1 < iova ? U64_MAX : iova + size - 1;
 
 	mutex_lock(&sim->lock);
+	vdpasim_as_leave_identity(sim, asid);
+	vdpasim_update_ring_iotlbs(sim);
 	vhost_iotlb_del_range(sim->iotlb[asid], iova, last);
 	mutex_unlock(&sim->lock);
 	return 0;
@@ -718,6 +796,7 @@ static void vdpasim_free(struct vdpa_device *vdpa)
 		kfree(sim->iotlb);
 	}
 	kfree(sim->config);
+	kfree(sim->as_identity);
 	kfree(sim->group_asid);
 	kfree(sim->vqs);
 	mutex_destroy(&sim->lock);
@@ -802,6 +881,8 @@ static void vdpasim_debugfs_add(struct vdpasim *sim)
 	debugfs_create_u32("fail_config_write", 0600, dir,
 			   &sim->fail_config_write);
 	debugfs_create_file_unsafe("stall", 0600, dir, sim, &vdpasim_stall_fops);
+	debugfs_create_u32("drop_used", 0600, dir, &sim->drop_used);
+	debugfs_create_u32("corrupt_used", 0600, dir, &sim->corrupt_used);
 	debugfs_create_u64("ring_errors", 0400, dir, &sim->ring_errors);
 }
 
@@ -856,7 +937,10 @@ struct vdpasim *vdpasim_create(const struct vdpasim_dev_attr *attr,
 				  GFP_KERNEL);
 	sim->config = kzalloc(attr->config_size, GFP_KERNEL);
 	sim->iotlb = kcalloc(attr->nas, sizeof(*sim->iotlb), GFP_KERNEL);
-	if (!sim->vqs || !sim->group_asid || !sim->config || !sim->iotlb)
+	sim->as_identity = kcalloc(attr->nas, sizeof(*sim->as_identity),
+				   GFP_KERNEL);
+	if (!sim->vqs || !sim->group_asid || !sim->config || !sim->iotlb ||
+	    !sim->as_identity)
 		goto err_put;
 	for (i = 0; i < attr->nas; i++) {
 		sim->iotlb[i] = vhost_iotlb_alloc(sim->iotlb_limit, 0);
@@ -956,6 +1040,21 @@ EXPORT_SYMBOL_GPL(vdpasim_put);
 
 static int __init vdpasim_init(void)
 {
+	int ret;
+
+	/* [0, U64_MAX] is stored as two entries (a u64 size cannot say 2^64) */
+	vdpasim_identity = vhost_iotlb_alloc(2, 0);
+	if (!vdpasim_identity)
+		return -ENOMEM;
+	ret = vhost_iotlb_add_range(vdpasim_identity, 0, U64_MAX, 0,
+				    VHOST_MAP_RW);
+	if (ret) {
+		pr_err("vdpa_sim: cannot build the identity translation: %d\n",
+		       ret);
+		vhost_iotlb_free(vdpasim_identity);
+		return ret;
+	}
+
 	vdpasim_dma_ops = vdpasim_batch_ops;
 	vdpasim_dma_ops.set_map = NULL;
 	vdpasim_dma_ops.dma_map = vdpasim_dma_map;
@@ -968,6 +1067,7 @@ static int __init vdpasim_init(void)
 static void __exit vdpasim_exit(void)
 {
 	debugfs_remove_recursive(vdpasim_debugfs_root);
+	vhost_iotlb_free(vdpasim_identity);
 }
 
 module_init(vdpasim_init);

@@ -8,7 +8,9 @@
  * data-path worker.  A class describes its device with &vdpasim_dev_attr,
  * creates instances with vdpasim_create() and serves its queues from the
  * &vdpasim_dev_attr.work hook with the vdpasim_vq_*() helpers below and the
- * chain accessors of sim_ring.h.
+ * chain accessors of sim_ring.h.  Address spaces translate through tables
+ * (vhost-vdpa) or as the identity (in-kernel DMA API drivers: virtio_vdpa);
+ * classes never see the difference.
  */
 #ifndef _VDPA_SIM_H
 #define _VDPA_SIM_H
@@ -118,7 +120,8 @@ struct vdpasim_vq {
  * @vdpa: the vdpa device; must stay the first member
  * @dev_attr: copy of the class description
  * @lock: protects everything below that the worker and the vdpa ops
- *	  share: status, features, @suspended, @vqs, @group_asid, @iotlb (the
+ *	  share: status, features, @suspended, @vqs, @group_asid, @iotlb,
+ *	  @as_identity (the
  *	  translation copies: the worker reads them while vhost-vdpa edits
  *	  them), the config image and the class's device state and counters.
  *	  A mutex: all users run in process context (the worker is a kthread),
@@ -128,6 +131,8 @@ struct vdpasim_vq {
  * @work: the data-path pass queued on @worker
  * @vqs: @dev_attr.nvqs virtqueues
  * @iotlb: per-address-space translation copies (@dev_attr.nas entries)
+ * @as_identity: per address space: translate as the identity (DMA address
+ *		 = physical address) instead of @iotlb, which is then empty
  * @group_asid: address space each virtqueue group is attached to
  * @iotlb_limit: entry cap of each translation copy
  * @config: config space image, filled by &vdpasim_dev_attr.get_config
@@ -140,6 +145,9 @@ struct vdpasim_vq {
  * @fail_map: debugfs: fail this many next set_map/dma_map calls
  * @fail_config_write: debugfs: ignore this many next config writes
  * @stall: debugfs: the data path does nothing while set
+ * @drop_used: debugfs: this many next completions publish no used entry
+ * @corrupt_used: debugfs: this many next completions publish id = queue
+ *		  size (out of range) and len = U32_MAX
  * @ring_errors: debugfs: malformed-ring events seen by the data path
  */
 struct vdpasim {
@@ -150,6 +158,7 @@ struct vdpasim {
 	struct kthread_work work;
 	struct vdpasim_vq *vqs;
 	struct vhost_iotlb **iotlb;
+	bool *as_identity;
 	u32 *group_asid;
 	unsigned int iotlb_limit;
 	void *config;
@@ -162,6 +171,8 @@ struct vdpasim {
 	u32 fail_map;
 	u32 fail_config_write;
 	bool stall;
+	u32 drop_used;
+	u32 corrupt_used;
 	u64 ring_errors;
 };
 
