@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# The seeded fuzzer (tools/testing/fuzz/vdpa_fuzz.c) against the whole
+# stack on the debug kernel: net and blk simulators, vhost_vdpa, netlink.
+# Environment (exported by tests/check-debug.sh):
+#   FUZZ_OPS      operations (default 5000: the short pass of check-debug;
+#                 make fuzz OPS=N passes N)
+#   FUZZ_SEED     seed (default 1); the same seed replays the same
+#                 operation sequence (exactly with FUZZ_THREADS=1)
+#   FUZZ_THREADS  threads (default 2)
+# Kernel reports fail the run through the test bed's log scan; with
+# panic_on_warn the VM dies mid-test and the log's last "fuzz: op N" line
+# and the seed say where.  The fuzzer itself fails if pages stay pinned.
+
+FUZZ_BUILD=/tmp/vdpa-fuzz-build
+
+fuzz_bin() {
+	local b=$VDPA_TREE/tools/testing/fuzz/build
+
+	if [ -x "$b/vdpa-fuzz" ]; then
+		printf '%s\n' "$b/vdpa-fuzz"
+		return 0
+	fi
+	if [ ! -x "$FUZZ_BUILD/vdpa-fuzz" ]; then
+		make -s -C "$VDPA_TREE/tools/testing/fuzz" B="$FUZZ_BUILD" \
+			>"$TEST_TMPDIR/build.log" 2>&1 ||
+			{ cat "$TEST_TMPDIR/build.log"; fail "cannot build vdpa-fuzz"; }
+	fi
+	printf '%s\n' "$FUZZ_BUILD/vdpa-fuzz"
+}
+
+# About 90 ops/s on the stock kernel under TCG, several times fewer with
+# KASAN and lockdep.  The per-test limit follows the requested count, capped
+# below the whole VM's; the fuzzer stops 3 minutes before it and reports
+# how many operations it ran.
+TIMEOUT_fuzz=$((600 + ${FUZZ_OPS:-5000} / 10))
+if [ $TIMEOUT_fuzz -gt 5000 ]; then
+	TIMEOUT_fuzz=5000
+fi
+
+test_fuzz() {
+	local ops=${FUZZ_OPS:-5000} seed=${FUZZ_SEED:-1} threads=${FUZZ_THREADS:-2}
+	local bin status pinned ran
+
+	bin=$(fuzz_bin)
+	load_modules vdpa vdpa_sim vdpa_sim_net vhost_vdpa
+	if have_module vdpa_sim_blk; then
+		load_modules vdpa_sim_blk
+	fi
+	pinned=$(pinned_pages)
+	log "fuzz: reproduce with FUZZ_SEED=$seed FUZZ_OPS=$ops FUZZ_THREADS=$threads make fuzz OPS=$ops"
+	"$bin" -s "$seed" -n "$ops" -j "$threads" \
+		-T $((TIMEOUT_fuzz - 180)) 2>&1 | tee fuzz.out
+	status=${PIPESTATUS[0]}
+	ran=$(sed -n 's/^fuzz: done seed [0-9]* ops \([0-9]*\).*/\1/p' fuzz.out)
+	del_all_devices
+	wait_for 5 test "$(pinned_pages)" -le "$pinned" ||
+		fail "pinned pages $(pinned_pages), $pinned before the run"
+	[ $status = 0 ] || fail "vdpa-fuzz exited with $status (seed $seed)"
+	echo "FUZZ-RESULT seed=$seed ops=${ran:-0} threads=$threads (asked $ops)"
+}
