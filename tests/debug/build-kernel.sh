@@ -116,7 +116,7 @@ mkdir -p "$DIR/build" || die "cannot create $DIR"
 log=$DIR/build.log
 say "building the debug kernel ($SRC_PKG $SRC_VER) in $DIR, -j$JOBS (log: $log)"
 start=$(date +%s)
-kmake() { nice -n 10 make -C "$src" O="$DIR/build" "$@" >>"$log" 2>&1; }
+kmake() { nice -n "${VDPA_DEBUG_NICE:-10}" make -C "$src" O="$DIR/build" "$@" >>"$log" 2>&1; }
 
 kmake KCONFIG_ALLCONFIG="$FRAGMENT" allnoconfig ||
 	die "allnoconfig failed (see $log)"

@@ -8,38 +8,52 @@
 # shellcheck disable=SC2034 # read by the runner
 TIMEOUT_kmemleak=900
 
-# Every loaded module's reference count is its number of holders (other
-# modules using it): nothing else keeps a reference.
+# Module references beyond holders (mounts, open files, devices) as
+# "name extra" lines, one a module.  debug_before saved the boot's.
+module_extra_refs() {
+	local d m refs h
+
+	shopt -s nullglob
+	for d in /sys/module/*/refcnt; do
+		m=${d%/refcnt}
+		read -r refs <"$d"
+		h=("$m"/holders/*)
+		echo "${m##*/} $((refs - ${#h[@]}))"
+	done
+}
+
+# None of our modules is left, and no module holds more references than
+# it did after boot (beyond its holders): nothing we did leaked one.
 test_module_refs() {
-	local d m refs holders bad=0
+	local m n base bad=0
+	local -A before=()
 
 	for m in $(our_modules); do
 		! module_loaded "$m" || fail "$m is still loaded" || bad=1
 	done
-	for d in /sys/module/*/refcnt; do
-		m=${d%/refcnt}
-		m=${m##*/}
-		refs=$(cat "$d")
-		holders=$(find "/sys/module/$m/holders" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
-		log "$m: refcnt $refs, holders $holders"
-		[ "$refs" -eq "$holders" ] ||
-			fail "module $m: refcnt $refs but $holders holders" || bad=1
-	done
+	if [ -r "$DEBUG_REFS_BASE" ]; then
+		while read -r m n; do
+			before[$m]=$n
+		done <"$DEBUG_REFS_BASE"
+	fi
+	while read -r m n; do
+		base=${before[$m]:-0}
+		[ "$n" -le "$base" ] ||
+			fail "module $m: $n references beyond its holders, $base after boot" ||
+			bad=1
+	done < <(module_extra_refs)
 	return $bad
 }
 
 # No page is left FOLL_PIN-pinned and no process has pinned_vm left.
 test_pins() {
-	local f pages bad=0
+	local pages bad=0
 
 	pages=$(pinned_pages)
 	log "pinned pages (acquired - released): $pages"
 	[ "$pages" -eq 0 ] || fail "$pages pages still pinned" || bad=1
-	for f in /proc/[0-9]*/status; do
-		awk -v f="$f" '$1 == "VmPin:" && $2 != 0 {
-			print f ": " $0; bad = 1 } END { exit bad }' "$f" 2>/dev/null ||
-			bad=1
-	done
+	awk '$1 == "VmPin:" && $2 != 0 { print FILENAME ": " $0; bad = 1 }
+	     END { exit bad }' /proc/[0-9]*/status 2>/dev/null || bad=1
 	return $bad
 }
 

@@ -15,8 +15,12 @@
 
 KMEMLEAK=/sys/kernel/debug/kmemleak
 KUNIT_DIR=/sys/kernel/debug/kunit
+# Module references after boot, for debug/module_refs.
+DEBUG_REFS_BASE=/run/vdpa-debug-refs
+export DEBUG_REFS_BASE
 
 debug_before() {
+	(. "$VDPA_TREE/tests/debug/checks.sh" && module_extra_refs) >$DEBUG_REFS_BASE
 	if [ -w $KMEMLEAK ]; then
 		# Objects younger than 5 s are never reported: wait, scan what
 		# boot left, and mark it all as seen.
