@@ -60,12 +60,19 @@ abuse_pins_back() {
 
 # The simulator's knobs: fail_map on UPDATE, INVALIDATE, BATCH_END and
 # close; malformed rings are counted in ring_errors, do not hang the
-# worker, and a reset heals the queue.
+# worker, and a reset heals the queue; drop_used/corrupt_used (when the
+# simulator has them): the client sees no completion or a bad one, and a
+# reset heals.
 test_sim_knobs() {
+	local st=0
+
 	abuse_up
 	abuse failmap /dev/vhost-vdpa-0 $ABUSE_DBG/vdpa0
 	abuse_clean
 	abuse ringerr /dev/vhost-vdpa-0 $ABUSE_DBG/vdpa0
+	abuse_clean
+	abuse usedfault /dev/vhost-vdpa-0 $ABUSE_DBG/vdpa0 || st=$?
+	[ $st = 0 ] || [ $st = 77 ] || fail "usedfault: exit status $st"
 	abuse_clean
 }
 
@@ -182,7 +189,8 @@ fi_setup_common() {
 
 # The 1st, 2nd, 3rd... allocation (slab or page) of each operation fails,
 # in turn, in the task doing it (/proc/thread-self/fail-nth): device add,
-# open, IOTLB update, set status, vring eventfds.  Each failure must come
+# open, IOTLB update, set status, vring eventfds, and a whole driver start
+# (open, owner, negotiation, map, rings, DRIVER_OK).  Each failure must come
 # back as an error or be tolerated, leave nothing half-built or pinned,
 # and the next attempt must work.
 test_failslab_each_step() {
@@ -193,7 +201,7 @@ test_failslab_each_step() {
 	vdpa dev del vdpa0
 	trap fi_restore EXIT
 	fi_setup_common
-	for op in devadd open update status vring; do
+	for op in devadd open update status vring start; do
 		abuse failnth $op fz0 400
 	done
 	fi_restore

@@ -10,6 +10,8 @@
  *                            BATCH_END and close
  *   ringerr NODE DBGDIR      malformed rings: ring_errors counts them, the
  *                            device recovers after a reset
+ *   usedfault NODE DBGDIR    drop_used / corrupt_used knobs: the client sees
+ *                            no completion / a bad one; a reset recovers
  *   delbatch NAME            delete the device while the fd is open,
  *                            mid-batch, with kicks in flight
  *   mapforever NODE          map and unmap in a loop until killed
@@ -19,8 +21,8 @@
  *   hold NODE                run a device, print "ready", wait for SIGUSR1,
  *                            then report what the fd answers and exit
  *   failnth OP NAME [MAX]    fail the 1st, 2nd... fault-injection point of
- *                            OP (devadd, open, update, status, vring) via
- *                            /proc/thread-self/fail-nth
+ *                            OP (devadd, open, update, status, vring,
+ *                            start) via /proc/thread-self/fail-nth
  *   cycle NAME N [-F]        N rounds of add, open, map, start, close, del;
  *                            -F sets /proc/self/make-it-fail first
  */
@@ -191,8 +193,11 @@ static int restart_net(struct vdpa_dev *d)
 	return ret;
 }
 
-/* One broadcast frame from tx loops back into rx: true if it did. */
-static bool loopback_once(struct vdpa_dev *d)
+/*
+ * One broadcast frame from tx loops back into rx within @ms: 1 if it did,
+ * 0 if nothing came, < 0 if the used ring made no sense.
+ */
+static int loopback_wait(struct vdpa_dev *d, int ms)
 {
 	uint8_t frame[NET_HDR + 60];
 	struct vdpa_used u;
@@ -209,12 +214,17 @@ static bool loopback_once(struct vdpa_dev *d)
 		return false;
 	vdpa_vq_kick(&d->vq[0]);
 	vdpa_vq_kick(&d->vq[1]);
-	if (vdpa_vq_wait(&d->vq[0], 5000) <= 0)
-		return false;
+	if (vdpa_vq_wait(&d->vq[0], ms) <= 0)
+		return 0;
 	ret = vdpa_vq_get_used(&d->vq[0], &u);
 	while (vdpa_vq_get_used(&d->vq[1], &u) > 0)
 		;
-	return ret > 0;
+	return ret;
+}
+
+static bool loopback_once(struct vdpa_dev *d)
+{
+	return loopback_wait(d, 5000) > 0;
 }
 
 static long vmpin(void)
@@ -354,6 +364,51 @@ static int cmd_ringerr(const char *node, const char *dbg)
 		check(loopback_once(&d), "%s: traffic after the reset",
 		      bad[i].what);
 	}
+	vdpa_close(&d);
+	check(vmpin() == 0, "VmPin after close: %ld kB", vmpin());
+	return failures ? 1 : 0;
+}
+
+/* ---- usedfault ---- */
+
+static int cmd_usedfault(const char *node, const char *dbg)
+{
+	char path[256];
+	struct vdpa_dev d;
+	uint64_t left;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/drop_used", dbg);
+	if (access(path, F_OK)) {
+		printf("skip: no %s\n", path);
+		return 77;
+	}
+	set_memlock(RLIM_INFINITY);
+	ret = start_net(&d, node, true);
+	if (ret)
+		die("start: %s", strerror(-ret));
+	check(loopback_once(&d), "traffic before");
+
+	/* the rx completion is swallowed: the client never sees it */
+	knob(dbg, "drop_used", 1);
+	ret = loopback_wait(&d, 1000);
+	check(ret == 0, "dropped used entry: nothing completes (%d)", ret);
+	check(!read_u64_file(dbg, "drop_used", &left) && !left,
+	      "drop_used consumed");
+	ret = restart_net(&d);
+	check(!ret, "reset and restart: %d", ret);
+	check(loopback_once(&d), "traffic after the reset");
+
+	/* an out-of-range id is published: the client detects it */
+	knob(dbg, "corrupt_used", 1);
+	ret = loopback_wait(&d, 5000);
+	check(ret == -EPROTO, "corrupted used entry: %d (want -EPROTO)", ret);
+	check(!read_u64_file(dbg, "corrupt_used", &left) && !left,
+	      "corrupt_used consumed");
+	ret = restart_net(&d);
+	check(!ret, "reset and restart: %d", ret);
+	check(loopback_once(&d), "traffic after the reset");
+
 	vdpa_close(&d);
 	check(vmpin() == 0, "VmPin after close: %ld kB", vmpin());
 	return failures ? 1 : 0;
@@ -890,18 +945,36 @@ static int cmd_failnth(const char *op, const char *name, unsigned int max)
 				if (ret)
 					die("open: %s", strerror(-ret));
 				f.fd = efd;
+				/* the count runs on across the three calls */
 				failnth_arm(n);
-				ret = ioctl(d.fd, n & 1 ? VHOST_SET_VRING_CALL :
-					    VHOST_SET_VRING_KICK, &f) ? -errno : 0;
+				ret = ioctl(d.fd, VHOST_SET_VRING_CALL, &f) ? -errno : 0;
+				if (!ret)
+					ret = ioctl(d.fd, VHOST_SET_VRING_KICK, &f) ?
+						-errno : 0;
+				if (!ret)
+					ret = ioctl(d.fd, VHOST_VDPA_SET_CONFIG_CALL,
+						    &efd) ? -errno : 0;
 				hit = failnth_disarm();
-				if (ioctl(d.fd, VHOST_VDPA_SET_CONFIG_CALL, &efd))
-					errs++;
 				close(efd);
 			}
 			ret = ioctl(d.fd, VHOST_VDPA_GET_STATUS, &st) ? -errno : 0;
 			check(!ret, "GET_STATUS after n=%u: %d", n, ret);
 			vdpa_close(&d);
 			d.fd = -1;
+		} else if (!strcmp(op, "start")) {
+			/* open, owner, negotiation, map, rings, DRIVER_OK */
+			if (d.fd >= 0)
+				vdpa_close(&d);
+			failnth_arm(n);
+			ret = start_net(&d, node, true);
+			hit = failnth_disarm();
+			if (!ret)
+				check(loopback_once(&d), "traffic after start n=%u", n);
+			if (d.fd >= 0)
+				vdpa_close(&d);
+			d.fd = -1;
+			check(vmpin() == 0, "VmPin after start n=%u (%d): %ld kB",
+			      n, ret, vmpin());
 		} else {
 			die("unknown failnth op %s", op);
 		}
@@ -1005,6 +1078,8 @@ int main(int argc, char **argv)
 		return cmd_failmap(argv[2], argv[3]);
 	if (!strcmp(argv[1], "ringerr") && argc == 4)
 		return cmd_ringerr(argv[2], argv[3]);
+	if (!strcmp(argv[1], "usedfault") && argc == 4)
+		return cmd_usedfault(argv[2], argv[3]);
 	if (!strcmp(argv[1], "delbatch"))
 		return cmd_delbatch(argv[2]);
 	if (!strcmp(argv[1], "mapforever"))
