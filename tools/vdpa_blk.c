@@ -34,6 +34,7 @@
 
 #define REGION_IOVA	0x40000000ULL
 #define REGION_SIZE	(4U << 20)
+#define UNMAPPED_IOVA	(REGION_IOVA + 2 * REGION_SIZE)
 #define QSIZE		256U
 #define SECTOR		512U
 #define XFER_MAX	(1U << 20)	/* largest data buffer of one request */
@@ -542,7 +543,7 @@ static void check_out_of_range(struct blk *b, uint32_t seed)
 static void check_malformed(struct blk *b, uint32_t seed)
 {
 	struct slot *s = &b->big;
-	struct vdpa_sg sg[2];
+	struct vdpa_sg sg[3];
 	uint32_t used;
 	uint8_t st;
 
@@ -569,6 +570,19 @@ static void check_malformed(struct blk *b, uint32_t seed)
 	run_sg(b, sg, 1, 1, &used);
 	check(b, *s->status == VIRTIO_BLK_S_IOERR && used == 1,
 	      "8-byte header: IOERR (%u), used %u", *s->status, used);
+
+	/* data outside every mapping: the request fails, the queue does not */
+	set_hdr(s, VIRTIO_BLK_T_OUT, 300);
+	sg[0] = (struct vdpa_sg){ s->hdr_iova, 16 };
+	sg[1] = (struct vdpa_sg){ UNMAPPED_IOVA, SECTOR };
+	sg[2] = (struct vdpa_sg){ s->status_iova, 1 };
+	run_sg(b, sg, 2, 1, &used);
+	check(b, *s->status == VIRTIO_BLK_S_IOERR && read_matches(b, 300, 2, seed),
+	      "OUT from an unmapped IOVA: IOERR (%u), data unchanged", *s->status);
+	set_hdr(s, VIRTIO_BLK_T_IN, 300);
+	run_sg(b, sg, 1, 2, &used);
+	check(b, *s->status == VIRTIO_BLK_S_IOERR,
+	      "IN into an unmapped IOVA: IOERR (%u)", *s->status);
 
 	/* nothing writable: completed without a status, the ring goes on */
 	set_hdr(s, VIRTIO_BLK_T_FLUSH, 0);
