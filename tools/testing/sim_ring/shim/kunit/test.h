@@ -75,13 +75,32 @@ int vhost_iotlb_add_range(struct vhost_iotlb *iotlb, u64 start, u64 last,
 } while (0)
 
 #define KUNIT_EXPECT_EQ(t, a, b)	KUNIT_HOST_BINARY(t, a, ==, b, false)
+#define KUNIT_EXPECT_NE(t, a, b)	KUNIT_HOST_BINARY(t, a, !=, b, false)
 #define KUNIT_EXPECT_LT(t, a, b)	KUNIT_HOST_BINARY(t, a, <, b, false)
+#define KUNIT_EXPECT_LE(t, a, b)	KUNIT_HOST_BINARY(t, a, <=, b, false)
+#define KUNIT_EXPECT_GT(t, a, b)	KUNIT_HOST_BINARY(t, a, >, b, false)
+#define KUNIT_EXPECT_GE(t, a, b)	KUNIT_HOST_BINARY(t, a, >=, b, false)
 #define KUNIT_EXPECT_TRUE(t, c)		KUNIT_HOST_BINARY(t, !!(c), ==, 1, false)
 #define KUNIT_EXPECT_FALSE(t, c)	KUNIT_HOST_BINARY(t, !!(c), ==, 0, false)
+#define KUNIT_EXPECT_NULL(t, p)		KUNIT_HOST_BINARY(t, !(p), ==, 1, false)
+#define KUNIT_EXPECT_NOT_NULL(t, p)	KUNIT_HOST_BINARY(t, !(p), ==, 0, false)
 #define KUNIT_ASSERT_EQ(t, a, b)	KUNIT_HOST_BINARY(t, a, ==, b, true)
+#define KUNIT_ASSERT_NE(t, a, b)	KUNIT_HOST_BINARY(t, a, !=, b, true)
 #define KUNIT_ASSERT_LT(t, a, b)	KUNIT_HOST_BINARY(t, a, <, b, true)
-#define KUNIT_ASSERT_NOT_NULL(t, p)	\
-	KUNIT_HOST_BINARY(t, (p) != NULL, ==, 1, true)
+#define KUNIT_ASSERT_LE(t, a, b)	KUNIT_HOST_BINARY(t, a, <=, b, true)
+#define KUNIT_ASSERT_GT(t, a, b)	KUNIT_HOST_BINARY(t, a, >, b, true)
+#define KUNIT_ASSERT_GE(t, a, b)	KUNIT_HOST_BINARY(t, a, >=, b, true)
+#define KUNIT_ASSERT_TRUE(t, c)		KUNIT_HOST_BINARY(t, !!(c), ==, 1, true)
+#define KUNIT_ASSERT_FALSE(t, c)	KUNIT_HOST_BINARY(t, !!(c), ==, 0, true)
+#define KUNIT_ASSERT_NULL(t, p)		KUNIT_HOST_BINARY(t, !(p), ==, 1, true)
+#define KUNIT_ASSERT_NOT_NULL(t, p)	KUNIT_HOST_BINARY(t, !(p), ==, 0, true)
+/* The _MSG forms: the message is not printed on the host. */
+#define KUNIT_EXPECT_EQ_MSG(t, a, b, ...)	KUNIT_EXPECT_EQ(t, a, b)
+#define KUNIT_EXPECT_TRUE_MSG(t, c, ...)	KUNIT_EXPECT_TRUE(t, c)
+#define KUNIT_EXPECT_FALSE_MSG(t, c, ...)	KUNIT_EXPECT_FALSE(t, c)
+#define KUNIT_ASSERT_EQ_MSG(t, a, b, ...)	KUNIT_ASSERT_EQ(t, a, b)
+#define KUNIT_ASSERT_TRUE_MSG(t, c, ...)	KUNIT_ASSERT_TRUE(t, c)
+#define KUNIT_FAIL(t, ...)		KUNIT_EXPECT_TRUE(t, 0)
 
 #define KUNIT_ARRAY_PARAM(name, array, get_desc)			\
 	static const void *name##_gen_params(const void *prev, char *desc) \
