@@ -14,7 +14,9 @@
  *
  * --fill SEED / --verify SEED write / check a pattern over the first
  * --sectors N sectors (default 2048), so that a test can show that data
- * outlives a close of the fd; --verify 0 checks for zeros.
+ * outlives a close of the fd; --verify 0 checks for zeros.  With --loop
+ * they repeat until something fails (I/O running while a test deletes the
+ * device).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -40,7 +42,7 @@
 #define XFER_MAX	(1U << 20)	/* largest data buffer of one request */
 #define BATCH		48U		/* requests in flight, above the budget */
 #define BATCH_SECTORS	8U
-#define TIMEOUT_MS	10000
+#define TIMEOUT_MS	10000		/* default wait for one completion */
 #define STATUS_NONE	0xffU		/* the device did not write a status */
 #define BLK_ID		"vdpa_blk_sim"
 #define MIN_CAPACITY	16384U		/* sectors the checks use: 8 MiB */
@@ -60,6 +62,8 @@ struct opts {
 	int mode;		/* 0 suite, 1 fill, 2 verify */
 	uint32_t seed;
 	uint32_t sectors;
+	int timeout_ms;
+	bool loop;
 	bool verbose;
 };
 
@@ -82,6 +86,7 @@ struct blk {
 	uint8_t *ref;			/* expected contents, XFER_MAX bytes */
 	unsigned int failed;
 	unsigned int passed;
+	int timeout_ms;
 	bool verbose;
 };
 
@@ -149,7 +154,7 @@ static int reap(struct blk *b, struct vdpa_used *u)
 {
 	int ret;
 
-	ret = vdpa_vq_wait(b->vq, TIMEOUT_MS);
+	ret = vdpa_vq_wait(b->vq, b->timeout_ms);
 	if (ret <= 0)
 		return ret ? ret : -ETIMEDOUT;
 	ret = vdpa_vq_get_used(b->vq, u);
@@ -615,7 +620,7 @@ static void check_interrupts(struct blk *b)
 		ret = queue_req(b, sg, 1, 1, b);
 		if (!ret)
 			ret = vdpa_vq_kick(b->vq);
-		if (!ret && poll(&pfd, 1, TIMEOUT_MS) == 1 &&
+		if (!ret && poll(&pfd, 1, b->timeout_ms) == 1 &&
 		    read(b->vq->call_fd, &cnt, sizeof(cnt)) == sizeof(cnt))
 			got++;
 		if (!ret)
@@ -655,13 +660,15 @@ static int run_fill_verify(struct blk *b, const struct opts *o)
 		       o->sectors, b->capacity);
 		return 1;
 	}
-	for (s = 0; ok && s < o->sectors; s += n) {
-		n = o->sectors - s < chunk ? o->sectors - s : chunk;
-		if (o->mode == 1)
-			ok = write_pattern(b, s, n, o->seed);
-		else
-			ok = read_matches(b, s, n, o->seed);
-	}
+	do {
+		for (s = 0; ok && s < o->sectors; s += n) {
+			n = o->sectors - s < chunk ? o->sectors - s : chunk;
+			if (o->mode == 1)
+				ok = write_pattern(b, s, n, o->seed);
+			else
+				ok = read_matches(b, s, n, o->seed);
+		}
+	} while (ok && o->loop);
 	check(b, ok, "%s %u sectors, seed %u",
 	      o->mode == 1 ? "fill" : "verify", o->sectors, o->seed);
 	if (o->mode == 1)
@@ -674,11 +681,13 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vdpa-blk [-d /dev/vhost-vdpa-N] [--capacity SECTORS] [-v]\n"
-		"       vdpa-blk [-d DEV] --fill SEED|--verify SEED [--sectors N]\n"
+		"       vdpa-blk [-d DEV] --fill SEED|--verify SEED [--sectors N] [--loop]\n"
 		"  default: run every check against the block simulator\n"
 		"  --capacity N   also check that the disk has N sectors\n"
 		"  --fill SEED    write a pattern over the first N sectors\n"
 		"  --verify SEED  check it (SEED 0: zeros)\n"
+		"  --loop         repeat the fill or verify until something fails\n"
+		"  --timeout MS   wait at most MS for a completion (default 10000)\n"
 		"  -v             print passing checks too\n");
 }
 
@@ -690,11 +699,17 @@ int main(int argc, char **argv)
 		{ "fill", required_argument, NULL, 'F' },
 		{ "verify", required_argument, NULL, 'V' },
 		{ "sectors", required_argument, NULL, 'n' },
+		{ "loop", no_argument, NULL, 'l' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = { .dev = "/dev/vhost-vdpa-0", .sectors = 2048 };
+	struct opts o = {
+		.dev = "/dev/vhost-vdpa-0",
+		.sectors = 2048,
+		.timeout_ms = TIMEOUT_MS,
+	};
 	static struct blk b;
 	int c, ret;
 
@@ -714,6 +729,12 @@ int main(int argc, char **argv)
 		case 'n':
 			o.sectors = strtoul(optarg, NULL, 0);
 			break;
+		case 'l':
+			o.loop = true;
+			break;
+		case 't':
+			o.timeout_ms = atoi(optarg);
+			break;
 		case 'v':
 			o.verbose = true;
 			break;
@@ -725,12 +746,14 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || (o.mode == 1 && !o.seed)) {
+	if (optind != argc || (o.mode == 1 && !o.seed) ||
+	    o.timeout_ms <= 0 || (o.loop && !o.mode)) {
 		usage(stderr);
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	b.verbose = o.verbose;
+	b.timeout_ms = o.timeout_ms;
 	b.ref = malloc(XFER_MAX);
 	if (!b.ref)
 		die("malloc", ENOMEM);
