@@ -10,7 +10,8 @@
 #   make KDIR=/path     build against another kernel tree
 #   make install        install the modules into updates/ of KDIR's kernel,
 #                       then depmod (INSTALL_MOD_PATH=/dir: a staging root;
-#                       NO_BUILD=1: install what is built, do not make)
+#                       NO_BUILD=1: install what is built, do not make;
+#                       SIGN_KEY=K SIGN_CERT=C: sign them with your key)
 #   make uninstall      remove what make install installed, then depmod
 #   make install-udev   optional: /dev/vhost-vdpa-* to group kvm (udev/)
 #   make version        print the version (include/linux/vdpa_version.h)
@@ -73,7 +74,7 @@ fuzz:
 	./tests/check-debug.sh --fuzz $(or $(OPS),100000)
 
 help:
-	@sed -n '3,20p' Makefile
+	@sed -n '3,21p' Makefile
 
 # The one definition of the version is in include/linux/vdpa_version.h.
 VDPA_VERSION := $(shell sed -n 's/^\#define VDPA_VERSION "\(.*\)"$$/\1/p' \
@@ -100,10 +101,25 @@ INSTALL_DIR = $(INSTALL_MOD_PATH)/lib/modules/$(INSTALL_KVER)/$(INSTALL_MOD_DIR)
 VDPA_MODULE_LIST = $(shell ./scripts/modules-list.sh $(VDPA_CONFIGS))
 DEPMOD_ARGS = $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(INSTALL_KVER)
 
+# Distro headers ask modules_install to sign with the kernel's own key,
+# which they do not ship (Debian: SSL errors, unsigned modules): that is
+# turned off, and SIGN_KEY=KEY SIGN_CERT=CERT signs what was installed with
+# a key of yours instead (e.g. dkms' /var/lib/dkms/mok.key and mok.pub),
+# for Secure Boot.
+SIGN_FILE ?= $(KDIR)/scripts/sign-file
+SIGN_HASH ?= sha256
+
 install: $(if $(NO_BUILD),,modules)
 	@test -n "$(INSTALL_KVER)" || { \
 		echo "Cannot read the release of $(KDIR)" >&2; exit 1; }
-	$(MAKE) $(KBUILD_ARGS) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) modules_install
+	$(MAKE) $(KBUILD_ARGS) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) \
+		CONFIG_MODULE_SIG_ALL= modules_install
+ifneq ($(SIGN_KEY),)
+	@test -n "$(SIGN_CERT)" || { echo "SIGN_KEY needs SIGN_CERT" >&2; exit 1; }
+	set -e; for m in $(VDPA_MODULE_LIST); do \
+		$(SIGN_FILE) $(SIGN_HASH) $(SIGN_KEY) $(SIGN_CERT) \
+			$(INSTALL_DIR)/$$m.ko; done
+endif
 	$(DEPMOD) $(DEPMOD_ARGS)
 
 uninstall:
