@@ -142,10 +142,55 @@ if [ "$MODE" = check ] &&
 		tail -n 50 "$TB_BUILD/unit-sim_ring.log" | sed 's/^/  | /'
 	fi
 fi
+
+# Host hooks: tests/host-hooks/NN-*.sh runs as `HOOK setup` before the VM
+# boots and `HOOK teardown` after it is gone (always: also on errors and
+# ^C) when a test of tests/cases/NN-*.sh is selected; for work the guest
+# cannot do, like installing into the host's module tree.  Environment:
+# TB_TREE, KVER.  See Documentation/testing.rst.
+HOOKS=()
+if [ "$MODE" = check ]; then
+	for h in "$TB_TREE"/tests/host-hooks/[0-9][0-9]-*.sh; do
+		[ -x "$h" ] || continue
+		n=$(basename "$h")
+		for c in "$TB_TREE"/tests/cases/"${n%%-*}"-*.sh; do
+			[ -e "$c" ] || continue
+			b=$(basename "$c" .sh)
+			if grep -o '^test_[A-Za-z0-9_]*' "$c" | sed "s|^test_|$b/|" |
+				grep -Eq -- "${TESTS:-.}"; then
+				HOOKS+=("$h")
+				break
+			fi
+		done
+	done
+fi
+host_hooks_teardown() {
+	local h
+
+	for h in "${HOOKS[@]}"; do
+		TB_TREE=$TB_TREE KVER=$KVER "$h" teardown ||
+			tb_say "check: host hook ${h#"$TB_TREE"/} teardown failed"
+	done
+}
+if [ ${#HOOKS[@]} -gt 0 ]; then
+	tb_ensure_packages dkms openssl
+	trap host_hooks_teardown EXIT
+	trap 'exit 130' INT TERM
+	for h in "${HOOKS[@]}"; do
+		t0=$SECONDS
+		tb_say "check: host hook ${h#"$TB_TREE"/} setup"
+		TB_TREE=$TB_TREE KVER=$KVER "$h" setup ||
+			tb_say "check: host hook ${h#"$TB_TREE"/} setup failed"
+		tb_say "check: host hook done in $((SECONDS - t0))s"
+	done
+fi
+
 tb_initramfs
 tb_new_run "$MODE" "TESTS=$TESTS"
 tb_say "check: booting the VM (logs in ${TB_RUN#"$TB_TREE"/})"
 tb_vm_start
+# tb_vm_start sets its own EXIT trap: the hooks' teardown goes with it.
+[ ${#HOOKS[@]} -eq 0 ] || trap 'tb_vm_kill; host_hooks_teardown' EXIT
 tb_follow on_result
 
 # Tests that started but never reported: the guest died under them.
