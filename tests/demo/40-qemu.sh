@@ -100,7 +100,11 @@ demo_qemu() {
 		rx=$(tr -d '\r' <"$dir/console" | sed -n 's/^VT phase bcast .* rx=\([0-9]*\).*/\1/p')
 		echo "The guest sent $sent broadcast ARP requests and received $rx back"
 		echo "(own-MAC unicast comes back too; unicast to a foreign MAC is dropped)."
-		echo "The device's per-queue counters:"
+		echo "The device's per-queue counters: qidx 0 is the receive queue (the frames"
+		echo "looped back to the guest; those to a foreign MAC dropped), qidx 1 the"
+		echo "transmit queue (every frame the guest sent), qidx 2 the control queue."
+		echo "(iproute2 6.1 labels the queues from max_vqp, which the kernel sends only"
+		echo "with multiqueue: on this single-pair device it calls qidx 0 control_vq.)"
 		run vdpa dev vstats show "$DEMO_DEV" qidx 0
 		run vdpa dev vstats show "$DEMO_DEV" qidx 1
 		run vdpa dev vstats show "$DEMO_DEV" qidx 2
