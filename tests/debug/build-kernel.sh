@@ -111,15 +111,26 @@ if [ ! -f "$src/Makefile" ] || [ -e "$src/.config" ] || [ -d "$src/include/confi
 	fi
 fi
 
-rm -rf "$DIR"
-mkdir -p "$DIR/build" || die "cannot create $DIR"
 log=$DIR/build.log
-say "building the debug kernel ($SRC_PKG $SRC_VER) in $DIR, -j$JOBS (log: $log)"
-start=$(date +%s)
 kmake() { nice -n "${VDPA_DEBUG_NICE:-10}" make -C "$src" O="$DIR/build" "$@" >>"$log" 2>&1; }
-
-kmake KCONFIG_ALLCONFIG="$FRAGMENT" allnoconfig ||
-	die "allnoconfig failed (see $log)"
+# Seconds spent by earlier, interrupted runs.
+spent=0
+if [ $FORCE = 0 ] && [ -f "$DIR/build/.config" ] && [ -f "$DIR/spent" ]; then
+	# An interrupted build (killed, timed out): make carries on.
+	read -r spent <"$DIR/spent"
+	say "resuming the interrupted build in $DIR (${spent}s spent), -j$JOBS (log: $log)"
+else
+	rm -rf "$DIR"
+	mkdir -p "$DIR/build" || die "cannot create $DIR"
+	say "building the debug kernel ($SRC_PKG $SRC_VER) in $DIR, -j$JOBS (log: $log)"
+	kmake KCONFIG_ALLCONFIG="$FRAGMENT" allnoconfig ||
+		die "allnoconfig failed (see $log)"
+	echo 0 >"$DIR/spent"
+fi
+start=$(date +%s)
+# Keep the time spent up to date, for a resumed build's total.
+trap 'echo $((spent + $(date +%s) - start)) >"$DIR/spent"' EXIT
+trap 'exit 143' TERM INT
 # Every line of the fragment must have survived Kconfig's dependencies.
 bad=$(grep -E '^CONFIG_[A-Z0-9_]+=' "$FRAGMENT" | while IFS= read -r l; do
 	k=${l%%=*}
@@ -142,7 +153,7 @@ rel=$(cat "$DIR/release")
 [ -d "$DIR/mods/lib/modules/$rel" ] || die "no modules for release '$rel'"
 cp "$DIR/build/arch/x86/boot/bzImage" "$DIR/bzImage"
 cp "$DIR/build/.config" "$DIR/config"
-echo $(($(date +%s) - start)) >"$DIR/build-seconds"
+echo $((spent + $(date +%s) - start)) >"$DIR/build-seconds"
 touch "$DIR/done"
 say "built $rel in $(cat "$DIR/build-seconds")s"
 report
