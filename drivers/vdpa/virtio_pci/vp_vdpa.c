@@ -652,9 +652,6 @@ static int vp_vdpa_dev_add(struct vdpa_mgmt_dev *mgmt, const char *name,
 	vp->shared_notify = !!vm->mdev.notify_base;
 	vp->config_irq = -1;
 	spin_lock_init(&vp->config_lock);
-	for (i = 0; i < vp->nvqs; i++)
-		vp->vq_num_max = max(vp->vq_num_max,
-				     vp_modern_get_queue_size(vp->mdev, i));
 
 	err = vp_vdpa_map_doorbells(vp);
 	if (err)
@@ -662,6 +659,10 @@ static int vp_vdpa_dev_add(struct vdpa_mgmt_dev *mgmt, const char *name,
 	err = vp_vdpa_hw_reset(vp);
 	if (err)
 		goto err_put;
+	/* after a reset each queue reports the largest size it supports */
+	for (i = 0; i < vp->nvqs; i++)
+		vp->vq_num_max = max(vp->vq_num_max,
+				     vp_modern_get_queue_size(vp->mdev, i));
 	err = vdpa_mgmt_register_device(&vp->vdpa, vp->nvqs);
 	if (err)
 		goto err_put;
