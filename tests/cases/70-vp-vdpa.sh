@@ -1,0 +1,255 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# vp_vdpa: a real virtio-pci function (QEMU's virtio-net, NIC a of
+# tests/lib/vm-devices.sh) as a vDPA parent, with real traffic to a real
+# network peer: NIC b, on the same QEMU hub, driven by the stock virtio_net
+# inside its own network namespace.
+
+VP_A=0000:00:10.0
+VP_B=0000:00:11.0
+VP_A_MAC=52:54:00:76:70:0a
+VP_B_MAC=52:54:00:76:70:0b
+VP_NS=vp-peer
+VP_PEER_IP=10.76.70.2
+VP_OUR_IP=10.76.70.1
+VP_PCI=/sys/bus/pci
+
+# The netdev virtio_net made for PCI function $1 (empty if none).
+vp_netdev() {
+	local d
+
+	for d in "$VP_PCI/devices/$1"/virtio*/net/*; do
+		[ -e "$d" ] && printf '%s\n' "${d##*/}" && return 0
+	done
+	return 0
+}
+
+vp_driver() {
+	local l
+
+	l=$(readlink "$VP_PCI/devices/$1/driver" 2>/dev/null) || return 0
+	printf '%s\n' "${l##*/}"
+}
+
+# Put function $1 on PCI driver $2 (virtio-pci or vp-vdpa).
+vp_bind() {
+	local bdf=$1 drv=$2 cur
+
+	cur=$(vp_driver "$bdf")
+	[ "$cur" = "$drv" ] && return 0
+	[ -z "$cur" ] || echo "$bdf" >"$VP_PCI/drivers/$cur/unbind"
+	echo "$drv" >"$VP_PCI/devices/$bdf/driver_override"
+	echo "$bdf" >"$VP_PCI/drivers/$drv/bind"
+	# the override only matters while binding: leave the function free
+	echo >"$VP_PCI/devices/$bdf/driver_override"
+	expect_eq "$(vp_driver "$bdf")" "$drv" "driver of $bdf"
+}
+
+# The peer: NIC b in its own namespace with an address.
+vp_peer_up() {
+	local dev
+
+	if ! ip netns list | grep -qw "$VP_NS"; then
+		ip netns add "$VP_NS"
+	fi
+	if ! ip -n "$VP_NS" -o link show | grep -q "$VP_B_MAC"; then
+		wait_for 10 test -n "$(vp_netdev "$VP_B")"
+		dev=$(vp_netdev "$VP_B")
+		ip link set "$dev" netns "$VP_NS" name peer0
+	fi
+	ip -n "$VP_NS" addr replace "$VP_PEER_IP/24" dev peer0
+	ip -n "$VP_NS" link set peer0 up
+	ip -n "$VP_NS" link set lo up
+}
+
+vp_setup() {
+	[ -e "$VP_PCI/devices/$VP_A" ] && [ -e "$VP_PCI/devices/$VP_B" ] ||
+		skip "the test VM has no vp_vdpa NICs (tests/lib/vm-devices.sh)"
+	modprobe virtio_net
+	load_modules vdpa vp_vdpa
+	trap vp_restore EXIT
+	vp_bind "$VP_B" virtio-pci
+	vp_peer_up
+}
+
+# Give NIC a back to virtio-pci whatever happened, for the next test.
+vp_restore() {
+	local d
+
+	[ -z "${VP_HUGEPAGES:-}" ] || echo "$VP_HUGEPAGES" >/proc/sys/vm/nr_hugepages
+
+	for d in $(vdpa_devices); do
+		vdpa dev del "$d" 2>/dev/null || true
+	done
+	vp_bind "$VP_A" virtio-pci >/dev/null 2>&1 || true
+}
+
+# NIC a on virtio_net pings the peer: the function works with virtio-pci.
+vp_ping_as_virtio_pci() {
+	local dev
+
+	vp_bind "$VP_A" virtio-pci
+	wait_for 10 test -n "$(vp_netdev "$VP_A")"
+	dev=$(vp_netdev "$VP_A")
+	ip addr replace "$VP_OUR_IP/24" dev "$dev"
+	ip link set "$dev" up
+	busybox ping -c 1 -W 10 -I "$dev" "$VP_PEER_IP" >/dev/null ||
+		fail "NIC a on virtio-pci cannot ping the peer"
+}
+
+vp_to_vdpa() {
+	vp_bind "$VP_A" vp-vdpa
+	vdpa dev add name vp0 mgmtdev "pci/$VP_A"
+}
+
+test_mgmtdev_and_dev() {
+	local out
+
+	vp_setup
+	vp_bind "$VP_A" vp-vdpa
+	out=$(vdpa mgmtdev show "pci/$VP_A")
+	log "$out"
+	grep -q "supported_classes net" <<<"$out" || fail "no net class"
+	grep -q "max_supported_vqs 3" <<<"$out" || fail "not 3 vqs"
+	vdpa dev add name vp0 mgmtdev "pci/$VP_A"
+	out=$(vdpa dev show vp0)
+	log "$out"
+	grep -q "type network mgmtdev pci/$VP_A vendor_id 6900 max_vqs 3 max_vq_size 256" \
+		<<<"$out" || fail "unexpected dev show"
+	out=$(vdpa dev config show vp0)
+	log "$out"
+	grep -q "mac $VP_A_MAC" <<<"$out" || fail "config does not show NIC a's MAC"
+	# the parent of the vdpa device is the PCI function
+	test -e "$VP_PCI/devices/$VP_A/vp0" || fail "vp0 is not a child of $VP_A"
+	expect_fail 1 "Error: vp_vdpa: The PCI function already backs a vdpa device.
+kernel answers: Device or resource busy" -- vdpa dev add name vp1 mgmtdev "pci/$VP_A"
+	vdpa dev del vp0
+	# no id table: without driver_override (or new_id) it takes nothing
+	echo "$VP_A" >"$VP_PCI/drivers/vp-vdpa/unbind"
+	if echo "$VP_A" 2>/dev/null >"$VP_PCI/drivers/vp-vdpa/bind"; then
+		fail "vp-vdpa bound a function without driver_override"
+	fi
+	echo "$VP_A" >"$VP_PCI/drivers_probe"
+	expect_eq "$(vp_driver "$VP_A")" virtio-pci "driver after drivers_probe"
+}
+
+# Bind and unbind cycles, with and without a device; a device left in
+# place when the function is unbound; module unload with a bound function.
+# After each, virtio-pci drives the function again.
+test_rebind_cycles() {
+	local i
+
+	vp_setup
+	for ((i = 0; i < 3; i++)); do
+		vp_to_vdpa
+		if ((i == 1)); then
+			vdpa dev del vp0
+		fi
+		vp_bind "$VP_A" virtio-pci
+		vdpa_devices | grep -q . && fail "a vdpa device survived unbind"
+	done
+	# new_id works with the empty id table too; it takes every unbound
+	# function with the id, here only NIC a
+	echo "$VP_A" >"$VP_PCI/drivers/virtio-pci/unbind"
+	echo 1af4 1041 >"$VP_PCI/drivers/vp-vdpa/new_id"
+	echo 1af4 1041 >"$VP_PCI/drivers/vp-vdpa/remove_id"
+	expect_eq "$(vp_driver "$VP_A")" vp-vdpa "driver after new_id"
+	vdpa dev add name vp0 mgmtdev "pci/$VP_A"
+	rmmod vp_vdpa
+	expect_eq "$(vp_driver "$VP_A")" "" "driver after rmmod"
+	vp_ping_as_virtio_pci
+}
+
+# tools/build/vdpa-ping, or a private build of it when the tools were not
+# built with it.
+vp_ping_tool() {
+	local t=$VDPA_TREE/tools/build/vdpa-ping
+
+	if [ ! -x "$t" ]; then
+		require_cmd gcc
+		gcc -O2 -std=gnu11 -I"$VDPA_TREE/include/uapi" -I"$VDPA_TREE/tools/lib" \
+			-o vdpa-ping "$VDPA_TREE/tools/vdpa_ping.c" \
+			"$VDPA_TREE/tools/lib/vdpa_user.c"
+		t=$PWD/vdpa-ping
+	fi
+	printf '%s\n' "$t"
+}
+
+vp_peer_rx() {
+	ip netns exec "$VP_NS" cat /sys/class/net/peer0/statistics/rx_packets
+}
+
+# Userspace virtio-net over /dev/vhost-vdpa-0: ARP, then ICMP echo to the
+# peer, kicks written to the mmapped doorbell pages, completions signalled
+# by the function's MSI-X vectors.  No IOMMU in the VM: the rings live in
+# a huge page mapped at IOVA = physical address (unsafe_noiommu_mode).
+test_vhost_vdpa_ping() {
+	local tool out rx0
+
+	vp_setup
+	load_modules vhost_vdpa
+	tool=$(vp_ping_tool)
+	echo 1 >/sys/module/vp_vdpa/parameters/unsafe_noiommu_mode
+	vp_to_vdpa
+	wait_for 5 test -c /dev/vhost-vdpa-0
+	VP_HUGEPAGES=$(cat /proc/sys/vm/nr_hugepages)
+	echo $((VP_HUGEPAGES + 1)) >/proc/sys/vm/nr_hugepages
+	ulimit -l unlimited
+	rx0=$(vp_peer_rx)
+	out=$("$tool" --dev /dev/vhost-vdpa-0 --ip "$VP_OUR_IP" --peer "$VP_PEER_IP" \
+		--count 3) || { echo "$out"; fail "vdpa-ping failed"; }
+	log "$out"
+	grep -q "^arp: $VP_PEER_IP is at $VP_B_MAC" <<<"$out" || fail "no ARP reply"
+	grep -q "received 3," <<<"$out" || fail "not 3 echo replies"
+	grep -q "get_vring_base: Operation not supported" <<<"$out" ||
+		fail "GET_VRING_BASE is not EOPNOTSUPP"
+	grep -q "rx interrupts [1-9]" <<<"$out" || fail "no RX interrupt reached the call eventfd"
+	(($(vp_peer_rx) >= rx0 + 4)) || fail "the peer did not count the frames"
+	# an IOVA the function cannot reach is refused
+	expect_fail 1 "vdpa-ping: IOTLB update: Bad address" -- \
+		"$tool" --dev /dev/vhost-vdpa-0 --ip "$VP_OUR_IP" --peer "$VP_PEER_IP" --iova-va
+	vdpa dev del vp0
+	vp_ping_as_virtio_pci
+}
+
+# The netdev virtio_net made on the virtio device of vdpa device vp0.
+vp_vdpa_netdev() {
+	local d
+
+	for d in /sys/bus/vdpa/devices/vp0/virtio*/net/* \
+		"$VP_PCI/devices/$VP_A"/virtio*/net/*; do
+		[ -e "$d" ] && printf '%s\n' "${d##*/}" && return 0
+	done
+	return 1
+}
+
+vp_exited() { ! kill -0 "$1" 2>/dev/null; }
+
+# virtio_vdpa: the kernel's virtio_net on the vdpa device pings the peer,
+# and 4 MiB sent over TCP arrive intact.
+test_virtio_vdpa_tcp() {
+	local dev pid sum
+
+	have_module virtio_vdpa || skip "virtio_vdpa is not built"
+	vp_setup
+	load_modules virtio_vdpa
+	vp_to_vdpa
+	wait_for 10 vp_vdpa_netdev >/dev/null
+	dev=$(vp_vdpa_netdev)
+	ip addr replace "$VP_OUR_IP/24" dev "$dev"
+	ip link set "$dev" up
+	busybox ping -c 3 -W 10 "$VP_PEER_IP" >/dev/null ||
+		fail "virtio_net over vp_vdpa cannot ping the peer"
+	head -c 4M /dev/urandom >data
+	ip netns exec "$VP_NS" busybox nc -l -p 7070 >recv &
+	pid=$!
+	sleep 1
+	exec 3<>"/dev/tcp/$VP_PEER_IP/7070"
+	cat data >&3
+	exec 3>&-
+	wait_for 60 vp_exited "$pid"
+	wait "$pid" || true
+	sum=$(sha256sum <data)
+	expect_eq "$(sha256sum <recv)" "$sum" "sha256 of what the peer received"
+}

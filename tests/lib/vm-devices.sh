@@ -1,0 +1,23 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Extra QEMU arguments for the test VM, one per line (tb_vm_start reads
+# them).  Two modern virtio-net functions joined by a QEMU-internal hub,
+# so no frame ever leaves the QEMU process:
+#   NIC a  0000:00:10.0  52:54:00:76:70:0a  one doorbell page per queue:
+#                        the vp_vdpa function (tests/cases/70-vp-vdpa.sh)
+#   NIC b  0000:00:11.0  52:54:00:76:70:0b  the network peer (virtio_net)
+# The guest loads virtio_pci for its 9p root, so both bind to it, but no
+# driver uses them until a test loads virtio_net (nothing is autoloaded:
+# the guest runs no udev).
+
+cat <<'ARGS'
+-netdev
+hubport,id=vpa,hubid=1
+-device
+virtio-net-pci,netdev=vpa,addr=0x10,mac=52:54:00:76:70:0a,disable-legacy=on,page-per-vq=on,romfile=
+-netdev
+hubport,id=vpb,hubid=1
+-device
+virtio-net-pci,netdev=vpb,addr=0x11,mac=52:54:00:76:70:0b,disable-legacy=on,romfile=
+ARGS
