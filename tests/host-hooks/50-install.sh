@@ -172,14 +172,17 @@ setup() {
 }
 
 teardown() {
-	# Whatever setup left half done goes with it; logs and status stay
-	# for a look after the run.
+	# Whatever setup left half done goes with it.  The status becomes
+	# status.last, so that a later run without this hook (make check-debug,
+	# another kernel) skips the tests instead of reading stale results;
+	# the logs stay for a look after the run.
 	local p
 
 	for p in make dkms intree; do
 		[ -d "$DIR/$p" ] || continue
 		find "$DIR/$p" -mindepth 1 -maxdepth 1 ! -name log ! -name status \
-			-exec rm -rf {} +
+			! -name status.last -exec rm -rf {} +
+		[ ! -f "$DIR/$p/status" ] || mv -f "$DIR/$p/status" "$DIR/$p/status.last"
 	done
 }
 
