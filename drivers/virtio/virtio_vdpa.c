@@ -366,7 +366,14 @@ static int virtio_vdpa_probe(struct vdpa_device *vdpa)
 static void virtio_vdpa_remove(struct vdpa_device *vdpa)
 {
 	struct virtio_vdpa *vd = vdpa_get_drvdata(vdpa);
+	struct vdpa_callback cb = {};
 
+	/*
+	 * find_vqs gave the parent a pointer to the virtio device, which
+	 * unregistering may free: take it back first.  A config change now
+	 * would only reach a driver that is going away.
+	 */
+	vdpa->ops->set_config_cb(vdpa, &cb);
 	unregister_virtio_device(&vd->vdev);
 	vdpa_set_drvdata(vdpa, NULL);
 }

@@ -94,7 +94,7 @@ vv_net_traffic() {
 
 	echo 1 >"/proc/sys/net/ipv6/conf/$nd/disable_ipv6" 2>/dev/null || true
 	ip link set "$nd" up
-	wait_for 10 grep -qx up "/sys/class/net/$nd/operstate"
+	wait_for 30 grep -qx up "/sys/class/net/$nd/operstate"
 	rx=$(vv_stat "$nd" rx_packets)
 	tx=$(vv_stat "$nd" tx_packets)
 	vv_broadcast_loop "$nd" "$n"
@@ -112,7 +112,7 @@ test_net() {
 	modprobe virtio_net
 	vdpa dev add name vdpa0 mgmtdev vdpasim_net mac $VV_MAC mtu 4000
 	expect_eq "$(vv_driver vdpa0)" virtio_vdpa "driver of vdpa0"
-	wait_for 10 vv_has_child vdpa0 net
+	wait_for 30 vv_has_child vdpa0 net
 	nd=$(vv_child vdpa0 net)
 	log "netdev $nd"
 	# the virtio device hangs below the DMA device, the vdpa device itself
@@ -135,14 +135,14 @@ test_net_unload() {
 	load_modules vdpa vdpa_sim vdpa_sim_net virtio_vdpa
 	modprobe virtio_net
 	vdpa dev add name vdpa0 mgmtdev vdpasim_net mac $VV_MAC
-	wait_for 10 vv_has_child vdpa0 net
+	wait_for 30 vv_has_child vdpa0 net
 	nd=$(vv_child vdpa0 net)
 	ip link set "$nd" up
 	rmmod virtio_vdpa
 	[ ! -e "/sys/class/net/$nd" ] || fail "$nd left after rmmod virtio_vdpa"
 	expect_eq "$(vv_driver vdpa0)" none "driver of vdpa0 after rmmod"
 	load_modules virtio_vdpa
-	wait_for 10 vv_has_child vdpa0 net
+	wait_for 30 vv_has_child vdpa0 net
 	vv_net_traffic "$(vv_child vdpa0 net)"
 }
 
@@ -161,10 +161,10 @@ test_blk() {
 	echo $size >/sys/module/vdpa_sim_blk/parameters/capacity_mb
 	vdpa dev add name blk0 mgmtdev vdpasim_blk
 	expect_eq "$(vv_driver blk0)" virtio_vdpa "driver of blk0"
-	wait_for 10 vv_has_child blk0 block
+	wait_for 30 vv_has_child blk0 block
 	disk=$(vv_child blk0 block)
 	dev=/dev/$disk
-	wait_for 10 test -b "$dev"
+	wait_for 30 test -b "$dev"
 	log "disk $dev"
 	sectors=$((size * 2048))
 	expect_eq "$(cat "/sys/block/$disk/size")" $sectors "size of $disk in sectors"
@@ -261,7 +261,7 @@ test_rebind_cycles() {
 	for i in 1 2 3 4 5; do
 		log "cycle $i"
 		vv_bind vdpa0 virtio_vdpa
-		wait_for 10 vv_has_child vdpa0 net
+		wait_for 30 vv_has_child vdpa0 net
 		nd=$(vv_child vdpa0 net)
 		expect_eq "$(cat "/sys/class/net/$nd/address")" "$VV_MAC" "MAC of $nd"
 		vv_net_traffic "$nd" 4
@@ -269,7 +269,7 @@ test_rebind_cycles() {
 		vv_bind vdpa0 vhost_vdpa
 		[ ! -e "/sys/class/net/$nd" ] || fail "$nd left after unbind"
 		node=$(vv_vhost_node vdpa0)
-		wait_for 10 test -c "$node"
+		wait_for 30 test -c "$node"
 		"$VV_TOOLS/vdpa-net-loop" -d "$node" -n 4 >out 2>&1 || {
 			cat out
 			fail "vdpa-net-loop failed in cycle $i"
