@@ -44,7 +44,7 @@ host_can_load_modules() {
 		tb_die "no CAP_SYS_MODULE here (a container?): cannot load modules"
 	[ -d "/lib/modules/$kver/build" ] ||
 		tb_die "no headers for the running kernel $kver (install linux-headers-$kver)"
-	for m in vdpa vdpa_sim vdpa_sim_net vhost_vdpa virtio_vdpa; do
+	for m in vdpa vdpa_sim vdpa_sim_net vdpa_sim_blk vhost_vdpa virtio_vdpa vp_vdpa; do
 		[ ! -e "/sys/module/$m" ] ||
 			tb_die "module $m is already loaded on this host: unload it first"
 	done
