@@ -81,12 +81,10 @@ MODULE_PARM_DESC(capacity_mb,
  * @disk: the RAM disk, @capacity sectors, zero-filled at creation
  * @chain: the request being served
  * @config: config space image (little endian: virtio 1.0 only)
- * @requests: requests completed
- * @errors: requests completed with VIRTIO_BLK_S_IOERR
- * @unsupported: requests completed with VIRTIO_BLK_S_UNSUPP
  *
  * @capacity, @disk and @config are set before the device is registered
- * and never change; the rest is protected by @sim.lock.
+ * and never change; @chain and the disk contents are protected by
+ * @sim.lock (only the worker touches them).
  */
 struct vdpasim_blk {
 	struct vdpasim sim;
@@ -94,9 +92,6 @@ struct vdpasim_blk {
 	u8 *disk;
 	struct vdpasim_chain *chain;
 	struct virtio_blk_config config;
-	u64 requests;
-	u64 errors;
-	u64 unsupported;
 };
 
 static_assert(offsetof(struct vdpasim_blk, sim) == 0);
@@ -284,20 +279,14 @@ static bool vdpasim_blk_serve(struct vdpasim_blk *blk, u64 *bytes)
 	u32 written = 0;
 	u8 status;
 
-	blk->requests++;
 	/* no room for the status byte: nothing can be reported */
 	if (!chain->in_len) {
-		blk->errors++;
 		dev_dbg_ratelimited(&sim->vdpa.dev,
 				    "request without a writable status byte\n");
 		return !vdpasim_vq_push(sim, 0, chain->head, 0);
 	}
 
 	status = vdpasim_blk_handle(blk, ring, chain, &written);
-	if (status == VIRTIO_BLK_S_IOERR)
-		blk->errors++;
-	else if (status == VIRTIO_BLK_S_UNSUPP)
-		blk->unsupported++;
 
 	/* the status is the last writable byte of the chain */
 	if (vdpasim_chain_write(ring, chain, chain->in_len - 1, &status,
