@@ -100,6 +100,8 @@ static void nl_ack_msg(struct nl_ctx *nl, const struct nlmsghdr *nlh)
 		return;
 	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
 		off += e->msg.nlmsg_len - NLMSG_HDRLEN;
+	/* The echoed request may be of any length; the TLVs are aligned. */
+	off = NLMSG_ALIGN(off);
 	if (nlmsg_len(nlh) < off)
 		return;
 	nla_for_each_attr(nla, (const struct nlattr *)((const u8 *)e + off),

@@ -121,7 +121,8 @@ static int edge_init(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, ctx->pages);
 	ctx->mem = page_address(ctx->pages);
 	pa = page_to_phys(ctx->pages);
-	ctx->iotlb = vhost_iotlb_alloc(0, 0);
+	/* A limit of 0 would refuse every entry. */
+	ctx->iotlb = vhost_iotlb_alloc(16, 0);
 	if (!ctx->iotlb) {
 		__free_pages(ctx->pages, MEM_ORDER);
 		KUNIT_ASSERT_NOT_NULL(test, ctx->iotlb);
