@@ -14,9 +14,9 @@ QEMU_SHOWN=0
 # qemu_step_wait DIR PID WORD SECS: wait for the guest's "VT WORD" line,
 # printing the guest's new VT lines and a progress line every 30 s.
 qemu_step_wait() {
-	local dir=$1 pid=$2 word=$3 secs=$4 i n
+	local dir=$1 pid=$2 word=$3 secs=$4 n t0=$SECONDS next=30
 
-	for ((i = 1; i <= secs; i++)); do
+	while [ $((SECONDS - t0)) -lt "$secs" ]; do
 		n=$(grep -ac '^VT' "$dir/console" || true)
 		if [ "$n" -gt "$QEMU_SHOWN" ]; then
 			tr -d '\r' <"$dir/console" | grep -a '^VT' |
@@ -26,7 +26,10 @@ qemu_step_wait() {
 		grep -aq "^VT fail" "$dir/console" && return 1
 		grep -aq "^VT $word" "$dir/console" && return 0
 		kill -0 "$pid" 2>/dev/null || return 1
-		[ $((i % 30)) -ne 0 ] || echo "  ... still waiting for the guest ($i s)"
+		if [ $((SECONDS - t0)) -ge $next ]; then
+			echo "  ... still waiting for the guest ($((SECONDS - t0)) s)"
+			next=$((next + 30))
+		fi
 		sleep 1
 	done
 	return 1
