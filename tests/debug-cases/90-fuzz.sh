@@ -2,7 +2,8 @@
 # shellcheck shell=bash
 #
 # The seeded fuzzer (tools/testing/fuzz/vdpa_fuzz.c) against the whole
-# stack on the debug kernel: net and blk simulators, vhost_vdpa, netlink.
+# stack on the debug kernel: net and blk simulators, vhost_vdpa,
+# virtio_vdpa, netlink.
 # Environment (exported by tests/check-debug.sh):
 #   FUZZ_OPS      operations (default 5000: the short pass of check-debug;
 #                 make fuzz OPS=N passes N)
@@ -44,9 +45,15 @@ test_fuzz() {
 	local bin status pinned ran
 
 	bin=$(fuzz_bin)
+	# vhost_vdpa first: new devices bind to it; the fuzzer moves some
+	# to virtio_vdpa (and virtio_net on top) and back.
 	load_modules vdpa vdpa_sim vdpa_sim_net vhost_vdpa
 	if have_module vdpa_sim_blk; then
 		load_modules vdpa_sim_blk
+	fi
+	if have_module virtio_vdpa; then
+		load_modules virtio_vdpa
+		modprobe -q virtio_net || true
 	fi
 	pinned=$(pinned_pages)
 	log "fuzz: reproduce with FUZZ_SEED=$seed FUZZ_OPS=$ops FUZZ_THREADS=$threads make fuzz OPS=$ops"

@@ -35,6 +35,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/personality.h>
 #include <sys/resource.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -1071,13 +1072,32 @@ static int write_file(const char *path, const char *val)
 	return ret;
 }
 
+/*
+ * Unbind or bind vhost_vdpa; or move the device to the other bus driver
+ * (virtio_vdpa, when loaded, and back) through driver_override.
+ */
 static int op_rebind(struct thread *t)
 {
 	struct slot *s = &slots[fz_below(&t->rng, NSLOTS)];
 	const char *what = fz_chance(&t->rng, 50) ? "unbind" : "bind";
+	const char *drv;
 	char path[128];
 	int ret;
 
+	if (fz_chance(&t->rng, 30) &&
+	    !access("/sys/bus/vdpa/drivers/virtio_vdpa", F_OK)) {
+		drv = fz_chance(&t->rng, 50) ? "virtio_vdpa" : "vhost_vdpa";
+		snprintf(path, sizeof(path),
+			 "/sys/bus/vdpa/devices/%s/driver_override", s->name);
+		ret = write_file(path, drv);
+		snprintf(path, sizeof(path),
+			 "/sys/bus/vdpa/devices/%s/driver/unbind", s->name);
+		write_file(path, s->name);
+		if (!ret)
+			ret = write_file("/sys/bus/vdpa/drivers_probe", s->name);
+		note(t, "override %s -> %s: %d", s->name, drv, ret);
+		return ret;
+	}
 	snprintf(path, sizeof(path), "/sys/bus/vdpa/drivers/vhost_vdpa/%s", what);
 	ret = write_file(path, s->name);
 	note(t, "%s %s -> %d", what, s->name, ret);
@@ -1363,6 +1383,18 @@ int main(int argc, char **argv)
 	}
 	if (!nthreads || nthreads > 16)
 		usage();
+	/* Same addresses every run: a seed replays with the same uaddrs. */
+	c = personality(0xffffffff);
+	if (c != -1 && !(c & ADDR_NO_RANDOMIZE) &&
+	    personality(c | ADDR_NO_RANDOMIZE) != -1) {
+		char self[4096];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+		if (n > 0) {
+			self[n] = 0;
+			execv(self, argv);
+		}
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	say("fuzz: seed %" PRIu64 " ops %" PRIu64 " threads %u\n", seed, nops,
 	    nthreads);
