@@ -14,17 +14,18 @@ QEMU_SHOWN=0
 # qemu_step_wait DIR PID WORD SECS: wait for the guest's "VT WORD" line,
 # printing the guest's new VT lines and a progress line every 30 s.
 qemu_step_wait() {
-	local dir=$1 pid=$2 word=$3 secs=$4 n t0=$SECONDS next=30
+	local dir=$1 pid=$2 word=$3 secs=$4 n t0=$SECONDS next=30 got
 
 	while [ $((SECONDS - t0)) -lt "$secs" ]; do
-		n=$(grep -ac '^VT' "$dir/console" || true)
+		# What the guest said up to now, all of it printed before deciding.
+		got=$(tr -d '\r' <"$dir/console" | grep -a '^VT')
+		n=$(grep -c . <<<"$got")
 		if [ "$n" -gt "$QEMU_SHOWN" ]; then
-			tr -d '\r' <"$dir/console" | grep -a '^VT' |
-				tail -n +$((QEMU_SHOWN + 1)) | sed 's/^VT /  guest: /'
+			tail -n +$((QEMU_SHOWN + 1)) <<<"$got" | sed 's/^VT /  guest: /'
 			QEMU_SHOWN=$n
 		fi
-		grep -aq "^VT fail" "$dir/console" && return 1
-		grep -aq "^VT $word" "$dir/console" && return 0
+		grep -q "^VT fail" <<<"$got" && return 1
+		grep -q "^VT $word" <<<"$got" && return 0
 		kill -0 "$pid" 2>/dev/null || return 1
 		if [ $((SECONDS - t0)) -ge $next ]; then
 			echo "  ... still waiting for the guest ($((SECONDS - t0)) s)"
