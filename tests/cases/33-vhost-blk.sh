@@ -42,6 +42,10 @@ vb_pinned_above() {
 	[ "$(pinned_pages)" -gt "$1" ]
 }
 
+vb_pinned_is() {
+	[ "$(pinned_pages)" -eq "$1" ]
+}
+
 # vb_run OUTFILE ARGS...: run the tool; show its output; fail without PASS.
 vb_run() {
 	local outf=$1 rc=0
@@ -115,4 +119,26 @@ test_delete_under_io() {
 	expect_eq "$(pinned_pages)" "$pinned" "pinned pages after the deletion"
 	vdpa dev add name blk0 mgmtdev vdpasim_blk
 	vb_run fresh -d "$(vb_node blk0)" --verify 0 --sectors 16384
+}
+
+# While a driver has negotiated, DEV_CONFIG_GET carries the negotiated
+# features, and the block attributes are unchanged.
+test_config_while_driven() {
+	local pinned pid cfg
+
+	vb_setup 16
+	pinned=$(pinned_pages)
+	"$VB_TOOL" -d /dev/vhost-vdpa-0 --verify 0 --sectors 16384 --loop \
+		>out 2>&1 &
+	pid=$!
+	wait_for 10 vb_pinned_above "$pinned"
+	cfg=$(/usr/bin/python3 "$VDPA_TREE/tests/helpers/vdpa_config.py" blk0)
+	vdpa dev config show blk0 >tool.out
+	kill "$pid"
+	wait "$pid" || true
+	expect_eq "$cfg" "blk0 dev_id=2 negotiated=0x300006246 features=0x308007646 capacity=32768 size_max=4096 blk_size=512 seg_max=32 num_queues=1 phy_blk_exp=0 align_offset=0 min_io_size=1 opt_io_size=1 max_discard_sec=4294967295 max_discard_seg=1 discard_sec_align=512 max_write_zeroes_sec=4294967295 max_write_zeroes_seg=1 read_only=0 flush=1" \
+		"DEV_CONFIG_GET while driven"
+	# iproute2 6.1 prints negotiated features for network devices only
+	expect_eq "$(cat tool.out)" "blk0: " "vdpa dev config show while driven"
+	wait_for 10 vb_pinned_is "$pinned"
 }
