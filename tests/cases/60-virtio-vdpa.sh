@@ -277,3 +277,56 @@ test_rebind_cycles() {
 		grep -qx PASS out || { cat out; fail "no PASS in cycle $i"; }
 	done
 }
+
+# Drive /dev/vhost-vdpa node $1 to DRIVER_OK with its data queues placed at
+# IOVA $2 (RAM if taken as a physical address) but nothing mapped.
+vv_start_unmapped() {
+	"$PY3" - "$1" "$2" <<'PYEOF'
+import fcntl, os, struct, sys, time
+node, base = sys.argv[1], int(sys.argv[2], 0)
+def iow(nr, size): return (1 << 30) | (size << 16) | (0xAF << 8) | nr
+def ior(nr, size): return (2 << 30) | (size << 16) | (0xAF << 8) | nr
+fd = os.open(node, os.O_RDWR)
+fcntl.ioctl(fd, 0xAF01)                                   # SET_OWNER
+status = lambda s: fcntl.ioctl(fd, iow(0x72, 1), struct.pack("B", s))
+status(1 | 2)                                            # ACKNOWLEDGE | DRIVER
+feat = struct.unpack("Q", fcntl.ioctl(fd, ior(0x00, 8), bytes(8)))[0]
+fcntl.ioctl(fd, iow(0x00, 8), struct.pack("Q", feat & ((1 << 32) | (1 << 33))))
+status(1 | 2 | 8)                                        # FEATURES_OK
+for i in (0, 1):
+    ring = base + i * 0x4000
+    fcntl.ioctl(fd, iow(0x10, 8), struct.pack("II", i, 256))          # NUM
+    fcntl.ioctl(fd, iow(0x11, 40), struct.pack("IIQQQQ", i, 0, ring,
+                                                ring + 0x2000, ring + 0x1000, 0))
+    fcntl.ioctl(fd, iow(0x12, 8), struct.pack("II", i, 0))            # BASE
+    fcntl.ioctl(fd, iow(0x75, 8), struct.pack("II", i, 1))            # ENABLE
+status(1 | 2 | 8 | 4)                                    # DRIVER_OK
+time.sleep(1)
+os.close(fd)
+PYEOF
+}
+
+# After virtio_vdpa (identity translation) the device goes to vhost_vdpa:
+# its userspace client must not inherit the identity.  Rings at IOVAs that
+# nothing maps must fail to translate (ring_errors grows, a hole is
+# logged), not reach the RAM at those physical addresses.
+test_no_identity_for_userspace() {
+	local errs=/sys/kernel/debug/vdpa_sim/vdpa0/ring_errors before node
+
+	load_modules vdpa vdpa_sim vdpa_sim_net virtio_vdpa vhost_vdpa
+	modprobe virtio_net
+	vdpa dev add name vdpa0 mgmtdev vdpasim_net mac $VV_MAC
+	expect_eq "$(vv_driver vdpa0)" virtio_vdpa "driver of vdpa0"
+	wait_for 30 vv_has_child vdpa0 net
+	vv_net_traffic "$(vv_child vdpa0 net)" 4
+	vv_bind vdpa0 vhost_vdpa
+	node=$(vv_vhost_node vdpa0)
+	wait_for 30 test -c "$node"
+	before=$(cat $errs)
+	vv_start_unmapped "$node" 0x1000000
+	[ "$(cat $errs)" -gt "$before" ] ||
+		fail "rings at unmapped IOVAs were served (ring_errors $before -> $(cat $errs))"
+	# a hole (EFAULT) at the avail idx: with the identity that RAM reads fine
+	dmesg | grep -E 'vdpa0-vq[01]: .*avail idx at IOVA 0x100[05]002 \(error -14\)' ||
+		fail "no translation fault logged for the unmapped rings"
+}
