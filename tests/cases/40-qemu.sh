@@ -3,39 +3,72 @@
 #
 # QEMU's own vhost-vdpa netdev end to end: the distro's unmodified
 # qemu-system-x86_64 (TCG) boots Debian's kernel with a busybox initramfs
-# (tests/lib/nested-init.sh) on `-netdev type=vhost-vdpa` over a
-# vdpasim_net device.  The nested guest checks its MAC and the loopback
-# counts itself and reports on the serial console; this side checks the
-# vstats counters, QEMU's stderr, the pinned pages and the device's state
-# after QEMU exits.
+# (tests/lib/nested-init.sh) on `-netdev type=vhost-vdpa` over vdpasim_net
+# devices.  The nested guest checks its MACs and the loopback counts itself
+# and reports on the serial console; this side checks the vstats counters,
+# QEMU's stderr, the pinned pages and the devices' state after QEMU exits.
 #
-# A nested boot costs minutes (TCG inside TCG), so each boot serves many
-# checks: three boots in all.
-#   loopback_second_run_svq  run 1 plain, then run 2 on the same device
-#                            with x-svq=on (shadow virtqueues)
-#   mq_and_del_while_running max_vqp 2 with mq=on on 2 CPUs; then
-#                            `vdpa dev del` while QEMU runs
+# A nested boot costs minutes (TCG inside TCG), so two boots serve every
+# check:
+#   run1   one QEMU, three NICs on three devices at once: vdpa0 plain,
+#          vdpa1 with x-svq=on (shadow virtqueues, QEMU's live migration
+#          path), vdpa2 created with max_vqp 2 and used with mq=on on 2
+#          vCPUs; the NICs run their traffic at the same time
+#   reuse  a second QEMU on vdpa0 after run1's QEMU exited and reset it;
+#          then `vdpa dev del vdpa0` while that QEMU runs
 
 # read by the runner
 # shellcheck disable=SC2034
-TEST_TIMEOUT=900
-# shellcheck disable=SC2034
-TIMEOUT_loopback_second_run_svq=1800
+TIMEOUT_plain_svq_mq_then_reuse_and_del=2400
 
-NQ_DEV_MAC=52:54:00:12:34:56	# `vdpa dev add ... mac`
-NQ_MAC=52:54:00:12:34:57	# QEMU's -device mac=, overwrites the above
 NQ_FOREIGN=02:00:00:00:00:99
 NQ_COUNT=20			# broadcast ARP requests per phase
 NQ_BOOT_SECS=900		# boot to "ready" (load makes it vary a lot)
+# per device: `vdpa dev add ... mac`, QEMU's -device mac= (overwrites the
+# former), extra vdpa dev add, -netdev and -device options
+NQ_DEVS=(vdpa0 vdpa1 vdpa2)
+NQ_DEV_MAC=(52:54:00:12:34:56 52:54:00:12:35:56 52:54:00:12:36:56)
+NQ_MAC=(52:54:00:12:34:57 52:54:00:12:35:57 52:54:00:12:36:57)
+NQ_ADD=("" "" "max_vqp 2")
+NQ_NOPTS=("" ",x-svq=on" "")
+NQ_DOPTS=("" "" ",mq=on,vectors=6")
+NQ_QIDX=("0 1" "0 1" "0 1 2 3 4")
 
-# nq_setup [vdpa dev add ARGS...]: modules, vdpa0, initramfs, memlock
+# nq_add I: create device I
+nq_add() {
+	# shellcheck disable=SC2086 # NQ_ADD holds several words
+	vdpa dev add name "${NQ_DEVS[$1]}" mgmtdev vdpasim_net \
+		mac "${NQ_DEV_MAC[$1]}" ${NQ_ADD[$1]} &&
+		wait_for 5 nq_cdev_exists "$1"
+}
+
+# nq_cdev I: device I's vhost-vdpa character device
+nq_cdev() {
+	local s
+
+	for s in "/sys/bus/vdpa/devices/${NQ_DEVS[$1]}/"vhost-vdpa-*; do
+		[ -e "$s" ] && echo "/dev/${s##*/}" && return 0
+	done
+	return 1
+}
+
+nq_cdev_exists() {
+	local c
+
+	c=$(nq_cdev "$1") && [ -c "$c" ]
+}
+
+# nq_setup: modules, the three devices, initramfs, kernel, memlock
 nq_setup() {
+	local i
+
 	require_cmd qemu-system-x86_64 cpio
 	[ -x /bin/busybox ] || skip "busybox-static is not installed"
 	[ -r "/boot/vmlinuz-$(uname -r)" ] || skip "/boot/vmlinuz-$(uname -r) is missing"
 	load_modules vdpa vdpa_sim vdpa_sim_net vhost_vdpa
-	vdpa dev add name vdpa0 mgmtdev vdpasim_net mac $NQ_DEV_MAC "$@"
-	wait_for 5 test -c /dev/vhost-vdpa-0
+	for i in "${!NQ_DEVS[@]}"; do
+		nq_add "$i" || fail "cannot create ${NQ_DEVS[$i]}" || return 1
+	done
 	ulimit -l unlimited
 	bash "$VDPA_TREE/tests/lib/nested-initramfs.sh" "$TEST_TMPDIR/nested.cpio"
 	# the unpacked kernel is kept for the other tests of this VM boot
@@ -49,32 +82,39 @@ nq_setup() {
 
 nq_pinned_is() { [ "$(pinned_pages)" = "$1" ]; }
 
-# nq_start RUN SMP NETDEV_OPTS DEVICE_OPTS: start QEMU in the background.
-# The console goes to $NQ_CON (in the results, next to the test's log:
-# out/40-qemu/TEST.RUN.console), stderr to RUN.err; the guest reads "go"
-# lines from the fifo RUN.ctl, kept open on fd $NQ_CTL.
+# nq_start RUN SMP I...: start QEMU in the background with one NIC on each
+# device I, in that order (eth0, eth1, ...).  The console goes to $NQ_CON
+# (in the results, next to the test's log: out/40-qemu/TEST.RUN.console),
+# stderr to RUN.err; the guest reads "go" lines from the fifo RUN.ctl,
+# kept open on fd $NQ_CTL.  A lean boot: 128 MB, no crypto self-tests.
 nq_start() {
-	local run=$1 smp=$2 nopts=$3 dopts=$4
+	local run=$1 smp=$2 i cdev args=()
 
+	shift 2
 	NQ_RUN=$run
+	NQ_NICS=("$@")
 	NQ_CON=$run.con
 	if [ -n "${VDPA_RESULTS:-}" ] && [ -d "$VDPA_RESULTS/out" ]; then
 		NQ_CON=$VDPA_RESULTS/out/$TEST_NAME.$run.console
 		mkdir -p "${NQ_CON%/*}"
 	fi
+	for i in "$@"; do
+		cdev=$(nq_cdev "$i") || fail "$run: ${NQ_DEVS[$i]} has no character device" ||
+			return 1
+		args+=(-netdev "type=vhost-vdpa,vhostdev=$cdev,id=n$i${NQ_NOPTS[$i]}"
+		       -device "virtio-net-pci,netdev=n$i,mac=${NQ_MAC[$i]},romfile=${NQ_DOPTS[$i]}")
+	done
 	mkfifo "$run.ctl"
 	exec {NQ_CTL}<>"$run.ctl"
 	NQ_T0=$(date +%s)
-	log "$run: qemu-system-x86_64 -netdev type=vhost-vdpa,vhostdev=/dev/vhost-vdpa-0,id=n0$nopts -device virtio-net-pci,netdev=n0,mac=$NQ_MAC$dopts (smp $smp)"
-	qemu-system-x86_64 -accel tcg -m 256M -smp "$smp" \
+	log "$run: qemu-system-x86_64 -smp $smp ${args[*]}"
+	qemu-system-x86_64 -accel tcg -m 128M -smp "$smp" \
 		-nodefaults -no-user-config -display none -no-reboot \
 		-chardev stdio,id=con,signal=off -serial chardev:con \
 		-monitor none \
 		-kernel "$NQ_KERNEL" -initrd "$TEST_TMPDIR/nested.cpio" \
-		-append "console=ttyS0 quiet ipv6.disable=1 panic=-1 no_timer_check vt.count=$NQ_COUNT vt.foreign=$NQ_FOREIGN" \
-		-netdev "type=vhost-vdpa,vhostdev=/dev/vhost-vdpa-0,id=n0$nopts" \
-		-device "virtio-net-pci,netdev=n0,mac=$NQ_MAC,romfile=$dopts" \
-		<"$run.ctl" >"$NQ_CON" 2>"$run.err" &
+		-append "console=ttyS0 quiet ipv6.disable=1 panic=-1 no_timer_check cryptomgr.notests vt.count=$NQ_COUNT vt.foreign=$NQ_FOREIGN vt.nics=$#" \
+		"${args[@]}" <"$run.ctl" >"$NQ_CON" 2>"$run.err" &
 	NQ_PID=$!
 }
 
@@ -134,24 +174,32 @@ nq_exit() {
 	NQ_RC=$rc
 }
 
-# nq_field PHASE KEY: KEY's value on the guest's "VT phase PHASE" line.
-nq_field() {
-	tr -d '\r' <"$NQ_CON" | grep -a "^VT phase $1 " | tail -n 1 |
-		tr ' ' '\n' | sed -n "s/^$2=//p"
+# nq_line WORD [IFACE]: the guest's last "VT WORD ..." line (for IFACE)
+nq_line() {
+	tr -d '\r' <"$NQ_CON" | grep -a "^VT $1 " |
+		{ if [ -n "${2:-}" ]; then grep -E " nic=$2( |\$)|^VT nic $2 "; else cat; fi; } |
+		tail -n 1
 }
 
-# nq_ready_field KEY: KEY's value on the guest's "VT ready" line.
-nq_ready_field() {
-	tr -d '\r' <"$NQ_CON" | grep -a "^VT ready " | tail -n 1 |
-		tr ' ' '\n' | sed -n "s/^$1=//p"
+# nq_key KEY: KEY's value on stdin's line
+nq_key() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
+
+# nq_field PHASE IFACE KEY: KEY's value on the guest's "VT phase PHASE"
+# line for IFACE
+nq_field() { nq_line "phase $1" "$2" | nq_key "$3"; }
+
+# nq_iface I: the guest's interface with device I's QEMU MAC
+nq_iface() {
+	tr -d '\r' <"$NQ_CON" | grep -a "^VT nic .* mac=${NQ_MAC[$1]}\( \|\$\)" |
+		awk '{ print $3 }' | head -n 1
 }
 
-# nq_vstats QIDX...: "QIDX NAME VALUE" for every counter of those queues.
+# nq_vstats I: "QIDX NAME VALUE" for every counter of device I's queues
 nq_vstats() {
 	local q
 
-	for q in "$@"; do
-		vdpa dev vstats show vdpa0 qidx "$q" |
+	for q in ${NQ_QIDX[$1]}; do
+		vdpa dev vstats show "${NQ_DEVS[$1]}" qidx "$q" |
 			grep -o '[a-z]* [a-z]* [0-9][0-9]*' |
 			awk -v q="$q" '$1 ~ /^(rx|tx|cvq)$/ { print q, $1 "_" $2, $3 }'
 	done
@@ -162,75 +210,97 @@ nq_stat() {
 	awk -v q="$2" -v n="$3" '$1 == q && $2 == n { v = $3 } END { print v + 0 }' "$1"
 }
 
-# nq_delta QIDX NAME: how much a counter moved from before to after.
+# nq_delta I QIDX NAME: how much a counter of device I moved in the traffic
 nq_delta() {
-	echo $(($(nq_stat "$NQ_RUN.after" "$1" "$2") - $(nq_stat "$NQ_RUN.before" "$1" "$2")))
+	echo $(($(nq_stat "$NQ_RUN.after.$1" "$2" "$3") - $(nq_stat "$NQ_RUN.before.$1" "$2" "$3")))
 }
 
-# nq_check_running QIDXS: checks once the guest is up ("ready").
+# nq_check_running I: device I while the guest runs
 nq_check_running() {
-	local cfg pin
+	local i=$1 dev=${NQ_DEVS[$1]} cfg
 
-	cfg=$(vdpa dev config show vdpa0)
-	log "vdpa dev config show vdpa0: $cfg"
+	cfg=$(vdpa dev config show "$dev")
+	log "vdpa dev config show $dev: $cfg"
 	grep -q negotiated_features <<<"$cfg" ||
-		fail "$NQ_RUN: no negotiated_features while the guest runs"
+		fail "$NQ_RUN: $dev: no negotiated_features while the guest runs"
 	! grep -qw MAC <<<"$(grep negotiated_features <<<"$cfg")" ||
-		fail "$NQ_RUN: MAC was acked to the device"
-	grep -q "mac $NQ_MAC " <<<"$cfg" ||
-		fail "$NQ_RUN: the device's MAC is not QEMU's $NQ_MAC"
-	expect_eq "$(nq_ready_field mac)" "$NQ_MAC" "$NQ_RUN: the guest's MAC"
+		fail "$NQ_RUN: $dev: MAC was acked to the device"
+	grep -q "mac ${NQ_MAC[$i]} " <<<"$cfg" ||
+		fail "$NQ_RUN: $dev: the device's MAC is not QEMU's ${NQ_MAC[$i]}"
+	[ -n "$(nq_iface "$i")" ] ||
+		fail "$NQ_RUN: the guest has no NIC with QEMU's MAC ${NQ_MAC[$i]}"
+	if [ "${NQ_DOPTS[$i]}" != "${NQ_DOPTS[$i]#*mq=on}" ]; then
+		grep -q "max_vq_pairs 2" <<<"$cfg" || fail "$NQ_RUN: $dev: no max_vq_pairs 2"
+		grep -q "negotiated_features.* MQ" <<<"$cfg" ||
+			fail "$NQ_RUN: $dev: MQ not negotiated"
+		expect_eq "$(nq_line nic "$(nq_iface "$i")" | nq_key rxqueues)" 2 \
+			"$NQ_RUN: the guest's RX queues on $dev"
+		expect_eq "$(nq_line ready | nq_key cpus)" 2 "$NQ_RUN: the guest's CPUs"
+	fi
+}
+
+# nq_check_pinned: QEMU has pinned pages
+nq_check_pinned() {
+	local pin
+
 	pin=$(awk '$1 == "VmPin:" { print $2 }' "/proc/$NQ_PID/status")
 	log "$NQ_RUN: QEMU's VmPin ${pin} kB"
 	[ "${pin:-0}" -gt 0 ] || fail "$NQ_RUN: QEMU has no pinned pages"
 }
 
-# nq_expect_phase PHASE RX_EXPECTED: sent > 0, tx == sent, rx as given
-# ("sent" or 0).
+# nq_expect_phase PHASE IFACE RX_EXPECTED: sent > 0, tx == sent, rx as
+# given ("sent" or 0).
 nq_expect_phase() {
 	local sent tx rx want
 
-	sent=$(nq_field "$1" sent)
-	tx=$(nq_field "$1" tx)
-	rx=$(nq_field "$1" rx)
-	log "$NQ_RUN: phase $1: sent $sent tx $tx rx $rx"
+	sent=$(nq_field "$1" "$2" sent)
+	tx=$(nq_field "$1" "$2" tx)
+	rx=$(nq_field "$1" "$2" rx)
+	log "$NQ_RUN: $2: phase $1: sent $sent tx $tx rx $rx"
 	[[ $sent =~ ^[0-9]+$ ]] && [ "$sent" -gt 0 ] ||
-		fail "$NQ_RUN: phase $1 sent nothing (sent=$sent)"
-	expect_eq "$tx" "$sent" "$NQ_RUN: phase $1: guest tx_packets growth"
+		fail "$NQ_RUN: $2: phase $1 sent nothing (sent=$sent)"
+	expect_eq "$tx" "$sent" "$NQ_RUN: $2: phase $1: guest tx_packets growth"
 	want=0
-	[ "$2" = sent ] && want=$sent
-	expect_eq "$rx" "$want" "$NQ_RUN: phase $1: guest rx_packets growth"
+	[ "$3" = sent ] && want=$sent
+	expect_eq "$rx" "$want" "$NQ_RUN: $2: phase $1: guest rx_packets growth"
 }
 
-# nq_traffic DATA_QIDXS...: go, wait for "done", check the guest's phases
-# and the vstats of queue pair 0 (and pair 1 if it ran).
-nq_traffic() {
-	local looped foreign p1
+# nq_check_traffic I: the guest's phases on device I's NIC and the
+# device's vstats: queue pair 0, pair 1 and the control vq with mq=on
+nq_check_traffic() {
+	local i=$1 dev=${NQ_DEVS[$1]} nic looped foreign p1 r=$NQ_RUN
 
-	nq_vstats "$@" >"$NQ_RUN.before"
-	nq_go
-	nq_wait "done" 600
-	nq_vstats "$@" >"$NQ_RUN.after"
-	log "$NQ_RUN: vstats after: $(tr '\n' ' ' <"$NQ_RUN.after")"
-	nq_expect_phase bcast sent
-	nq_expect_phase own sent
-	nq_expect_phase foreign 0
-	looped=$(($(nq_field bcast sent) + $(nq_field own sent)))
-	foreign=$(nq_field foreign sent)
-	expect_eq "$(nq_delta 1 tx_packets)" "$looped" "$NQ_RUN: vstats qidx 1 tx packets"
-	expect_eq "$(nq_delta 1 tx_drops)" "$foreign" "$NQ_RUN: vstats qidx 1 tx drops"
-	expect_eq "$(nq_delta 1 tx_errors)" 0 "$NQ_RUN: vstats qidx 1 tx errors"
-	expect_eq "$(nq_delta 0 rx_packets)" "$looped" "$NQ_RUN: vstats qidx 0 rx packets"
-	expect_eq "$(nq_delta 0 rx_errors)" 0 "$NQ_RUN: vstats qidx 0 rx errors"
-	if [ -n "$(nq_field pair1 sent)" ]; then
-		nq_expect_phase pair1 sent
-		p1=$(nq_field pair1 sent)
-		expect_eq "$(nq_delta 3 tx_packets)" "$p1" "$NQ_RUN: vstats qidx 3 tx packets"
-		expect_eq "$(nq_delta 2 rx_packets)" "$p1" "$NQ_RUN: vstats qidx 2 rx packets"
-	fi
+	nic=$(nq_iface "$i")
+	log "$r: $dev vstats after: $(tr '\n' ' ' <"$r.after.$i")"
+	nq_expect_phase bcast "$nic" sent
+	nq_expect_phase own "$nic" sent
+	nq_expect_phase foreign "$nic" 0
+	looped=$(($(nq_field bcast "$nic" sent) + $(nq_field own "$nic" sent)))
+	foreign=$(nq_field foreign "$nic" sent)
+	# as upstream's simulator counts: every frame is a TX packet, one
+	# the filter refuses an RX drop
+	expect_eq "$(nq_delta "$i" 1 tx_packets)" $((looped + foreign)) \
+		"$r: $dev vstats qidx 1 tx packets"
+	expect_eq "$(nq_delta "$i" 1 tx_drops)" 0 "$r: $dev vstats qidx 1 tx drops"
+	expect_eq "$(nq_delta "$i" 1 tx_errors)" 0 "$r: $dev vstats qidx 1 tx errors"
+	expect_eq "$(nq_delta "$i" 0 rx_packets)" "$looped" "$r: $dev vstats qidx 0 rx packets"
+	expect_eq "$(nq_delta "$i" 0 rx_drops)" "$foreign" "$r: $dev vstats qidx 0 rx drops"
+	expect_eq "$(nq_delta "$i" 0 rx_errors)" 0 "$r: $dev vstats qidx 0 rx errors"
+	[ "${NQ_DOPTS[$i]}" != "${NQ_DOPTS[$i]#*mq=on}" ] || return 0
+	# mq=on on 2 vCPUs: traffic from CPU 1 went through pair 1
+	[ -n "$(nq_field pair1 "$nic" sent)" ] ||
+		fail "$r: $nic: the guest did not run the pair 1 phase"
+	nq_expect_phase pair1 "$nic" sent
+	p1=$(nq_field pair1 "$nic" sent)
+	expect_eq "$(nq_delta "$i" 3 tx_packets)" "$p1" "$r: $dev vstats qidx 3 tx packets"
+	expect_eq "$(nq_delta "$i" 2 rx_packets)" "$p1" "$r: $dev vstats qidx 2 rx packets"
+	# the guest set 2 pairs through the control vq at probe
+	[ "$(nq_stat "$r.after.$i" 4 cvq_successes)" -ge 1 ] ||
+		fail "$r: $dev: no successful control vq command"
+	expect_eq "$(nq_stat "$r.after.$i" 4 cvq_errors)" 0 "$r: $dev: control vq errors"
 }
 
-# nq_check_stderr: QEMU used the device (no fallback to userspace virtio).
+# nq_check_stderr: QEMU used the devices (no fallback to userspace virtio).
 nq_check_stderr() {
 	if [ -s "$NQ_RUN.err" ]; then
 		log "$NQ_RUN: QEMU stderr:"
@@ -240,68 +310,58 @@ nq_check_stderr() {
 		fail "$NQ_RUN: QEMU fell back to userspace virtio"
 }
 
-# nq_check_after PINNED: after a clean exit the device is reset and every
-# page is unpinned.
-nq_check_after() {
-	local cfg
+# nq_run_traffic: the boot to "ready", then the traffic; the checks of the
+# devices while it runs go on while the guest sends.
+nq_run_traffic() {
+	local i
 
-	expect_eq "$NQ_RC" 0 "$NQ_RUN: QEMU's exit status"
-	wait_for 10 nq_pinned_is "$1" ||
-		fail "$NQ_RUN: pinned pages $(pinned_pages), $1 before QEMU ran"
-	cfg=$(vdpa dev config show vdpa0)
-	! grep -q negotiated_features <<<"$cfg" ||
-		fail "$NQ_RUN: the device was not reset: $cfg"
+	nq_wait ready "$NQ_BOOT_SECS"
+	log "$NQ_RUN: $(nq_line ready)"
+	for i in "${NQ_NICS[@]}"; do
+		nq_vstats "$i" >"$NQ_RUN.before.$i"
+	done
+	nq_go
+	for i in "${NQ_NICS[@]}"; do
+		nq_check_running "$i"
+	done
+	nq_check_pinned
+	nq_wait "done" 600
+	for i in "${NQ_NICS[@]}"; do
+		nq_vstats "$i" >"$NQ_RUN.after.$i"
+	done
+	for i in "${NQ_NICS[@]}"; do
+		nq_check_traffic "$i"
+	done
+	nq_check_stderr
 }
 
-# One run: boot, checks while running, traffic, poweroff, checks after.
-nq_run() {
-	local run=$1 smp=$2 nopts=$3 dopts=$4 pinned
+# run1: one QEMU on vdpa0 (plain), vdpa1 (x-svq=on) and vdpa2 (max_vqp 2,
+# mq=on; 2 vCPUs).  After it exits every device is reset and every page
+# unpinned.  reuse: a second QEMU on vdpa0; `vdpa dev del vdpa0` while it
+# runs returns at once, QEMU's next ioctls fail, the pins go and the
+# kernel stays clean; a new vdpa0 works.
+test_plain_svq_mq_then_reuse_and_del() {
+	local pinned i cfg start ms cdev fd
 
-	shift 4
+	nq_setup
 	pinned=$(pinned_pages)
-	nq_start "$run" "$smp" "$nopts" "$dopts"
-	nq_wait ready "$NQ_BOOT_SECS"
-	nq_check_running
-	nq_traffic "$@"
-	nq_check_stderr
+	nq_start run1 2 0 1 2
+	nq_run_traffic
 	nq_go
 	nq_exit 120
-	nq_check_after "$pinned"
-}
+	expect_eq "$NQ_RC" 0 "run1: QEMU's exit status"
+	wait_for 10 nq_pinned_is "$pinned" ||
+		fail "run1: pinned pages $(pinned_pages), $pinned before QEMU ran"
+	for i in "${NQ_NICS[@]}"; do
+		cfg=$(vdpa dev config show "${NQ_DEVS[$i]}")
+		! grep -q negotiated_features <<<"$cfg" ||
+			fail "run1: ${NQ_DEVS[$i]} was not reset: $cfg"
+	done
 
-# Run 1: QEMU's usual vhost-vdpa start.  Run 2, on the same device after
-# run 1's QEMU exited and reset it: shadow virtqueues (x-svq=on), the path
-# QEMU takes for live migration.
-test_loopback_second_run_svq() {
-	nq_setup
-	nq_run run1 1 "" "" 0 1
-	nq_run run2-svq 1 ",x-svq=on" "" 0 1
-}
-
-# max_vqp 2 with mq=on on 2 vCPUs: the guest uses both pairs (traffic from
-# CPU 1 goes through pair 1).  Then `vdpa dev del` while QEMU runs: it
-# returns at once, QEMU's next ioctls fail, the pins go and the kernel
-# stays clean; a new device works.
-test_mq_and_del_while_running() {
-	local pinned start ms cfg cvq
-
-	nq_setup max_vqp 2
-	pinned=$(pinned_pages)
-	nq_start mq 2 "" ",mq=on,vectors=6"
-	nq_wait ready "$NQ_BOOT_SECS"
-	nq_check_running
-	cfg=$(vdpa dev config show vdpa0)
-	grep -q "max_vq_pairs 2" <<<"$cfg" || fail "mq: no max_vq_pairs 2: $cfg"
-	grep -q "negotiated_features.* MQ" <<<"$cfg" || fail "mq: MQ not negotiated: $cfg"
-	expect_eq "$(nq_ready_field rxqueues)" 2 "mq: the guest's RX queues"
-	expect_eq "$(nq_ready_field cpus)" 2 "mq: the guest's CPUs"
-	nq_traffic 0 1 2 3 4
-	[ -n "$(nq_field pair1 sent)" ] || fail "mq: the guest did not run the pair 1 phase"
-	# the guest set 2 pairs through the control vq at probe
-	cvq=$(nq_stat mq.after 4 cvq_successes)
-	[ "$cvq" -ge 1 ] || fail "mq: no successful control vq command"
-	expect_eq "$(nq_stat mq.after 4 cvq_errors)" 0 "mq: control vq errors"
-	nq_check_stderr
+	# the second QEMU on the same device
+	cdev=$(nq_cdev 0)
+	nq_start reuse 1 0
+	nq_run_traffic
 
 	# remove the device under the running QEMU
 	start=$(date +%s%N)
@@ -309,23 +369,23 @@ test_mq_and_del_while_running() {
 	ms=$((($(date +%s%N) - start) / 1000000))
 	log "vdpa dev del took $ms ms while QEMU ran"
 	[ "$ms" -lt 5000 ] || fail "vdpa dev del took over 5 s"
-	[ ! -e /dev/vhost-vdpa-0 ] || fail "/dev/vhost-vdpa-0 still exists"
-	expect_eq "$(vdpa_devices)" "" "devices after del"
+	[ ! -e "$cdev" ] || fail "$cdev still exists"
+	expect_eq "$(vdpa_devices)" "$(printf '%s\n' vdpa1 vdpa2)" "devices after del"
 	# the removal unpinned QEMU's memory at once
 	expect_eq "$(awk '$1 == "VmPin:" { print $2 }' "/proc/$NQ_PID/status")" 0 \
-		"mq: QEMU's VmPin (kB) after del"
+		"reuse: QEMU's VmPin (kB) after del"
 	# the guest powers off; QEMU's stop ioctls fail, it must still exit
 	nq_go
 	nq_exit 120
-	log "mq: QEMU's stderr after the removal:"
-	sed 's/^/#   /' mq.err
-	grep -q "No such device" mq.err ||
-		fail "mq: QEMU saw no ENODEV after the removal"
+	log "reuse: QEMU's stderr after the removal:"
+	sed 's/^/#   /' reuse.err
+	grep -q "No such device" reuse.err ||
+		fail "reuse: QEMU saw no ENODEV after the removal"
 	wait_for 10 nq_pinned_is "$pinned" ||
-		fail "mq: pinned pages $(pinned_pages), $pinned before QEMU ran"
-	# the name and the char device can be used again
-	vdpa dev add name vdpa0 mgmtdev vdpasim_net mac $NQ_DEV_MAC max_vqp 2
-	wait_for 5 test -c /dev/vhost-vdpa-0
-	exec {fd}<>/dev/vhost-vdpa-0
+		fail "reuse: pinned pages $(pinned_pages), $pinned before QEMU ran"
+	# the name and a character device can be used again
+	nq_add 0
+	cdev=$(nq_cdev 0)
+	exec {fd}<>"$cdev"
 	exec {fd}>&-
 }

@@ -3,28 +3,35 @@
 # busybox ash: checked as bash (local, read -t)
 # shellcheck shell=bash
 #
-# /init of the nested guest that QEMU boots on a vhost-vdpa netdev (built
-# into an initramfs by nested-initramfs.sh).  It brings up eth0 (a
-# virtio-net NIC on a vdpasim_net device), then talks to the host over the
+# /init of the nested guest that QEMU boots on vhost-vdpa netdevs (built
+# into an initramfs by nested-initramfs.sh).  It brings up its virtio-net
+# NICs (each on a vdpasim_net device), then talks to the host over the
 # serial console:
 #
-#   VT ready mac=M rxqueues=N cpus=N   eth0 is up; waits for a "go" line
-#   VT phase NAME sent=N tx=N rx=N     one burst of traffic and how eth0's
-#                                      tx_packets/rx_packets moved
+#   VT nic IFACE mac=M rxqueues=N      one line per NIC, before "ready"
+#   VT ready mac=M rxqueues=N cpus=N nics=N up=T0,T1,T2
+#                                      eth0's MAC and RX queues; all NICs
+#                                      are up; uptimes at /init, after the
+#                                      modules, now; waits for a "go" line
+#   VT phase NAME sent=N tx=N rx=N nic=IFACE t=UPTIME
+#                                      one burst of traffic on IFACE and
+#                                      how its tx_packets/rx_packets moved
 #   VT done                            all phases ran; waits for "go",
 #                                      then powers off
 #   VT fail REASON                     something broke; powers off at once
 #
-# Phases (the simulator loops back frames to broadcast, multicast or its
-# MAC and drops the rest):
-#   bcast    arping -c COUNT (broadcast ARP requests): rx grows by sent
+# Phases, on every NIC (the simulator loops back frames to broadcast,
+# multicast or its MAC and drops the rest):
+#   bcast    COUNT broadcast ARP requests (arping): rx grows by sent
 #   own      5 pings to a neighbour whose MAC is our own: rx grows by sent
 #   foreign  5 pings to a neighbour with a foreign MAC: rx stays
-#   pair1    (2 CPUs and 2 queue pairs) arping -c COUNT from CPU 1, so on
-#            queue pair 1
-# All but pair1 run on CPU 0 (queue pair 0).
+#   pair1    (2 CPUs and 2 queue pairs) COUNT ARP requests from CPU 1, so
+#            on queue pair 1
+# All but pair1 run on CPU 0 (queue pair 0).  The NICs run their phases
+# at the same time, each NIC's phases one after the other.
 #
-# Kernel command line: vt.count=N (default 20), vt.foreign=MAC.
+# Kernel command line: vt.count=N (default 20), vt.foreign=MAC,
+# vt.nics=N (default 1: wait for eth0 .. eth<N-1>).
 
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -32,6 +39,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 exec </dev/console >/dev/console 2>&1
+read -r up0 _ </proc/uptime
 
 say() { echo "VT $*"; }
 
@@ -55,70 +63,124 @@ wait_go() {
 
 count=20
 foreign=02:00:00:00:00:99
+nics=1
 for w in $(cat /proc/cmdline); do
 	case $w in
 	vt.count=*) count=${w#*=} ;;
 	vt.foreign=*) foreign=${w#*=} ;;
+	vt.nics=*) nics=${w#*=} ;;
 	esac
 done
 
 while read -r m; do
 	insmod "/mods/$m.ko" || die "insmod $m"
 done </mods/order
+read -r up1 _ </proc/uptime
 
 i=0
-while [ ! -e /sys/class/net/eth0 ]; do
+while [ ! -e "/sys/class/net/eth$((nics - 1))" ]; do
 	i=$((i + 1))
-	[ $i -lt 300 ] || die "no eth0"
+	[ $i -lt 300 ] || die "no eth$((nics - 1))"
 	sleep 0.2
 done
-mac=$(cat /sys/class/net/eth0/address)
-ip link set eth0 up || die "ip link set eth0 up"
-ip addr add 10.0.0.1/24 dev eth0 || die "ip addr add"
-# permanent neighbours (busybox ip has no "neigh add")
-arp -i eth0 -s 10.0.0.3 "$foreign" || die "arp -s foreign"
-arp -i eth0 -s 10.0.0.4 "$mac" || die "arp -s own"
-i=0
-while [ "$(cat /sys/class/net/eth0/operstate)" != up ]; do
-	i=$((i + 1))
-	[ $i -lt 300 ] || die "eth0 has no carrier"
-	sleep 0.2
+# NIC k is eth<k> on 10.0.k.1/24; 10.0.k.3 is a neighbour with a foreign
+# MAC, 10.0.k.4 one with our own (busybox ip has no "neigh add")
+for k in $(seq 0 $((nics - 1))); do
+	dev=eth$k
+	mac=$(cat "/sys/class/net/$dev/address")
+	ip link set "$dev" up || die "ip link set $dev up"
+	ip addr add "10.0.$k.1/24" dev "$dev" || die "ip addr add $dev"
+	arp -i "$dev" -s "10.0.$k.3" "$foreign" || die "arp -s foreign $dev"
+	arp -i "$dev" -s "10.0.$k.4" "$mac" || die "arp -s own $dev"
 done
 cpus=$(grep -c ^processor /proc/cpuinfo)
-rxq=$(ls -d /sys/class/net/eth0/queues/rx-* | wc -l)
+for k in $(seq 0 $((nics - 1))); do
+	dev=eth$k
+	i=0
+	while [ "$(cat "/sys/class/net/$dev/operstate")" != up ]; do
+		i=$((i + 1))
+		[ $i -lt 300 ] || die "$dev has no carrier"
+		sleep 0.2
+	done
+	rxq=$(ls -d "/sys/class/net/$dev/queues/"rx-* | wc -l)
+	mac=$(cat "/sys/class/net/$dev/address")
+	[ "$k" -ne 0 ] || { mac0=$mac; rxq0=$rxq; }
+	say "nic $dev mac=$mac rxqueues=$rxq"
+done
+read -r up2 _ </proc/uptime
 
-say "ready mac=$mac rxqueues=$rxq cpus=$cpus"
+say "ready mac=$mac0 rxqueues=$rxq0 cpus=$cpus nics=$nics up=$up0,$up1,$up2"
 wait_go
 
-stats() {
-	rx=$(cat /sys/class/net/eth0/statistics/rx_packets)
-	tx=$(cat /sys/class/net/eth0/statistics/tx_packets)
+# Few processes from here on: under TCG inside TCG each one costs.
+# now VAR: the uptime into VAR
+now() { read -r "$1" _ </proc/uptime; }
+
+# burst DEV DST: COUNT ARP requests to DST.  busybox arping sends one a
+# second, so several run at once, 4 requests each.
+burst() {
+	local left=$count n j=0
+
+	while [ $left -gt 0 ]; do
+		n=4
+		[ $left -ge 4 ] || n=$left
+		arping -c $n -I "$1" "$2" >"/tmp/$1.arp.$j" 2>&1 &
+		left=$((left - n))
+		j=$((j + 1))
+	done
+	wait
+	for n in "/tmp/$1.arp."*; do
+		while read -r j; do
+			echo "$j"
+		done <"$n"
+	done
 }
 
-# phase NAME CPU CMD...: run CMD on CPU, report what it sent and how the
-# counters moved.  CMD prints "Sent N probe" (arping) or "N packets
-# transmitted" (ping).
+# phase NAME DEV CMD...: run CMD, report what it sent and how DEV's
+# counters moved.  CMD prints "Sent N probe" (arping, maybe several
+# lines) or "N packets transmitted" (ping).
 phase() {
-	local name=$1 cpu=$2 rx0 tx0 sent
+	local name=$1 dev=$2 rx0 tx0 rx tx sent=0 a b t
 
 	shift 2
-	stats
-	rx0=$rx
-	tx0=$tx
-	taskset -c "$cpu" "$@" >/tmp/out 2>&1
+	read -r rx0 <"/sys/class/net/$dev/statistics/rx_packets"
+	read -r tx0 <"/sys/class/net/$dev/statistics/tx_packets"
+	"$@" >"/tmp/$dev.out" 2>&1
 	sleep 1
-	stats
-	sent=$(sed -n -e 's/^Sent \([0-9]*\) probe.*/\1/p' \
-		-e 's/^\([0-9]*\) packets transmitted.*/\1/p' /tmp/out)
-	say "phase $name sent=${sent:-none} tx=$((tx - tx0)) rx=$((rx - rx0))"
+	read -r rx <"/sys/class/net/$dev/statistics/rx_packets"
+	read -r tx <"/sys/class/net/$dev/statistics/tx_packets"
+	while read -r a b _; do
+		case "$a $b" in
+		Sent\ [0-9]*) sent=$((sent + b)) ;;
+		[0-9]*\ packets) sent=$((sent + a)) ;;
+		esac
+	done <"/tmp/$dev.out"
+	[ "$sent" -gt 0 ] || sent=none
+	now t
+	say "phase $name sent=$sent tx=$((tx - tx0)) rx=$((rx - rx0)) nic=$dev t=$t"
 }
 
-phase bcast 0 arping -c "$count" -I eth0 10.0.0.2
-phase own 0 ping -c 5 -W 1 10.0.0.4
-phase foreign 0 ping -c 5 -W 1 10.0.0.3
-if [ "$cpus" -ge 2 ] && [ "$rxq" -ge 2 ]; then
-	phase pair1 1 arping -c "$count" -I eth0 10.0.0.2
-fi
+# phases K: every phase on eth<K>; pair1 moves this subshell to CPU 1
+phases() {
+	local dev=eth$1 net=10.0.$1 pid
+
+	phase bcast "$dev" burst "$dev" "$net.2"
+	phase own "$dev" ping -c 5 -i 0.2 -W 1 "$net.4"
+	phase foreign "$dev" ping -c 5 -i 0.2 -W 1 "$net.3"
+	set -- "/sys/class/net/$dev/queues/"rx-*
+	if [ "$cpus" -ge 2 ] && [ $# -ge 2 ]; then
+		read -r pid _ </proc/self/stat
+		taskset -p -c 1 "$pid" >/dev/null || die "taskset $pid"
+		phase pair1 "$dev" burst "$dev" "$net.2"
+	fi
+}
+
+# queue pair 0 for all but pair1
+taskset -p -c 0 $$ >/dev/null || die "taskset $$"
+for k in $(seq 0 $((nics - 1))); do
+	phases "$k" &
+done
+wait
 say "done"
 wait_go
 poweroff -f
