@@ -7,7 +7,9 @@
  * and entered as one entry per physically contiguous run.
  *
  * Parents either take single entries (dma_map/dma_unmap) or whole tables
- * (set_map).  A set_map parent keeps using its previous table until it
+ * (set_map); parents with neither DMA through the platform IOMMU, where
+ * each open file gets its own IOMMU domain and entries are mapped into it
+ * one by one.  A set_map parent keeps using its previous table until it
  * accepts a new one, so entries removed from a table are only unpinned once
  * the parent took a table without them: until then they sit in the address
  * space's "retired" table, still pinned.  They are uncharged at removal, as
@@ -18,6 +20,7 @@
  */
 
 #include <linux/err.h>
+#include <linux/iommu.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -60,7 +63,10 @@ struct vhost_vdpa_as {
  * @range: IOVAs the device can translate
  * @mm: the mm pinned pages are charged to (mmgrab'd at the first UPDATE)
  * @pinned: pages this file has charged to @mm->pinned_vm
- * @per_entry: the parent takes single entries (dma_map), not tables
+ * @domain: platform-IOMMU parents: this file's IOMMU domain, attached to
+ *	    the DMA device from create to destroy; NULL otherwise
+ * @per_entry: entries go one by one (dma_map, or the IOMMU domain), not as
+ *	       tables (set_map)
  * @in_batch: between BATCH_BEGIN and BATCH_END: set_map is deferred
  * @batch_asid: address space of the open batch
  * @as: address spaces indexed by asid, @vdev->nas of them, NULL until used
@@ -70,6 +76,7 @@ struct vhost_vdpa_dma {
 	struct vdpa_iova_range range;
 	struct mm_struct *mm;
 	u64 pinned;
+	struct iommu_domain *domain;
 	bool per_entry;
 	bool in_batch;
 	u32 batch_asid;
@@ -96,6 +103,34 @@ static const char *vhost_vdpa_iotlb_type_name(u8 type)
 static struct device *vhost_vdpa_dma_dev(struct vhost_vdpa_dma *dma)
 {
 	return &dma->vdev->dev;
+}
+
+/* Map one entry into the parent (dma_map) or the IOMMU domain. */
+static int vhost_vdpa_dma_map_one(struct vhost_vdpa_dma *dma, u32 asid,
+				  u64 iova, u64 size, u64 pa, u32 perm)
+{
+	struct vdpa_device *vdev = dma->vdev;
+	int prot = IOMMU_CACHE;
+
+	if (!dma->domain)
+		return vdev->ops->dma_map(vdev, asid, iova, size, pa, perm,
+					  NULL);
+	if (perm & VHOST_ACCESS_RO)
+		prot |= IOMMU_READ;
+	if (perm & VHOST_ACCESS_WO)
+		prot |= IOMMU_WRITE;
+	return iommu_map(dma->domain, iova, pa, size, prot);
+}
+
+static void vhost_vdpa_dma_unmap_one(struct vhost_vdpa_dma *dma, u32 asid,
+				     u64 iova, u64 size)
+{
+	struct vdpa_device *vdev = dma->vdev;
+
+	if (dma->domain)
+		iommu_unmap(dma->domain, iova, size);
+	else
+		vdev->ops->dma_unmap(vdev, asid, iova, size);
 }
 
 /*
@@ -256,13 +291,12 @@ static void vhost_vdpa_dma_remove_range(struct vhost_vdpa_dma *dma,
 					struct vhost_vdpa_as *as,
 					u64 start, u64 last)
 {
-	struct vdpa_device *vdev = dma->vdev;
 	struct vhost_iotlb_map *map;
 
 	while ((map = vhost_iotlb_itree_first(&as->iotlb, start, last))) {
 		if (dma->per_entry) {
-			vdev->ops->dma_unmap(vdev, as->asid, map->start,
-					     map->size);
+			vhost_vdpa_dma_unmap_one(dma, as->asid, map->start,
+						 map->size);
 			vhost_vdpa_dma_free_entry(dma, &as->iotlb, map);
 		} else {
 			vhost_vdpa_dma_retire_entry(dma, as, map);
@@ -278,13 +312,12 @@ static void vhost_vdpa_dma_undo_range(struct vhost_vdpa_dma *dma,
 				      struct vhost_vdpa_as *as,
 				      u64 start, u64 last)
 {
-	struct vdpa_device *vdev = dma->vdev;
 	struct vhost_iotlb_map *map;
 
 	while ((map = vhost_iotlb_itree_first(&as->iotlb, start, last))) {
 		if (dma->per_entry)
-			vdev->ops->dma_unmap(vdev, as->asid, map->start,
-					     map->size);
+			vhost_vdpa_dma_unmap_one(dma, as->asid, map->start,
+						 map->size);
 		vhost_vdpa_dma_free_entry(dma, &as->iotlb, map);
 	}
 }
@@ -294,7 +327,6 @@ static int vhost_vdpa_dma_add_entry(struct vhost_vdpa_dma *dma,
 				    struct vhost_vdpa_as *as, u64 iova,
 				    unsigned long pfn, u64 npages, u32 perm)
 {
-	struct vdpa_device *vdev = dma->vdev;
 	u64 size = npages << PAGE_SHIFT;
 	u64 last = iova + size - 1;
 	int r;
@@ -309,8 +341,8 @@ static int vhost_vdpa_dma_add_entry(struct vhost_vdpa_dma *dma,
 	if (r)
 		return r;
 	if (dma->per_entry) {
-		r = vdev->ops->dma_map(vdev, as->asid, iova, size, PFN_PHYS(pfn),
-				       perm, NULL);
+		r = vhost_vdpa_dma_map_one(dma, as->asid, iova, size,
+					   PFN_PHYS(pfn), perm);
 		if (r) {
 			vhost_iotlb_del_range(&as->iotlb, iova, last);
 			return r;
@@ -636,7 +668,9 @@ void vhost_vdpa_dma_on_reset(struct vhost_vdpa_dma *dma,
 	unsigned int asid;
 	int r;
 
-	if (!(acked_backend_features & BIT_ULL(VHOST_BACKEND_F_IOTLB_PERSIST)))
+	/* an IOMMU domain is not touched by a device reset */
+	if (!(acked_backend_features & BIT_ULL(VHOST_BACKEND_F_IOTLB_PERSIST)) ||
+	    dma->domain)
 		return;
 
 	for (asid = 0; asid < vdev->nas; asid++) {
@@ -660,14 +694,54 @@ void vhost_vdpa_dma_on_reset(struct vhost_vdpa_dma *dma,
 	}
 }
 
+/*
+ * A domain of our own on the DMA device, as upstream: the device must sit
+ * on a bus, behind a cache-coherent IOMMU.
+ */
+static int vhost_vdpa_dma_attach_domain(struct vhost_vdpa_dma *dma,
+					struct device *dma_dev)
+{
+	struct iommu_domain *domain;
+	int r;
+
+	if (!dma_dev->bus) {
+		dev_err(&dma->vdev->dev, "vhost-vdpa: DMA device %s is on no bus\n",
+			dev_name(dma_dev));
+		return -EFAULT;
+	}
+	if (!device_iommu_capable(dma_dev, IOMMU_CAP_CACHE_COHERENCY)) {
+		dev_err(&dma->vdev->dev,
+			"vhost-vdpa: DMA device %s is not behind a cache-coherent IOMMU\n",
+			dev_name(dma_dev));
+		return -ENOTSUPP;
+	}
+	domain = iommu_domain_alloc(dma_dev->bus);
+	if (!domain) {
+		dev_err(&dma->vdev->dev, "vhost-vdpa: cannot allocate an IOMMU domain\n");
+		return -EIO;
+	}
+	r = iommu_attach_device(domain, dma_dev);
+	if (r) {
+		dev_err(&dma->vdev->dev,
+			"vhost-vdpa: cannot attach %s to an IOMMU domain: %d\n",
+			dev_name(dma_dev), r);
+		iommu_domain_free(domain);
+		return r;
+	}
+	dma->domain = domain;
+	return 0;
+}
+
 struct vhost_vdpa_dma *vhost_vdpa_dma_create(struct vdpa_device *vdev)
 {
 	const struct vdpa_config_ops *ops = vdev->ops;
+	bool platform = !ops->dma_map && !ops->set_map;
+	struct device *dma_dev = vdpa_get_dma_dev(vdev);
 	struct vhost_vdpa_dma *dma;
+	int r;
 
-	if (!ops->dma_map && !ops->set_map) {
-		dev_err(&vdev->dev,
-			"vhost-vdpa: parents using the platform IOMMU are not supported\n");
+	if (platform && !dma_dev) {
+		dev_err(&vdev->dev, "vhost-vdpa: no DMA device and no DMA ops\n");
 		return ERR_PTR(-EOPNOTSUPP);
 	}
 	if (ops->dma_map && !ops->dma_unmap) {
@@ -679,14 +753,29 @@ struct vhost_vdpa_dma *vhost_vdpa_dma_create(struct vdpa_device *vdev)
 	if (!dma)
 		return ERR_PTR(-ENOMEM);
 	dma->vdev = vdev;
-	dma->per_entry = !!ops->dma_map;
-	if (ops->get_iova_range) {
-		dma->range = ops->get_iova_range(vdev);
-	} else {
-		dma->range.first = 0;
-		dma->range.last = U64_MAX;
+	dma->per_entry = !!ops->dma_map || platform;
+	dma->range.first = 0;
+	dma->range.last = U64_MAX;
+	if (platform) {
+		r = vhost_vdpa_dma_attach_domain(dma, dma_dev);
+		if (r) {
+			kfree(dma);
+			return ERR_PTR(r);
+		}
+		if (dma->domain->geometry.force_aperture) {
+			dma->range.first = dma->domain->geometry.aperture_start;
+			dma->range.last = dma->domain->geometry.aperture_end;
+		}
 	}
+	if (ops->get_iova_range)
+		dma->range = ops->get_iova_range(vdev);
 	return dma;
+}
+
+void vhost_vdpa_dma_iova_range(const struct vhost_vdpa_dma *dma,
+			       struct vdpa_iova_range *range)
+{
+	*range = dma->range;
 }
 
 void vhost_vdpa_dma_destroy(struct vhost_vdpa_dma *dma)
@@ -721,6 +810,10 @@ void vhost_vdpa_dma_destroy(struct vhost_vdpa_dma *dma)
 		dma->as[asid] = NULL;
 	}
 
+	if (dma->domain) {
+		iommu_detach_device(dma->domain, vdpa_get_dma_dev(vdev));
+		iommu_domain_free(dma->domain);
+	}
 	WARN_ON(dma->pinned);
 	if (dma->mm)
 		mmdrop(dma->mm);

@@ -19,6 +19,7 @@
 
 struct iov_iter;
 struct vdpa_device;
+struct vdpa_iova_range;
 
 /*
  * All DMA-mapping state of one open file: its address spaces (created on
@@ -30,10 +31,25 @@ struct vhost_vdpa_dma;
  * vhost_vdpa_dma_create - set up the DMA state of a newly opened file
  * @vdev: the device; its nas, use_va and DMA operations pick the model
  *
- * Return: the new state, or an ERR_PTR: -EOPNOTSUPP for a parent that
- * relies on the platform IOMMU (neither set_map nor dma_map), -ENOMEM.
+ * A parent with neither set_map nor dma_map DMAs through the platform
+ * IOMMU of its DMA device: the file gets an IOMMU domain of its own,
+ * attached to that device until destroy.
+ *
+ * Return: the new state, or an ERR_PTR: for a platform-IOMMU parent
+ * -EOPNOTSUPP without a DMA device, -EFAULT if it is on no bus, -ENOTSUPP
+ * without a cache-coherent IOMMU, -EIO if no domain can be allocated, or
+ * the attach error; -EINVAL for dma_map without dma_unmap; -ENOMEM.
  */
 struct vhost_vdpa_dma *vhost_vdpa_dma_create(struct vdpa_device *vdev);
+
+/**
+ * vhost_vdpa_dma_iova_range - the IOVAs userspace may map
+ * @dma: the file's DMA state
+ * @range: filled with the parent's get_iova_range, else the IOMMU
+ *	   domain's aperture when it is enforced, else [0, U64_MAX]
+ */
+void vhost_vdpa_dma_iova_range(const struct vhost_vdpa_dma *dma,
+			       struct vdpa_iova_range *range);
 
 /**
  * vhost_vdpa_dma_write - handle one IOTLB message written to the file

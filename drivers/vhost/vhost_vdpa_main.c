@@ -72,8 +72,11 @@ static u64 vhost_vdpa_offered_backend(struct vhost_vdpa *v)
 		features |= BIT_ULL(VHOST_BACKEND_F_RESUME);
 	if (ops->get_vq_desc_group)
 		features |= BIT_ULL(VHOST_BACKEND_F_DESC_ASID);
-	/* set_map parents get their tables back after a reset (dma_on_reset). */
-	if (ops->set_map || ops->reset_map)
+	/*
+	 * set_map parents get their tables back after a reset (dma_on_reset);
+	 * an IOMMU domain (no DMA ops) never loses them.
+	 */
+	if (ops->set_map || ops->reset_map || !ops->dma_map)
 		features |= BIT_ULL(VHOST_BACKEND_F_IOTLB_PERSIST);
 	if (ops->get_backend_features)
 		features |= ops->get_backend_features(v->vdpa) &
@@ -269,15 +272,12 @@ static long vhost_vdpa_set_config(struct vhost_vdpa *v,
 
 static long vhost_vdpa_get_iova_range(struct vhost_vdpa *v, void __user *argp)
 {
-	const struct vdpa_config_ops *ops = v->vdpa->ops;
-	struct vhost_vdpa_iova_range range = { .first = 0, .last = U64_MAX };
+	struct vhost_vdpa_iova_range range;
+	struct vdpa_iova_range r;
 
-	if (ops->get_iova_range) {
-		struct vdpa_iova_range r = ops->get_iova_range(v->vdpa);
-
-		range.first = r.first;
-		range.last = r.last;
-	}
+	vhost_vdpa_dma_iova_range(v->dma, &r);
+	range.first = r.first;
+	range.last = r.last;
 	return copy_to_user(argp, &range, sizeof(range)) ? -EFAULT : 0;
 }
 
@@ -706,9 +706,11 @@ static int vhost_vdpa_probe(struct vdpa_device *vdpa)
 	int minor, ret;
 	u32 i;
 
-	if (!ops->set_map && !ops->dma_map) {
+	/* one IOMMU domain per open file: one group, one address space */
+	if (!ops->set_map && !ops->dma_map &&
+	    (vdpa->ngroups > 1 || vdpa->nas > 1)) {
 		dev_err(&vdpa->dev,
-			"vhost-vdpa does not support parents that rely on the platform IOMMU yet\n");
+			"vhost-vdpa: a platform-IOMMU parent must have one group and one address space\n");
 		return -EOPNOTSUPP;
 	}
 
