@@ -7,15 +7,23 @@
 #   NIC a  0000:00:10.0  52:54:00:76:70:0a  one doorbell page per queue:
 #                        the vp_vdpa function (tests/cases/70-vp-vdpa.sh)
 #   NIC b  0000:00:11.0  52:54:00:76:70:0b  the network peer (virtio_net)
+# NIC a sits behind an emulated Intel IOMMU (q35 machine, 48-bit IOVAs so
+# that process virtual addresses fit, as DPDK uses them), which Debian's
+# kernel enables by default; the other devices do not use the IOMMU
+# (virtio without iommu_platform bypasses it).
 # The guest loads virtio_pci for its 9p root, so both bind to it, but no
 # driver uses them until a test loads virtio_net (nothing is autoloaded:
 # the guest runs no udev).
 
 cat <<'ARGS'
+-machine
+q35
+-device
+intel-iommu,intremap=off,aw-bits=48
 -netdev
 hubport,id=vpa,hubid=1
 -device
-virtio-net-pci,netdev=vpa,addr=0x10,mac=52:54:00:76:70:0a,disable-legacy=on,page-per-vq=on,romfile=
+virtio-net-pci,netdev=vpa,addr=0x10,mac=52:54:00:76:70:0a,disable-legacy=on,page-per-vq=on,iommu_platform=on,romfile=
 -netdev
 hubport,id=vpb,hubid=1
 -device
