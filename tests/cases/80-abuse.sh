@@ -44,14 +44,26 @@ abuse_up() {
 	ABUSE_PINNED=$(pinned_pages)
 }
 
-# Nothing pinned beyond the baseline, no reference on vhost_vdpa.
+# Nothing pinned beyond the baseline, and no reference left on any of our
+# modules but those of the modules using it (an open fd holds vhost_vdpa,
+# a deleted but not yet freed simulator device holds vdpa_sim).
 abuse_clean() {
+	local m
+
 	wait_for 5 abuse_pins_back ||
 		fail "pinned pages: $(pinned_pages), baseline $ABUSE_PINNED"
-	if module_loaded vhost_vdpa; then
-		wait_for 5 test "$(cat /sys/module/vhost_vdpa/refcnt)" = 0 ||
-			fail "vhost_vdpa refcnt $(cat /sys/module/vhost_vdpa/refcnt)"
-	fi
+	for m in $(our_modules); do
+		module_loaded "$m" || continue
+		wait_for 5 abuse_refs_back "$m" ||
+			fail "$m refcnt $(cat "/sys/module/$m/refcnt"), users: $(ls "/sys/module/$m/holders")"
+	done
+}
+
+abuse_refs_back() {
+	local users
+
+	users=$(find "/sys/module/$1/holders" -mindepth 1 -maxdepth 1 | wc -l)
+	[ "$(cat "/sys/module/$1/refcnt")" = "$users" ]
 }
 
 abuse_pins_back() {

@@ -280,9 +280,8 @@ void fz_nl_close(struct fz_nl *nl)
 	nl->fd = -1;
 }
 
-int fz_nl_request(struct fz_nl *nl, uint8_t cmd, bool dump,
-		  const struct fz_nla *attrs, unsigned int n,
-		  unsigned int *nreplies)
+int fz_nl_send(struct fz_nl *nl, uint8_t cmd, bool dump,
+	       const struct fz_nla *attrs, unsigned int n)
 {
 	char body[FZ_NL_BUF - 64];
 	size_t off = 0;
@@ -295,11 +294,22 @@ int fz_nl_request(struct fz_nl *nl, uint8_t cmd, bool dump,
 		if (r)
 			return r;
 	}
-	r = nl_send(nl, nl->family, cmd, dump ? NLM_F_DUMP : NLM_F_ACK, body,
-		    off);
-	if (r)
-		return r;
+	return nl_send(nl, nl->family, cmd, dump ? NLM_F_DUMP : NLM_F_ACK,
+		       body, off);
+}
+
+int fz_nl_wait(struct fz_nl *nl, unsigned int *nreplies)
+{
 	return nl_wait(nl, false, nreplies);
+}
+
+int fz_nl_request(struct fz_nl *nl, uint8_t cmd, bool dump,
+		  const struct fz_nla *attrs, unsigned int n,
+		  unsigned int *nreplies)
+{
+	int r = fz_nl_send(nl, cmd, dump, attrs, n);
+
+	return r ? r : nl_wait(nl, false, nreplies);
 }
 
 int fz_nl_request_raw(struct fz_nl *nl, uint8_t cmd, uint16_t flags,

@@ -68,6 +68,10 @@ void fz_nl_close(struct fz_nl *nl);
 int fz_nl_request(struct fz_nl *nl, uint8_t cmd, bool dump,
 		  const struct fz_nla *attrs, unsigned int n,
 		  unsigned int *nreplies);
+/* The two halves of fz_nl_request(): the kernel acts during the send. */
+int fz_nl_send(struct fz_nl *nl, uint8_t cmd, bool dump,
+	       const struct fz_nla *attrs, unsigned int n);
+int fz_nl_wait(struct fz_nl *nl, unsigned int *nreplies);
 /* Send raw bytes as one genl request body (after the genl header). */
 int fz_nl_request_raw(struct fz_nl *nl, uint8_t cmd, uint16_t flags,
 		      const void *body, size_t len);

@@ -44,6 +44,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <linux/vdpa.h>
+
 #include "fz_common.h"
 #include "vdpa_user.h"
 
@@ -825,18 +827,50 @@ static void failnth_arm(unsigned int n)
 		die("fail-nth: %s", strerror(errno));
 }
 
-/* True if the armed failure was injected (the counter reached 0). */
+/*
+ * True if the armed failure was injected (the counter reached 0).  The
+ * read and the write here copy to and from userspace, which counts too
+ * with fail_usercopy: a read failing with EFAULT means the counter ran
+ * out only there (the operation did not reach it), and the write of 0 may
+ * need a second try.
+ */
 static bool failnth_disarm(void)
 {
 	char buf[16] = "";
 	bool hit;
+	int i;
 
-	if (pread(failnth_fd, buf, sizeof(buf) - 1, 0) < 0)
-		die("fail-nth read: %s", strerror(errno));
-	hit = atoi(buf) == 0;
-	if (pwrite(failnth_fd, "0", 1, 0) != 1)
-		die("fail-nth: %s", strerror(errno));
-	return hit;
+	if (pread(failnth_fd, buf, sizeof(buf) - 1, 0) < 0) {
+		if (errno != EFAULT)
+			die("fail-nth read: %s", strerror(errno));
+		hit = false;
+	} else {
+		hit = atoi(buf) == 0;
+	}
+	for (i = 0; i < 3; i++) {
+		if (pwrite(failnth_fd, "0", 1, 0) == 1)
+			return hit;
+		if (errno != EFAULT)
+			break;
+	}
+	die("fail-nth: %s", strerror(errno));
+}
+
+/* DEV_NEW under fail-nth: the kernel does its work in the send. */
+static int failnth_dev_add(struct fz_nl *nl, const char *name,
+			   unsigned int n, bool *hit)
+{
+	const char *mgmt = "vdpasim_net";
+	struct fz_nla a[] = {
+		{ VDPA_ATTR_MGMTDEV_DEV_NAME, strlen(mgmt) + 1, mgmt },
+		{ VDPA_ATTR_DEV_NAME, strlen(name) + 1, name },
+	};
+	int ret;
+
+	failnth_arm(n);
+	ret = fz_nl_send(nl, VDPA_CMD_DEV_NEW, false, a, 2);
+	*hit = failnth_disarm();
+	return ret ? ret : fz_nl_wait(nl, NULL);
 }
 
 static bool dev_exists(const char *name)
@@ -875,16 +909,18 @@ static int cmd_failnth(const char *op, const char *name, unsigned int max)
 
 	for (n = 1; n <= max; n++) {
 		if (!strcmp(op, "devadd")) {
-			failnth_arm(n);
-			ret = fz_dev_add(&nl, name, "vdpasim_net");
-			hit = failnth_disarm();
-			if (ret && dev_exists(name))
+			ret = failnth_dev_add(&nl, name, n, &hit);
+			/*
+			 * ENOBUFS: the request or its ack skb could not be
+			 * allocated; in the second case the device exists.
+			 */
+			if (ret && ret != -ENOBUFS && dev_exists(name))
 				check(false, "devadd n=%u failed (%d) but %s exists",
 				      n, ret, name);
-			if (!ret) {
-				ret = fz_dev_del(&nl, name);
-				check(!ret, "del after devadd n=%u: %d", n, ret);
-				ret = 0;
+			if (!ret || dev_exists(name)) {
+				int del = fz_dev_del(&nl, name);
+
+				check(!del, "del after devadd n=%u: %d", n, del);
 			}
 		} else if (!strcmp(op, "open")) {
 			int fd, fd2;
@@ -1000,9 +1036,15 @@ static int make_fail_fd = -1;
 /* Fault injection for this thread on or off (cycle -F). */
 static void fi(bool on)
 {
-	if (make_fail_fd >= 0 &&
-	    pwrite(make_fail_fd, on ? "1" : "0", 1, 0) != 1)
-		die("make-it-fail: %s", strerror(errno));
+	int i;
+
+	if (make_fail_fd < 0)
+		return;
+	/* switching off may itself meet an injected failure: retry */
+	for (i = 0; i < 100; i++)
+		if (pwrite(make_fail_fd, on ? "1" : "0", 1, 0) == 1)
+			return;
+	die("make-it-fail: %s", strerror(errno));
 }
 
 static int cmd_cycle(const char *name, unsigned int n, bool make_fail)
