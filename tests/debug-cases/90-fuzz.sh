@@ -36,8 +36,8 @@ fuzz_bin() {
 # below the whole VM's; the fuzzer stops 3 minutes before it and reports
 # how many operations it ran.
 TIMEOUT_fuzz=$((600 + ${FUZZ_OPS:-5000} / 10))
-if [ $TIMEOUT_fuzz -gt 5000 ]; then
-	TIMEOUT_fuzz=5000
+if [ $TIMEOUT_fuzz -gt 4500 ]; then
+	TIMEOUT_fuzz=4500
 fi
 
 test_fuzz() {
