@@ -19,6 +19,8 @@
 #include <linux/kernel.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/vdpa.h>
@@ -45,7 +47,8 @@
 #define VDPASIM_BLK_DWZ_MAX_SECTORS	UINT_MAX
 #define VDPASIM_BLK_ID		"vdpa_blk_sim"
 #define VDPASIM_BLK_BUDGET	32		/* requests per worker pass */
-#define VDPASIM_BLK_BYTE_BUDGET	(4U << 20)	/* bytes moved per worker pass */
+#define VDPASIM_BLK_BYTE_BUDGET	SZ_4M		/* bytes moved per worker pass */
+#define VDPASIM_BLK_CHUNK	SZ_1M		/* bytes copied between reschedules */
 #define VDPASIM_BLK_CONFIG_SIZE	72
 #define VDPASIM_BLK_CAPACITY_MB_DEFAULT	128
 
@@ -142,6 +145,46 @@ static u8 *vdpasim_blk_at(struct vdpasim_blk *blk, u64 sector)
 }
 
 /*
+ * Move @len bytes between the disk at @disk and the chain at byte @off of
+ * its writable (@to_driver) or readable segments.  One request may move
+ * 64 MiB and a pass several requests: go in pieces and let others run in
+ * between.  False if the chain ended early or is not mapped.
+ */
+static bool vdpasim_blk_copy(struct vdpasim_ring *ring,
+			     const struct vdpasim_chain *chain, u64 off,
+			     u8 *disk, u64 len, bool to_driver)
+{
+	ssize_t ret;
+	u64 done, n;
+
+	for (done = 0; done < len; done += n) {
+		n = min_t(u64, len - done, VDPASIM_BLK_CHUNK);
+		if (to_driver)
+			ret = vdpasim_chain_write(ring, chain, off + done,
+						  disk + done, n);
+		else
+			ret = vdpasim_chain_read(ring, chain, off + done,
+						 disk + done, n);
+		if (ret < 0 || ret != n)
+			return false;
+		cond_resched();
+	}
+	return true;
+}
+
+/* Zero @len bytes of the disk at @disk, in pieces as above. */
+static void vdpasim_blk_zero(u8 *disk, u64 len)
+{
+	u64 n;
+
+	for (; len; len -= n, disk += n) {
+		n = min_t(u64, len, VDPASIM_BLK_CHUNK);
+		memset(disk, 0, n);
+		cond_resched();
+	}
+}
+
+/*
  * IN: disk -> the writable segments before the status byte.  @data_len is
  * the number of bytes the driver offered; *@written gets what was copied.
  */
@@ -149,15 +192,12 @@ static u8 vdpasim_blk_read(struct vdpasim_blk *blk, struct vdpasim_ring *ring,
 			   const struct vdpasim_chain *chain, u64 sector,
 			   u64 data_len, u32 *written)
 {
-	ssize_t n;
 	u64 nsec;
 
 	if (!vdpasim_blk_xfer_sectors(data_len, &nsec) ||
-	    !vdpasim_blk_range_ok(blk, sector, nsec))
-		return VIRTIO_BLK_S_IOERR;
-	n = vdpasim_chain_write(ring, chain, 0, vdpasim_blk_at(blk, sector),
-				data_len);
-	if (n < 0 || n != data_len)
+	    !vdpasim_blk_range_ok(blk, sector, nsec) ||
+	    !vdpasim_blk_copy(ring, chain, 0, vdpasim_blk_at(blk, sector),
+			      data_len, true))
 		return VIRTIO_BLK_S_IOERR;
 	*written = data_len;
 	return VIRTIO_BLK_S_OK;
@@ -168,16 +208,13 @@ static u8 vdpasim_blk_write(struct vdpasim_blk *blk, struct vdpasim_ring *ring,
 			    const struct vdpasim_chain *chain, u64 sector)
 {
 	u64 len = chain->out_len - sizeof(struct virtio_blk_outhdr);
-	ssize_t n;
 	u64 nsec;
 
-	if (!vdpasim_blk_xfer_sectors(len, &nsec) ||
-	    !vdpasim_blk_range_ok(blk, sector, nsec))
-		return VIRTIO_BLK_S_IOERR;
 	/* a driver fault part way leaves the range partly written, as a disk */
-	n = vdpasim_chain_read(ring, chain, sizeof(struct virtio_blk_outhdr),
-			       vdpasim_blk_at(blk, sector), len);
-	if (n < 0 || n != len)
+	if (!vdpasim_blk_xfer_sectors(len, &nsec) ||
+	    !vdpasim_blk_range_ok(blk, sector, nsec) ||
+	    !vdpasim_blk_copy(ring, chain, sizeof(struct virtio_blk_outhdr),
+			      vdpasim_blk_at(blk, sector), len, false))
 		return VIRTIO_BLK_S_IOERR;
 	return VIRTIO_BLK_S_OK;
 }
@@ -222,8 +259,8 @@ static u8 vdpasim_blk_dwz(struct vdpasim_blk *blk, struct vdpasim_ring *ring,
 
 	/* a discarded range keeps its data, as upstream: reads are undefined */
 	if (type == VIRTIO_BLK_T_WRITE_ZEROES)
-		memset(vdpasim_blk_at(blk, sector), 0,
-		       (size_t)nsec << VDPASIM_BLK_SECTOR_SHIFT);
+		vdpasim_blk_zero(vdpasim_blk_at(blk, sector),
+				 (u64)nsec << VDPASIM_BLK_SECTOR_SHIFT);
 	return VIRTIO_BLK_S_OK;
 }
 
