@@ -39,10 +39,10 @@
 #define UNMAPPED_IOVA	(REGION_IOVA + 2 * REGION_SIZE)
 #define QSIZE		256U
 #define SECTOR		512U
-#define XFER_MAX	(1U << 20)	/* largest data buffer of one request */
+#define XFER_MAX	(2U << 20)	/* largest data buffer of one request */
 #define BATCH		48U		/* requests in flight, above the budget */
 #define BATCH_SECTORS	8U
-#define TIMEOUT_MS	10000		/* default wait for one completion */
+#define TIMEOUT_MS	60000		/* default wait for one completion */
 #define STATUS_NONE	0xffU		/* the device did not write a status */
 #define BLK_ID		"vdpa_blk_sim"
 #define MIN_CAPACITY	16384U		/* sectors the checks use: 8 MiB */
@@ -687,7 +687,7 @@ static void usage(FILE *f)
 		"  --fill SEED    write a pattern over the first N sectors\n"
 		"  --verify SEED  check it (SEED 0: zeros)\n"
 		"  --loop         repeat the fill or verify until something fails\n"
-		"  --timeout MS   wait at most MS for a completion (default 10000)\n"
+		"  --timeout MS   wait at most MS for a completion (default 60000)\n"
 		"  -v             print passing checks too\n");
 }
 
