@@ -67,7 +67,7 @@ demo_qemu() {
 		accel=(-accel kvm -cpu host)
 	else
 		echo "No KVM: QEMU emulates the guest's CPU (TCG); in the test VM that is"
-		echo "emulation inside emulation, so the boot takes 2 to 5 minutes."
+		echo "emulation inside emulation, so the boot takes 2 to 10 minutes."
 	fi
 	ulimit -l unlimited	# vhost-vdpa pins the guest's memory
 	mkfifo "$dir/ctl"
