@@ -961,15 +961,18 @@ static int cmd_failnth(const char *op, const char *name, unsigned int max)
 				ret = start_net(&d, node, true);
 				if (ret)
 					die("start: %s", strerror(-ret));
+				/* add FAILED, then reset: one count for both */
 				failnth_arm(n);
-				st = n & 1 ? 0 : VIRTIO_CONFIG_S_ACKNOWLEDGE |
-					VIRTIO_CONFIG_S_DRIVER |
-					VIRTIO_CONFIG_S_FEATURES_OK |
-					VIRTIO_CONFIG_S_DRIVER_OK |
-					VIRTIO_CONFIG_S_FAILED;
+				st = VIRTIO_CONFIG_S_ACKNOWLEDGE |
+				     VIRTIO_CONFIG_S_DRIVER |
+				     VIRTIO_CONFIG_S_FEATURES_OK |
+				     VIRTIO_CONFIG_S_DRIVER_OK |
+				     VIRTIO_CONFIG_S_FAILED;
 				ret = ioctl(d.fd, VHOST_VDPA_SET_STATUS, &st) ?
 					-errno : 0;
-				/* odd n: reset path; even: add FAILED */
+				st = 0;
+				if (ioctl(d.fd, VHOST_VDPA_SET_STATUS, &st) && !ret)
+					ret = -errno;
 				hit = failnth_disarm();
 			} else {
 				struct vhost_vring_file f = { 0, -1 };
