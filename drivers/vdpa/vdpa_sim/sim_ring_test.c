@@ -115,7 +115,7 @@ static int ring_test_init(struct kunit *test)
 	ctx->pages = alloc_pages(GFP_KERNEL, TEST_ORDER);
 	KUNIT_ASSERT_NOT_NULL(test, ctx->pages);
 	ctx->mem = page_address(ctx->pages);
-	ctx->iotlb = vhost_iotlb_alloc(0, 0);
+	ctx->iotlb = vhost_iotlb_alloc(16, 0);
 	if (!ctx->iotlb) {
 		__free_pages(ctx->pages, TEST_ORDER);
 		KUNIT_ASSERT_NOT_NULL(test, ctx->iotlb);
