@@ -76,9 +76,20 @@ phys_addr_t page_to_phys(struct page *page)
 	return (unsigned char *)page - shim_mem;
 }
 
+/* The stand-in table, with the entry limit the kernel's one enforces. */
+struct kunit_host_iotlb {
+	struct vhost_iotlb iotlb;	/* first: freed through it */
+	unsigned int limit;
+};
+
 struct vhost_iotlb *vhost_iotlb_alloc(unsigned int limit, unsigned int flags)
 {
-	return calloc(1, sizeof(struct vhost_iotlb));
+	struct kunit_host_iotlb *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->limit = limit;
+	return &t->iotlb;
 }
 
 void vhost_iotlb_free(struct vhost_iotlb *iotlb)
@@ -86,9 +97,18 @@ void vhost_iotlb_free(struct vhost_iotlb *iotlb)
 	free(iotlb);
 }
 
+/* As the kernel's: a limit of 0 refuses everything, a full table too. */
 int vhost_iotlb_add_range(struct vhost_iotlb *iotlb, u64 start, u64 last,
 			  u64 addr, unsigned int perm)
 {
+	struct kunit_host_iotlb *t = (struct kunit_host_iotlb *)iotlb;
+
+	if (last < start)
+		return -EFAULT;
+	if (!t->limit)
+		return -EINVAL;
+	if (iotlb->n >= t->limit || iotlb->n >= SHIM_IOTLB_MAX)
+		return -ENOSPC;
 	shim_iotlb_add(iotlb, start, last, addr, perm);
 	return 0;
 }
