@@ -86,7 +86,12 @@ nq_pinned_is() { [ "$(pinned_pages)" = "$1" ]; }
 # device I, in that order (eth0, eth1, ...).  The console goes to $NQ_CON
 # (in the results, next to the test's log: out/40-qemu/TEST.RUN.console),
 # stderr to RUN.err; the guest reads "go" lines from the fifo RUN.ctl,
-# kept open on fd $NQ_CTL.  A lean boot: 128 MB, no crypto self-tests.
+# kept open on fd $NQ_CTL.  A lean boot: 128 MB, no crypto self-tests, no
+# read-only kernel data (its W+X page table walk costs seconds), PCI
+# scanned and its IRQs routed without ACPI (nested, the AML of the PCI
+# root bridge and each NIC's _PRT cost minutes, _PRT even hit ACPICA's
+# 30 s loop timeout); the console gets the kernel log's gaps over 2 s
+# (vt.slow).
 nq_start() {
 	local run=$1 smp=$2 i cdev args=()
 
@@ -106,6 +111,7 @@ nq_start() {
 	done
 	mkfifo "$run.ctl"
 	exec {NQ_CTL}<>"$run.ctl"
+	: >"$NQ_CON"	# for nq_wait before QEMU's redirection opened it
 	NQ_T0=$(date +%s)
 	log "$run: qemu-system-x86_64 -smp $smp ${args[*]}"
 	qemu-system-x86_64 -accel tcg -m 128M -smp "$smp" \
@@ -113,7 +119,7 @@ nq_start() {
 		-chardev stdio,id=con,signal=off -serial chardev:con \
 		-monitor none \
 		-kernel "$NQ_KERNEL" -initrd "$TEST_TMPDIR/nested.cpio" \
-		-append "console=ttyS0 quiet ipv6.disable=1 panic=-1 no_timer_check cryptomgr.notests vt.count=$NQ_COUNT vt.foreign=$NQ_FOREIGN vt.nics=$#" \
+		-append "console=ttyS0 quiet ipv6.disable=1 panic=-1 no_timer_check cryptomgr.notests rodata=off pci=noacpi vt.slow=2 vt.count=$NQ_COUNT vt.foreign=$NQ_FOREIGN vt.nics=$#" \
 		"${args[@]}" <"$run.ctl" >"$NQ_CON" 2>"$run.err" &
 	NQ_PID=$!
 }
@@ -139,6 +145,7 @@ nq_wait() {
 		fi
 		if grep -aq "^VT $word" "$NQ_CON"; then
 			log "$NQ_RUN: '$word' after $(($(date +%s) - NQ_T0)) s"
+			tr -d '\r' <"$NQ_CON" | grep -a '^VT ' >"$NQ_RUN.vt"
 			return 0
 		fi
 		if ! kill -0 "$NQ_PID" 2>/dev/null; then
@@ -174,24 +181,32 @@ nq_exit() {
 	NQ_RC=$rc
 }
 
+# The guest's VT lines as of the last nq_wait are in RUN.vt: one process
+# per look-up (each costs in the test VM).
 # nq_line WORD [IFACE]: the guest's last "VT WORD ..." line (for IFACE)
 nq_line() {
-	tr -d '\r' <"$NQ_CON" | grep -a "^VT $1 " |
-		{ if [ -n "${2:-}" ]; then grep -E " nic=$2( |\$)|^VT nic $2 "; else cat; fi; } |
-		tail -n 1
+	awk -v w="VT $1 " -v n="${2:-}" 'index($0, w) == 1 &&
+		(n == "" || index($0 " ", " nic=" n " ") || index($0, "VT nic " n " ") == 1) {
+		l = $0 } END { print l }' "$NQ_RUN.vt"
 }
 
 # nq_key KEY: KEY's value on stdin's line
-nq_key() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
+nq_key() { awk -v k="$1=" '{ for (i = 1; i <= NF; i++) if (index($i, k) == 1) print substr($i, length(k) + 1) }'; }
 
 # nq_field PHASE IFACE KEY: KEY's value on the guest's "VT phase PHASE"
 # line for IFACE
-nq_field() { nq_line "phase $1" "$2" | nq_key "$3"; }
+nq_field() {
+	awk -v w="VT phase $1 " -v n=" nic=$2 " -v k="$3=" 'index($0, w) == 1 &&
+		index($0 " ", n) { l = $0 } END {
+		c = split(l, f, " ")
+		for (i = 1; i <= c; i++) if (index(f[i], k) == 1) print substr(f[i], length(k) + 1)
+	}' "$NQ_RUN.vt"
+}
 
 # nq_iface I: the guest's interface with device I's QEMU MAC
 nq_iface() {
-	tr -d '\r' <"$NQ_CON" | grep -a "^VT nic .* mac=${NQ_MAC[$1]}\( \|\$\)" |
-		awk '{ print $3 }' | head -n 1
+	awk -v m="mac=${NQ_MAC[$1]}" '$1 == "VT" && $2 == "nic" && $4 == m { print $3; exit }' \
+		"$NQ_RUN.vt"
 }
 
 # nq_vstats I: "QIDX NAME VALUE" for every counter of device I's queues
@@ -311,7 +326,8 @@ nq_check_stderr() {
 }
 
 # nq_run_traffic: the boot to "ready", then the traffic; the checks of the
-# devices while it runs go on while the guest sends.
+# devices while it runs go on while the guest sends.  The caller checks
+# the traffic (nq_check_traffic) from the vstats taken before and after.
 nq_run_traffic() {
 	local i
 
@@ -329,10 +345,6 @@ nq_run_traffic() {
 	for i in "${NQ_NICS[@]}"; do
 		nq_vstats "$i" >"$NQ_RUN.after.$i"
 	done
-	for i in "${NQ_NICS[@]}"; do
-		nq_check_traffic "$i"
-	done
-	nq_check_stderr
 }
 
 # run1: one QEMU on vdpa0 (plain), vdpa1 (x-svq=on) and vdpa2 (max_vqp 2,
@@ -347,8 +359,13 @@ test_plain_svq_mq_then_reuse_and_del() {
 	pinned=$(pinned_pages)
 	nq_start run1 2 0 1 2
 	nq_run_traffic
+	# the guest powers off while this side checks its counts
 	nq_go
+	for i in "${NQ_NICS[@]}"; do
+		nq_check_traffic "$i"
+	done
 	nq_exit 120
+	nq_check_stderr
 	expect_eq "$NQ_RC" 0 "run1: QEMU's exit status"
 	wait_for 10 nq_pinned_is "$pinned" ||
 		fail "run1: pinned pages $(pinned_pages), $pinned before QEMU ran"
@@ -362,6 +379,8 @@ test_plain_svq_mq_then_reuse_and_del() {
 	cdev=$(nq_cdev 0)
 	nq_start reuse 1 0
 	nq_run_traffic
+	nq_check_traffic 0
+	nq_check_stderr
 
 	# remove the device under the running QEMU
 	start=$(date +%s%N)

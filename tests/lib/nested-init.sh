@@ -9,6 +9,8 @@
 # serial console:
 #
 #   VT nic IFACE mac=M rxqueues=N      one line per NIC, before "ready"
+#   VT dmesg +SECS LINE                (vt.slow=SECS) a kernel log line that
+#                                      came SECS after the one before it
 #   VT ready mac=M rxqueues=N cpus=N nics=N up=T0,T1,T2
 #                                      eth0's MAC and RX queues; all NICs
 #                                      are up; uptimes at /init, after the
@@ -17,7 +19,8 @@
 #                                      one burst of traffic on IFACE and
 #                                      how its tx_packets/rx_packets moved
 #   VT done                            all phases ran; waits for "go",
-#                                      then powers off
+#                                      then powers off (reboots with
+#                                      acpi=off: QEMU needs -no-reboot)
 #   VT fail REASON                     something broke; powers off at once
 #
 # Phases, on every NIC (the simulator loops back frames to broadcast,
@@ -31,7 +34,8 @@
 # at the same time, each NIC's phases one after the other.
 #
 # Kernel command line: vt.count=N (default 20), vt.foreign=MAC,
-# vt.nics=N (default 1: wait for eth0 .. eth<N-1>).
+# vt.nics=N (default 1: wait for eth0 .. eth<N-1>), vt.slow=SECS (report
+# the kernel log's gaps over SECS seconds; default 0: off).
 
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -40,13 +44,29 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 exec </dev/console >/dev/console 2>&1
 read -r up0 _ </proc/uptime
+# Few processes from here on: under TCG inside TCG each one costs
+# seconds.  Shell builtins read the files and wait.
+mkfifo /tmp/nap
+
+# nap SECS: sleep without a process (nobody writes the fifo)
+nap() { read -r -t "$1" _ <>/tmp/nap; }
 
 say() { echo "VT $*"; }
 
+# off: power off; with acpi=off the kernel cannot, a reboot makes QEMU
+# (-no-reboot) exit instead
+off() {
+	if [ -d /sys/firmware/acpi ]; then
+		poweroff -f
+	else
+		reboot -f
+	fi
+	sleep 60
+}
+
 die() {
 	say "fail $*"
-	poweroff -f
-	sleep 60
+	off
 }
 
 # wait_go: wait for a "go" line from the host (at most 30 minutes)
@@ -64,11 +84,14 @@ wait_go() {
 count=20
 foreign=02:00:00:00:00:99
 nics=1
-for w in $(cat /proc/cmdline); do
+slow=0
+read -r cmdline </proc/cmdline
+for w in $cmdline; do
 	case $w in
 	vt.count=*) count=${w#*=} ;;
 	vt.foreign=*) foreign=${w#*=} ;;
 	vt.nics=*) nics=${w#*=} ;;
+	vt.slow=*) slow=${w#*=} ;;
 	esac
 done
 
@@ -81,49 +104,61 @@ i=0
 while [ ! -e "/sys/class/net/eth$((nics - 1))" ]; do
 	i=$((i + 1))
 	[ $i -lt 300 ] || die "no eth$((nics - 1))"
-	sleep 0.2
+	nap 0.2
 done
 # NIC k is eth<k> on 10.0.k.1/24; 10.0.k.3 is a neighbour with a foreign
 # MAC, 10.0.k.4 one with our own (busybox ip has no "neigh add")
-for k in $(seq 0 $((nics - 1))); do
+k=0
+while [ $k -lt "$nics" ]; do
 	dev=eth$k
-	mac=$(cat "/sys/class/net/$dev/address")
+	read -r mac <"/sys/class/net/$dev/address"
 	ip link set "$dev" up || die "ip link set $dev up"
 	ip addr add "10.0.$k.1/24" dev "$dev" || die "ip addr add $dev"
 	arp -i "$dev" -s "10.0.$k.3" "$foreign" || die "arp -s foreign $dev"
 	arp -i "$dev" -s "10.0.$k.4" "$mac" || die "arp -s own $dev"
+	k=$((k + 1))
 done
-cpus=$(grep -c ^processor /proc/cpuinfo)
-for k in $(seq 0 $((nics - 1))); do
+set -- /sys/devices/system/cpu/cpu[0-9]*
+cpus=$#
+k=0
+while [ $k -lt "$nics" ]; do
 	dev=eth$k
 	i=0
-	while [ "$(cat "/sys/class/net/$dev/operstate")" != up ]; do
+	while read -r st <"/sys/class/net/$dev/operstate" && [ "$st" != up ]; do
 		i=$((i + 1))
 		[ $i -lt 300 ] || die "$dev has no carrier"
-		sleep 0.2
+		nap 0.2
 	done
-	rxq=$(ls -d "/sys/class/net/$dev/queues/"rx-* | wc -l)
-	mac=$(cat "/sys/class/net/$dev/address")
+	set -- "/sys/class/net/$dev/queues/"rx-*
+	rxq=$#
+	read -r mac <"/sys/class/net/$dev/address"
 	[ "$k" -ne 0 ] || { mac0=$mac; rxq0=$rxq; }
 	say "nic $dev mac=$mac rxqueues=$rxq"
+	k=$((k + 1))
 done
 read -r up2 _ </proc/uptime
+# vt.slow=SECS: where the boot spent its time (the kernel's log is kept
+# even with "quiet"): lines that came SECS after the one before, /init
+if [ "$slow" != 0 ]; then
+	dmesg | awk -v s="$slow" '{ t = substr($0, 2, index($0, "]") - 2) + 0 }
+		t - p > s || /Run .init/ { printf "VT dmesg +%.1f %s\n", t - p, $0 }
+		{ p = t }'
+fi
 
 say "ready mac=$mac0 rxqueues=$rxq0 cpus=$cpus nics=$nics up=$up0,$up1,$up2"
 wait_go
 
-# Few processes from here on: under TCG inside TCG each one costs.
 # now VAR: the uptime into VAR
 now() { read -r "$1" _ </proc/uptime; }
 
 # burst DEV DST: COUNT ARP requests to DST.  busybox arping sends one a
-# second, so several run at once, 4 requests each.
+# second, so two or more run at once, 10 requests each.
 burst() {
 	local left=$count n j=0
 
 	while [ $left -gt 0 ]; do
-		n=4
-		[ $left -ge 4 ] || n=$left
+		n=10
+		[ $left -ge 10 ] || n=$left
 		arping -c $n -I "$1" "$2" >"/tmp/$1.arp.$j" 2>&1 &
 		left=$((left - n))
 		j=$((j + 1))
@@ -146,7 +181,7 @@ phase() {
 	read -r rx0 <"/sys/class/net/$dev/statistics/rx_packets"
 	read -r tx0 <"/sys/class/net/$dev/statistics/tx_packets"
 	"$@" >"/tmp/$dev.out" 2>&1
-	sleep 1
+	nap 1
 	read -r rx <"/sys/class/net/$dev/statistics/rx_packets"
 	read -r tx <"/sys/class/net/$dev/statistics/tx_packets"
 	while read -r a b _; do
@@ -177,10 +212,12 @@ phases() {
 
 # queue pair 0 for all but pair1
 taskset -p -c 0 $$ >/dev/null || die "taskset $$"
-for k in $(seq 0 $((nics - 1))); do
+k=0
+while [ $k -lt "$nics" ]; do
 	phases "$k" &
+	k=$((k + 1))
 done
 wait
 say "done"
 wait_go
-poweroff -f
+off
