@@ -81,7 +81,7 @@ demo_qemu() {
 		-nodefaults -no-user-config -display none -no-reboot \
 		-chardev stdio,id=con,signal=off -serial chardev:con -monitor none \
 		-kernel "$dir/kernel" -initrd "$dir/initrd" \
-		-append "console=ttyS0 quiet ipv6.disable=1 panic=-1 no_timer_check vt.count=$DEMO_QEMU_COUNT" \
+		-append "console=ttyS0 quiet ipv6.disable=1 panic=-1 no_timer_check cryptomgr.notests rodata=off pci=noacpi vt.count=$DEMO_QEMU_COUNT" \
 		-netdev type=vhost-vdpa,vhostdev=/dev/vhost-vdpa-0,id=n0 \
 		-device "virtio-net-pci,netdev=n0,mac=$DEMO_MAC,romfile=" \
 		<"$dir/ctl" >"$dir/console" 2>"$dir/stderr" &
