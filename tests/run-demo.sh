@@ -67,7 +67,7 @@ tb_find_kernel
 tb_initramfs
 tb_new_run demo
 tb_say "run: booting the VM with kernel $KVER (logs in ${TB_RUN#"$TB_TREE"/})"
-tb_say "run: without KVM this takes 5 to 15 minutes, mostly the demo guest's boot"
+tb_say "run: without KVM this takes 3 to 10 minutes, mostly the demo guest's boot"
 
 DEMO_RC=
 DONE=0
