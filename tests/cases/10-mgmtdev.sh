@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 #
 # Management devices and the "vdpa" generic-netlink family, driven by the
 # real iproute2 6.1 `vdpa` (CLIENTS.md §4, ABI.md §3).

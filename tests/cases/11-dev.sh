@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 #
 # Creating, showing and deleting vdpasim_net devices with the real
 # iproute2 6.1 `vdpa` (CLIENTS.md §4, ABI.md §3.2-3.4, §5.2).
@@ -226,14 +227,20 @@ print(json.dumps({"config": {"vdpa0": {"mac": "52:54:00:12:34:56", "link ": "up"
 
 	capture vdpa dev vstats show vdpa0 qidx 0
 	log "qidx 0: $out"
+	# quoted parts are literal, $c is the number pattern
+	# shellcheck disable=SC2027
 	[[ $out =~ ^"vdpa0: queue_type control_vq rx packets "$c" rx bytes "$c" rx errors "$c" rx overruns "$c" rx drops "$c" "$ ]] ||
 		{ echo "qidx 0: '$out' $err" >&2; bad=1; }
 	capture vdpa dev vstats show vdpa0 qidx 1
 	log "qidx 1: $out"
+	# quoted parts are literal, $c is the number pattern
+	# shellcheck disable=SC2027
 	[[ $out =~ ^"vdpa0: queue_type tx tx packets "$c" tx bytes "$c" tx errors "$c" tx drops "$c" "$ ]] ||
 		{ echo "qidx 1: '$out' $err" >&2; bad=1; }
 	capture vdpa dev vstats show vdpa0 qidx 2
 	log "qidx 2: $out"
+	# quoted parts are literal, $c is the number pattern
+	# shellcheck disable=SC2027
 	[[ $out =~ ^"vdpa0: queue_type rx cvq requests "$c" cvq successes "$c" cvq errors "$c" "$ ]] ||
 		{ echo "qidx 2: '$out' $err" >&2; bad=1; }
 	capture vdpa -j dev vstats show vdpa0 qidx 1

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 #
 # Refused requests: each gives the expected errno and message through the
 # real iproute2 6.1 `vdpa` (exit status 1, `Error: <extack>.` then

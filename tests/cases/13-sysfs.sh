@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 #
 # The vdpa bus in sysfs and the uevents of its devices (ABI.md §1, §4).
 
@@ -64,7 +65,7 @@ test_driver_override() {
 		fail "a 4095-byte driver_override was accepted"
 	fi
 	expect_eq "$(cat $f)" "(null)" "after the refused write"
-	ls -l $f | grep -q '^-rw-r--r--' || fail "driver_override mode: $(ls -l $f)"
+	[ "$(stat -c %A "$f")" = -rw-r--r-- ] || fail "driver_override mode: $(stat -c %A "$f")"
 }
 
 # libvirt recognises vdpa devices by SUBSYSTEM=vdpa with no DEVTYPE.

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 #
 # Many devices: dumps that span several netlink messages resume where they
 # stopped, in the order the devices were added.
@@ -6,6 +7,7 @@
 . "$VDPA_TREE/tests/helpers/mgmt-lib.sh"
 
 SCALE_N=200
+# shellcheck disable=SC2034 # read by the runner
 TIMEOUT_200_devices=900
 
 test_200_devices() {
@@ -15,7 +17,7 @@ test_200_devices() {
 	t0=$(date +%s)
 	for i in $(seq 0 $((SCALE_N - 1))); do
 		vdpa dev add name vdpa$i mgmtdev vdpasim_net \
-			mac 52:54:00:00:$(printf '%02x:%02x' $((i / 256)) $((i % 256)))
+			mac "52:54:00:00:$(printf '%02x:%02x' $((i / 256)) $((i % 256)))"
 	done
 	t1=$(date +%s)
 	echo "added $SCALE_N devices in $((t1 - t0)) s"

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 #
 # Module lifetimes: unloading a management device's module removes its
 # devices; the core cannot go while a parent uses it; reloading works.
