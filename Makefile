@@ -12,6 +12,8 @@
 #                       then depmod (INSTALL_MOD_PATH=/dir: a staging root;
 #                       NO_BUILD=1: install what is built, do not make;
 #                       SIGN_KEY=K SIGN_CERT=C: sign them with your key)
+#                       and the modprobe.d check against another vDPA core
+#                       (scripts/modprobe-setup.sh)
 #   make uninstall      remove what make install installed, then depmod
 #   make install-udev   optional: /dev/vhost-vdpa-* to group kvm (udev/)
 #   make version        print the version (include/linux/vdpa_version.h)
@@ -121,6 +123,7 @@ ifneq ($(SIGN_KEY),)
 			$(INSTALL_DIR)/$$m.ko; done
 endif
 	$(DEPMOD) $(DEPMOD_ARGS)
+	./scripts/modprobe-setup.sh install $(INSTALL_MOD_PATH)
 
 uninstall:
 	@test -n "$(INSTALL_KVER)" || { \
@@ -129,6 +132,7 @@ uninstall:
 	-cd $(INSTALL_DIR) 2>/dev/null && rmdir -p --ignore-fail-on-non-empty \
 		$(sort $(dir $(VDPA_MODULE_LIST))) 2>/dev/null
 	$(DEPMOD) $(DEPMOD_ARGS)
+	./scripts/modprobe-setup.sh remove $(INSTALL_MOD_PATH)
 
 UDEV_RULES_DIR ?= /etc/udev/rules.d
 

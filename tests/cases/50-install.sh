@@ -54,9 +54,25 @@ inst_chardev() {
 	done
 }
 
-# inst_use ROOT: modprobe our modules by name from ROOT, check that they
-# come from its updates/ (and vhost_iotlb from the kernel's tree) and carry
-# our version, create a device, find its char device, delete it.
+# inst_modprobe ROOT ARG...: modprobe as on a system where ROOT is /: its
+# modules and the modprobe.d file the install put there, whose install
+# commands name the check by the path it has on the installed system, so
+# a copy points them into ROOT.  -d reaches the check's own modprobe run
+# through $MODPROBE_OPTIONS, as modprobe passes on -C itself.
+inst_modprobe() {
+	local root=$1 conf=$TEST_TMPDIR/vdpa-out-of-tree.conf
+
+	shift
+	sed "s| /usr/local/lib/vdpa/| $root/usr/local/lib/vdpa/|" \
+		"$root/usr/local/lib/modprobe.d/vdpa-out-of-tree.conf" >"$conf" ||
+		fail "no modprobe.d file in $root"
+	MODPROBE_OPTIONS="-d $root" modprobe -C "$conf" "$@"
+}
+
+# inst_use ROOT: modprobe our modules by name from ROOT (through the
+# modprobe.d check the install wrote), check that they come from its
+# updates/ (and vhost_iotlb from the kernel's tree) and carry our version,
+# create a device, find its char device, delete it.
 inst_use() {
 	local root=$1 ver m f deps
 
@@ -69,7 +85,10 @@ inst_use() {
 	done
 	grep -q "^insmod .*/kernel/.*/vhost_iotlb\.ko" <<<"$deps" ||
 		fail "vhost_iotlb does not resolve to the kernel's tree"
-	modprobe -d "$root" -a vhost_vdpa vdpa_sim_net
+	grep -q "^install vhost_vdpa /usr/local/lib/vdpa/vdpa-modprobe-check vhost_vdpa" \
+		"$root/usr/local/lib/modprobe.d/vdpa-out-of-tree.conf" ||
+		fail "no install command for vhost_vdpa in the modprobe.d file"
+	inst_modprobe "$root" -a vhost_vdpa vdpa_sim_net
 	for m in vdpa vdpa_sim vdpa_sim_net vhost_vdpa vhost_iotlb; do
 		module_loaded "$m" || fail "$m was not pulled in"
 	done
@@ -149,8 +168,11 @@ test_dkms() {
 }
 
 # Ours over a loaded in-tree vdpa (upstream's vdpa.c built for this
-# kernel): modprobe refuses and the kernel log says which symbols do not
-# match.  Documentation/admin-guide.rst quotes these messages.
+# kernel): through the modprobe.d check the install wrote, modprobe fails
+# with one message naming the module in the way, and nothing reaches the
+# module loader (no symbol errors in the kernel log).  Without the check
+# (plain modprobe -d, insmod) the user gets the loader's refusals, which
+# Documentation/admin-guide.rst also quotes.
 test_intree_conflict() {
 	local d=$INST_DIR/intree root=$INST_DIR/make/installed err st=0 n klog
 
@@ -158,15 +180,34 @@ test_intree_conflict() {
 	[ -d "$root" ] || skip "make install did not run"
 	insmod "$d/vdpa.ko"
 	[ ! -e /sys/module/vdpa/version ] || fail "the in-tree vdpa has a version?"
+
 	n=$(dmesg | wc -l)
+	err=$(inst_modprobe "$root" vdpa_sim_net 2>&1) || st=$?
+	klog=$(dmesg | tail -n +$((n + 1)))
+	log "modprobe vdpa_sim_net (installed): exit status $st, stderr:"
+	printf '%s\n' "$err"
+	[ "$st" -ne 0 ] || fail "modprobe vdpa_sim_net loaded over an in-tree vdpa"
+	! module_loaded vdpa_sim || fail "vdpa_sim loaded over an in-tree vdpa"
+	expect_eq "$(grep -c '^vdpa: ' <<<"$err")" 1 "messages of the check"
+	grep -q "^vdpa: vdpa_sim_net (out-of-tree vDPA $(inst_version)) not loaded, conflict: the kernel's own (in-tree) vDPA core, module vdpa, is loaded;" \
+		<<<"$err" || fail "unexpected modprobe message: $err"
+	[ -z "$klog" ] || fail "the kernel log grew: $klog"
+
+	# The same through every other module name, e.g. the bus driver.
+	err=$(inst_modprobe "$root" vhost_vdpa 2>&1) && fail "vhost_vdpa loaded"
+	grep -q "^vdpa: vhost_vdpa (out-of-tree vDPA [^)]*) not loaded, conflict: the kernel's own" \
+		<<<"$err" || fail "unexpected modprobe message: $err"
+
+	# Without the check: the module loader's refusals.
+	n=$(dmesg | wc -l)
+	st=0
 	err=$(modprobe -d "$root" vdpa_sim_net 2>&1) || st=$?
 	klog=$(dmesg | tail -n +$((n + 1)))
-	log "modprobe -d ROOT vdpa_sim_net: exit status $st, stderr:"
+	log "modprobe -d ROOT vdpa_sim_net (no modprobe.d): exit status $st, stderr:"
 	printf '%s\n' "$err"
 	log "kernel log:"
 	printf '%s\n' "$klog"
 	[ "$st" -ne 0 ] || fail "modprobe vdpa_sim_net loaded over an in-tree vdpa"
-	! module_loaded vdpa_sim || fail "vdpa_sim loaded over an in-tree vdpa"
 	grep -q "could not insert 'vdpa_sim" <<<"$err" ||
 		fail "unexpected modprobe message: $err"
 	grep -q -E 'vdpa_sim: (disagrees about version of symbol|Unknown symbol)' \

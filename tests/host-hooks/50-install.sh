@@ -13,7 +13,8 @@
 #
 #   make/    `make install KDIR=... INSTALL_MOD_PATH=make/root SIGN_KEY=...
 #            SIGN_CERT=...` (the modules into updates/, signed with a key
-#            made here, then depmod), a snapshot of the result to
+#            made here, then depmod, and the modprobe.d check of
+#            scripts/modprobe-setup.sh), a snapshot of the result to
 #            make/installed, then `make uninstall` with the same arguments.
 #   dkms/    `dkms add`, `dkms build -k KVER`, `dkms install -k KVER`
 #            (--dkmstree, --sourcetree, --installtree point into dkms/,
@@ -27,7 +28,7 @@
 # our modules' dependencies on distro modules (vhost_iotlb) resolve in
 # modules.dep as on a real system.  After each removal, nothing-left
 # checks that no module of ours stays in the root, modules.dep or `dkms
-# status`.  Each step appends "ok STEP" or "FAIL STEP" to PATH/status and
+# status`, and no modprobe.d check.  Each step appends "ok STEP" or "FAIL STEP" to PATH/status and
 # its output to PATH/log; the guest's tests report them and load the
 # snapshots by name with `modprobe -d PATH/installed`.
 
@@ -61,9 +62,28 @@ stage_root() {
 	done
 }
 
-# nothing_left ROOT: no module of ours in ROOT's updates/ or modules.dep.
+# What scripts/modprobe-setup.sh installs under a root.
+MODPROBE_FILES=(usr/local/lib/modprobe.d/vdpa-out-of-tree.conf
+	usr/local/lib/vdpa/vdpa-modprobe-check)
+
+# modprobe_files ROOT: the install put the modprobe.d check under ROOT.
+modprobe_files() {
+	local f
+
+	for f in "${MODPROBE_FILES[@]}"; do
+		[ -f "$1/$f" ] || { echo "no $1/$f"; return 1; }
+	done
+	grep '^install vhost_vdpa ' "$1/${MODPROBE_FILES[0]}"
+}
+
+# nothing_left ROOT: no module of ours in ROOT's updates/ or modules.dep,
+# no modprobe.d check.
 nothing_left() {
-	local mods=$1/lib/modules/$KVER m
+	local mods=$1/lib/modules/$KVER m f
+
+	for f in "${MODPROBE_FILES[@]}"; do
+		[ ! -e "$1/$f" ] || { echo "$1/$f is left"; return 1; }
+	done
 
 	if find "$mods/updates" -name '*.ko*' 2>/dev/null | grep .; then
 		echo "modules left in $mods/updates"
@@ -88,6 +108,7 @@ setup_make() {
 	step make install make -C "$TB_TREE" install KDIR="$KDIR" \
 		INSTALL_MOD_PATH="$root" SIGN_KEY="$d/key.pem" \
 		SIGN_CERT="$d/cert.der" &&
+	step make modprobe-files modprobe_files "$root" &&
 	step make snapshot cp -a "$root" "$DIR/make/installed" &&
 	step make uninstall make -C "$TB_TREE" uninstall KDIR="$KDIR" \
 		INSTALL_MOD_PATH="$root" &&
@@ -126,6 +147,7 @@ setup_dkms() {
 	step dkms install dkms install "vdpa/$ver" -k "$KVER" --no-depmod \
 		"${DKMS_OPTS[@]}" &&
 	step dkms depmod depmod -b "$d/root" "$KVER" &&
+	step dkms modprobe-files modprobe_files "$d/root" &&
 	step dkms snapshot cp -a "$d/root" "$d/installed" &&
 	step dkms remove dkms remove "vdpa/$ver" --all --no-depmod \
 		"${DKMS_OPTS[@]}" &&
