@@ -67,73 +67,9 @@ elif [ -n "${FUZZ_SEED:-}" ]; then
 	FUZZ_PARAMS=("FUZZ_SEED=$FUZZ_SEED")
 fi
 
-PASSED=0
-FAILED=0
-SKIPPED=0
-NRESULTS=0
-DONE=0
-TAINT=0
-declare -A STARTED=()
-
-show_log() {
-	local f=$TB_RUN/out/$1.log
-
-	if [ -s "$f" ]; then
-		tail -n 200 "$f" | sed 's/^/  | /'
-	fi
-}
-
-record_fail() {
-	local name=$1
-
-	shift
-	FAILED=$((FAILED + 1))
-	printf 'FAIL  %s (%s)\n' "$name" "$*"
-}
-
-# wall_secs NAME GUEST_SECS: as in check.sh, the larger of the host's and
-# the guest's view of the test's time.
-wall_secs() {
-	local t=${STARTED[$1]:-} d
-
-	[ -n "$t" ] || { echo "$2"; return; }
-	d=$((${EPOCHREALTIME/[.,]/} - t))
-	awk -v a="$d" -v b="$2" 'BEGIN { a /= 1e6; printf "%.1f", (a > b ? a : b) }'
-}
-
-on_result() {
-	local what name secs rest
-
-	read -r what name secs rest <<<"$1"
-	case $what in
-	PASS | SKIP | FAIL)
-		NRESULTS=$((NRESULTS + 1))
-		secs=$(wall_secs "$name" "$secs")
-		unset "STARTED[$name]"
-		;;
-	esac
-	case $what in
-	LOG) printf '%s\n' "${1#LOG }" ;;
-	START) STARTED[$name]=${EPOCHREALTIME/[.,]/} ;;
-	PASS)
-		PASSED=$((PASSED + 1))
-		printf 'PASS  %s (%ss)\n' "$name" "$secs"
-		;;
-	SKIP)
-		SKIPPED=$((SKIPPED + 1))
-		printf 'SKIP  %s: %s\n' "$name" \
-			"$(grep -h '^skip: ' "$TB_RUN/out/$name.log" 2>/dev/null |
-				tail -n 1 | cut -c7-)"
-		;;
-	FAIL)
-		record_fail "$name" "${secs}s, $rest"
-		show_log "$name"
-		;;
-	TAINT) TAINT=$name ;;
-	DONE) DONE=1 ;;
-	*) printf 'guest: %s\n' "$1" ;;
-	esac
-}
+TB_TESTS=$TESTS
+# shellcheck source=tests/lib/results.sh
+. "$TB_TREE/tests/lib/results.sh"
 
 # Every CONFIG_*_KUNIT_TEST the tree's Kbuild files name, as make
 # arguments: each KUnit suite is built as a module.
@@ -153,17 +89,15 @@ if [ $BUILD = 1 ]; then
 	mapfile -t kunit < <(kunit_configs)
 	tb_build "$TB_KDIR" "${kunit[@]}"
 	if [ "$TB_BUILD_WARNINGS" -gt 0 ]; then
-		record_fail build/no-warnings "$TB_BUILD_WARNINGS compiler warnings"
+		tb_fail build/no-warnings "$TB_BUILD_WARNINGS compiler warnings"
 	else
-		PASSED=$((PASSED + 1))
-		tb_say "PASS  build/no-warnings (with ${kunit[*]:-no KUnit suite})"
+		tb_pass build/no-warnings "with ${kunit[*]:-no KUnit suite}"
 	fi
 	if [ -f "$TB_TREE/tools/testing/fuzz/Makefile" ]; then
 		if make -s -C "$TB_TREE/tools/testing/fuzz" >"$TB_BUILD/build-fuzz.log" 2>&1; then
-			PASSED=$((PASSED + 1))
-			tb_say "PASS  build/fuzz"
+			tb_pass build/fuzz
 		else
-			record_fail build/fuzz "make -C tools/testing/fuzz failed"
+			tb_fail build/fuzz "make -C tools/testing/fuzz failed"
 			tail -n 30 "$TB_BUILD/build-fuzz.log" | sed 's/^/  | /'
 		fi
 	fi
@@ -177,54 +111,12 @@ tb_new_run debug "TESTS=$TESTS" "VDPA_MODROOT=$TB_MODROOT" \
 [ -z "$FUZZ" ] || tb_say "check-debug: fuzz: FUZZ_OPS=$FUZZ FUZZ_SEED=$FUZZ_SEED"
 tb_say "check-debug: booting the VM (logs in ${TB_RUN#"$TB_TREE"/})"
 tb_vm_start
-tb_follow on_result
-
-for name in "${!STARTED[@]}"; do
-	record_fail "$name" "started but never finished: $(tb_vm_exit_reason)"
-	show_log "$name"
-done
-
-if [ $DONE = 0 ]; then
-	record_fail vm/finished "$(tb_vm_exit_reason) before the runner finished"
-	tb_console_tail 60
-fi
-
-# Any BUG, WARNING, lockdep, KASAN or kmemleak report fails the run.
-tb_split_dmesg
-problems=$(tb_kernel_log_problems "$TB_RUN/dmesg" "$TB_RUN/console.log" |
-	tr -d '\r' | sort -u)
-if [ $((TAINT & 0x280)) -ne 0 ]; then
-	problems="${problems:+$problems$'\n'}kernel tainted: $TAINT"
-fi
-if [ -n "$problems" ]; then
-	record_fail kernel/dmesg-clean "the kernel log has reports"
-	printf '%s\n' "$problems" | head -n 20 | sed 's/^/  ! /'
-	culprits=$(cd "$TB_RUN/out" 2>/dev/null &&
-		grep -l -E "$TB_KERNEL_BAD" -r --include='*.dmesg' . |
-		sed 's|^\./||; s|\.dmesg$||' | tr '\n' ' ')
-	log=$TB_RUN/dmesg
-	[ -s "$log" ] || log=$TB_RUN/console.log
-	if [ -n "$culprits" ]; then
-		tb_say "  during: $culprits"
-		log=$TB_RUN/out/${culprits%% *}.dmesg
-	fi
-	tb_say "  kernel log ($log):"
-	grep -a -m1 -n -E "$TB_KERNEL_BAD" "$log" >/dev/null &&
-		tr -d '\r' <"$log" | grep -a -A60 -m1 -E "$TB_KERNEL_BAD" | sed 's/^/  | /'
-elif [ $DONE = 1 ]; then
-	PASSED=$((PASSED + 1))
-	tb_say "PASS  kernel/dmesg-clean"
-fi
-
-if [ $DONE = 1 ] && [ $NRESULTS = 0 ]; then
-	record_fail tests/selected "no test matched '${TESTS}'"
-fi
+tb_follow tb_on_result
+tb_finish_run
 
 fuzzed=$(grep -h -o 'FUZZ-RESULT .*' "$TB_RUN"/out/90-fuzz/*.log 2>/dev/null)
 [ -z "$fuzzed" ] || tb_say "check-debug: $fuzzed"
 tb_say "check-debug: results in $TB_RUN"
 tb_say "check-debug: elapsed $(tb_elapsed)"
-summary="$PASSED passed, $FAILED failed"
-[ $SKIPPED = 0 ] || summary="$summary, $SKIPPED skipped"
-tb_say "$summary"
-[ $FAILED = 0 ]
+tb_say "$(tb_summary)"
+[ $TB_FAILED = 0 ]

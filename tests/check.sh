@@ -36,87 +36,9 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-PASSED=0
-FAILED=0
-SKIPPED=0
-RAN=0
-NRESULTS=0
-DONE=0
-TAINT=0
-declare -A STARTED=()
-
-# Print a failed test's log, indented.
-show_log() {
-	local f=$TB_RUN/out/$1.log
-
-	if [ -s "$f" ]; then
-		tail -n 200 "$f" | sed 's/^/  | /'
-	fi
-}
-
-record_fail() {
-	local name=$1
-
-	shift
-	FAILED=$((FAILED + 1))
-	printf 'FAIL  %s (%s)\n' "$name" "$*"
-}
-
-# wall_secs NAME GUEST_SECS: how long the test took, as the host saw it
-# (START to result); the guest's own figure if that is larger, as the
-# guest clock can lag behind a busy host's.
-wall_secs() {
-	local t=${STARTED[$1]:-} d
-
-	[ -n "$t" ] || { echo "$2"; return; }
-	d=$((${EPOCHREALTIME/[.,]/} - t))
-	awk -v a="$d" -v b="$2" 'BEGIN { a /= 1e6; printf "%.1f", (a > b ? a : b) }'
-}
-
-on_result() {
-	local what name secs rest
-
-	read -r what name secs rest <<<"$1"
-	case $what in
-	PASS | SKIP | FAIL | RAN)
-		NRESULTS=$((NRESULTS + 1))
-		secs=$(wall_secs "$name" "$secs")
-		;;
-	esac
-	case $what in
-	LOG) printf '%s\n' "${1#LOG }" ;;
-	START) STARTED[$name]=${EPOCHREALTIME/[.,]/} ;;
-	PASS)
-		unset "STARTED[$name]"
-		PASSED=$((PASSED + 1))
-		printf 'PASS  %s (%ss)\n' "$name" "$secs"
-		;;
-	SKIP)
-		unset "STARTED[$name]"
-		SKIPPED=$((SKIPPED + 1))
-		printf 'SKIP  %s: %s\n' "$name" \
-			"$(grep -h '^skip: ' "$TB_RUN/out/$name.log" 2>/dev/null |
-				tail -n 1 | cut -c7-)"
-		;;
-	FAIL)
-		unset "STARTED[$name]"
-		record_fail "$name" "${secs}s, $rest"
-		show_log "$name"
-		;;
-	RAN)
-		unset "STARTED[$name]"
-		RAN=$((RAN + 1))
-		if [ "$rest" = 0 ]; then
-			printf 'RAN   %s (%ss)\n' "$name" "$secs"
-		else
-			record_fail "$name" "${secs}s, exit status $rest"
-		fi
-		;;
-	TAINT) TAINT=$name ;;
-	DONE) DONE=1 ;;
-	*) printf 'guest: %s\n' "$1" ;;
-	esac
-}
+TB_TESTS=$TESTS
+# shellcheck source=tests/lib/results.sh
+. "$TB_TREE/tests/lib/results.sh"
 
 tb_ensure_packages
 tb_find_kernel
@@ -124,10 +46,9 @@ tb_say "check: tree $TB_TREE, kernel $KVER"
 if [ $BUILD = 1 ]; then
 	tb_build
 	if [ "$TB_BUILD_WARNINGS" -gt 0 ]; then
-		record_fail build/no-warnings "$TB_BUILD_WARNINGS compiler warnings"
+		tb_fail build/no-warnings "$TB_BUILD_WARNINGS compiler warnings"
 	else
-		PASSED=$((PASSED + 1))
-		tb_say "PASS  build/no-warnings"
+		tb_pass build/no-warnings
 	fi
 fi
 # Host-side unit tests need no VM: run them before booting it.
@@ -135,10 +56,9 @@ if [ "$MODE" = check ] &&
 	{ [ -z "$TESTS" ] || printf 'unit/sim_ring\n' | grep -Eq -- "$TESTS"; }; then
 	mkdir -p "$TB_BUILD"
 	if make -s -C "$TB_TREE/tools/testing/sim_ring" >"$TB_BUILD/unit-sim_ring.log" 2>&1; then
-		PASSED=$((PASSED + 1))
-		tb_say "PASS  unit/sim_ring"
+		tb_pass unit/sim_ring
 	else
-		record_fail unit/sim_ring "see below"
+		tb_fail unit/sim_ring "see below"
 		tail -n 50 "$TB_BUILD/unit-sim_ring.log" | sed 's/^/  | /'
 	fi
 fi
@@ -191,54 +111,10 @@ tb_say "check: booting the VM (logs in ${TB_RUN#"$TB_TREE"/})"
 tb_vm_start
 # tb_vm_start sets its own EXIT trap: the hooks' teardown goes with it.
 [ ${#HOOKS[@]} -eq 0 ] || trap 'tb_vm_kill; host_hooks_teardown' EXIT
-tb_follow on_result
-
-# Tests that started but never reported: the guest died under them.
-for name in "${!STARTED[@]}"; do
-	record_fail "$name" "started but never finished: $(tb_vm_exit_reason)"
-	show_log "$name"
-done
-
-if [ $DONE = 0 ]; then
-	record_fail vm/finished "$(tb_vm_exit_reason) before the runner finished"
-	tb_console_tail 60
-fi
-
-# Kernel warnings, oopses, lockdep splats... fail the run.
-tb_split_dmesg
-problems=$(tb_kernel_log_problems "$TB_RUN/dmesg" "$TB_RUN/console.log" |
-	tr -d '\r' | sort -u)
-# TAINT_DIE (bit 7) or TAINT_WARN (bit 9) without a matching message.
-if [ $((TAINT & 0x280)) -ne 0 ]; then
-	problems="${problems:+$problems$'\n'}kernel tainted: $TAINT"
-fi
-if [ -n "$problems" ]; then
-	record_fail kernel/dmesg-clean "the kernel log has errors"
-	printf '%s\n' "$problems" | head -n 20 | sed 's/^/  ! /'
-	culprits=$(cd "$TB_RUN/out" 2>/dev/null &&
-		grep -l -E "$TB_KERNEL_BAD" -r --include='*.dmesg' . |
-		sed 's|^\./||; s|\.dmesg$||' | tr '\n' ' ')
-	log=$TB_RUN/dmesg
-	[ -s "$log" ] || log=$TB_RUN/console.log
-	if [ -n "$culprits" ]; then
-		tb_say "  during: $culprits"
-		log=$TB_RUN/out/${culprits%% *}.dmesg
-	fi
-	tb_say "  kernel log tail ($log):"
-	tail -n 60 "$log" | tr -d '\r' | sed 's/^/  | /'
-elif [ $DONE = 1 ]; then
-	PASSED=$((PASSED + 1))
-	tb_say "PASS  kernel/dmesg-clean"
-fi
-
-if [ $DONE = 1 ] && [ $NRESULTS = 0 ]; then
-	record_fail tests/selected "no test matched '${TESTS}'"
-fi
+tb_follow tb_on_result
+tb_finish_run
 
 tb_say "check: results in $TB_RUN"
 tb_say "check: elapsed $(tb_elapsed)"
-summary="$PASSED passed, $FAILED failed"
-[ $SKIPPED = 0 ] || summary="$summary, $SKIPPED skipped"
-[ $MODE = check ] || summary="$RAN ran, $summary"
-tb_say "$summary"
-[ $FAILED = 0 ]
+tb_say "$(tb_summary)"
+[ $TB_FAILED = 0 ]
