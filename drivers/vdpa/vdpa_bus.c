@@ -592,9 +592,6 @@ static int __init vdpa_init(void)
 	int err;
 
 	err = bus_register(&vdpa_bus_type);
-	if (err == -EEXIST)
-		pr_err("vdpa: a bus named vdpa exists: the kernel has a vDPA core of its own, which this out-of-tree vDPA %s cannot work beside\n",
-		       VDPA_VERSION);
 	if (err)
 		return err;
 
