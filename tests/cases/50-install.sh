@@ -221,3 +221,38 @@ test_intree_conflict() {
 	rmmod vdpa
 	! module_loaded vdpa || fail "rmmod vdpa left it loaded"
 }
+
+# Ours on a kernel with a built-in vDPA core: upstream's vdpa.c loaded as
+# vdpa_builtin.ko owns the bus, the netlink family and the exported
+# symbols, and no module named vdpa is loaded.  The modprobe check
+# refuses with one message; insmod of our vdpa.ko is refused by the
+# module loader with one line (a symbol exported twice).
+test_builtin_conflict() {
+	local d=$INST_DIR/intree root=$INST_DIR/make/installed err n klog
+
+	inst_status intree build
+	[ -d "$root" ] || skip "make install did not run"
+	insmod "$d/vdpa_builtin.ko"
+	[ -d /sys/bus/vdpa ] || fail "vdpa_builtin.ko registered no bus"
+	! module_loaded vdpa || fail "a module named vdpa is loaded"
+
+	err=$(inst_modprobe "$root" vhost_vdpa 2>&1) && fail "vhost_vdpa loaded"
+	printf '%s\n' "$err"
+	! module_loaded vdpa || fail "our vdpa loaded beside a built-in core"
+	expect_eq "$(grep -c '^vdpa: ' <<<"$err")" 1 "messages of the check"
+	grep -q -E "^vdpa: (vdpa|vhost_vdpa) \(out-of-tree vDPA $(inst_version)\) not loaded, conflict: the kernel has a vDPA core built in \(/sys/bus/vdpa exists\); use that one$" \
+		<<<"$err" || fail "unexpected modprobe message: $err"
+
+	n=$(dmesg | wc -l)
+	err=$(insmod "$VDPA_TREE/drivers/vdpa/vdpa.ko" 2>&1) &&
+		fail "our vdpa.ko loaded beside a built-in core"
+	klog=$(dmesg | tail -n +$((n + 1)))
+	log "insmod: $err; kernel log:"
+	printf '%s\n' "$klog"
+	grep -q "Invalid module format" <<<"$err" ||
+		fail "unexpected insmod message: $err"
+	expect_eq "$(wc -l <<<"$klog")" 1 "kernel log lines"
+	grep -q "vdpa: exports duplicate symbol .* (owned by vdpa_builtin)" \
+		<<<"$klog" || fail "unexpected kernel log: $klog"
+	rmmod vdpa_builtin
+}

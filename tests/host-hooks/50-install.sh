@@ -22,7 +22,8 @@
 #            dkms/installed, then `dkms remove --all` and depmod.
 #   intree/  upstream's drivers/vdpa/vdpa.c from Debian's linux-source
 #            built as an "in-tree" vdpa.ko (when the source is there), to
-#            see what a user gets who loads ours over it.
+#            see what a user gets who loads ours over it, and once more as
+#            vdpa_builtin.ko, standing in for a built-in core.
 #
 # Each root's lib/modules/KVER/kernel links to the real kernel tree, so
 # our modules' dependencies on distro modules (vhost_iotlb) resolve in
@@ -174,7 +175,11 @@ setup_intree() {
 			>>"$d/status"
 		return 0
 	fi
-	echo 'obj-m := vdpa.o' >"$d/Kbuild"
+	# The same source once more as vdpa_builtin.ko: a vDPA core that is
+	# not a module named vdpa, as a built-in one (CONFIG_VDPA=y) looks.
+	cp "$d/vdpa.c" "$d/builtin.c"
+	printf 'obj-m := vdpa.o vdpa_builtin.o\nvdpa_builtin-y := builtin.o\n' \
+		>"$d/Kbuild"
 	step intree build make -C "$KDIR" M="$d" modules
 }
 
