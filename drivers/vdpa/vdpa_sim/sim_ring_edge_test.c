@@ -21,6 +21,7 @@
 
 #include "sim_iotlb.h"
 #include "sim_ring.h"
+#include "sim_ring_fixture.h"
 
 #define MEM_ORDER	7			/* 512 KiB */
 #define MEM_SIZE	(PAGE_SIZE << MEM_ORDER)
@@ -35,13 +36,15 @@
 #define INDIR_OFF	0x62000		/* up to 0x1000 descriptors */
 #define DATA_OFF	0x72000		/* to the end */
 
-struct edge_ctx {
-	struct vhost_iotlb *iotlb;
-	struct page *pages;
-	u8 *mem;
-	struct vdpasim_ring r;
-	struct vdpasim_chain chain;
-	u16 avail_idx;
+static const struct ring_layout layout = {
+	.order = MEM_ORDER,
+	.iova = RW_IOVA,
+	.desc_off = DESC_OFF,
+	.avail_off = AVAIL_OFF,
+	.used_off = USED_OFF,
+	.data_off = DATA_OFF,
+	.fill_mul = 13,
+	.fill_add = 1,
 };
 
 static u64 rw(unsigned long off)
@@ -49,113 +52,19 @@ static u64 rw(unsigned long off)
 	return RW_IOVA + off;
 }
 
-static void put16(struct edge_ctx *ctx, unsigned long off, u16 v)
-{
-	__le16 le = cpu_to_le16(v);
-
-	memcpy(ctx->mem + off, &le, sizeof(le));
-}
-
-static u16 get16(struct edge_ctx *ctx, unsigned long off)
-{
-	__le16 le;
-
-	memcpy(&le, ctx->mem + off, sizeof(le));
-	return le16_to_cpu(le);
-}
-
-static u32 get32(struct edge_ctx *ctx, unsigned long off)
-{
-	__le32 le;
-
-	memcpy(&le, ctx->mem + off, sizeof(le));
-	return le32_to_cpu(le);
-}
-
-static void put_desc(struct edge_ctx *ctx, unsigned long table, u32 i,
-		     u64 addr, u32 len, u16 flags, u16 next)
-{
-	struct vring_desc d = {
-		.addr = (__force __virtio64)cpu_to_le64(addr),
-		.len = (__force __virtio32)cpu_to_le32(len),
-		.flags = (__force __virtio16)cpu_to_le16(flags),
-		.next = (__force __virtio16)cpu_to_le16(next),
-	};
-
-	memcpy(ctx->mem + table + sizeof(d) * i, &d, sizeof(d));
-}
-
-static void publish(struct edge_ctx *ctx, u16 head)
-{
-	put16(ctx, AVAIL_OFF + 4 + 2 * (ctx->avail_idx & (ctx->r.num - 1)),
-	      head);
-	ctx->avail_idx++;
-	put16(ctx, AVAIL_OFF + 2, ctx->avail_idx);
-}
-
-static void setup(struct edge_ctx *ctx, u32 num, u16 base)
-{
-	memset(ctx->mem, 0, DATA_OFF);
-	memset(&ctx->r, 0, sizeof(ctx->r));
-	ctx->r.num = num;
-	ctx->r.desc_addr = rw(DESC_OFF);
-	ctx->r.avail_addr = rw(AVAIL_OFF);
-	ctx->r.used_addr = rw(USED_OFF);
-	ctx->r.iotlb = ctx->iotlb;
-	vdpasim_ring_init(&ctx->r, base);
-	ctx->avail_idx = base;
-	put16(ctx, AVAIL_OFF + 2, base);
-	put16(ctx, USED_OFF + 2, base);
-}
-
+/* The fixture, plus a read-only and a write-only window onto it. */
 static int edge_init(struct kunit *test)
 {
-	phys_addr_t pa;
-	struct edge_ctx *ctx;
-	unsigned long i;
-	int ret;
+	struct ring_fixture *fx = fx_init(test, &layout);
+	phys_addr_t pa = page_to_phys(fx->pages);
 
-	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, ctx);
-	ctx->pages = alloc_pages(GFP_KERNEL, MEM_ORDER);
-	KUNIT_ASSERT_NOT_NULL(test, ctx->pages);
-	ctx->mem = page_address(ctx->pages);
-	pa = page_to_phys(ctx->pages);
-	/* A limit of 0 would refuse every entry. */
-	ctx->iotlb = vhost_iotlb_alloc(16, 0);
-	if (!ctx->iotlb) {
-		__free_pages(ctx->pages, MEM_ORDER);
-		KUNIT_ASSERT_NOT_NULL(test, ctx->iotlb);
-	}
-	ret = vhost_iotlb_add_range(ctx->iotlb, RW_IOVA,
-				    RW_IOVA + MEM_SIZE - 1, pa, VHOST_MAP_RW);
-	if (!ret)
-		ret = vhost_iotlb_add_range(ctx->iotlb, RO_IOVA,
-					    RO_IOVA + MEM_SIZE - 1, pa,
-					    VHOST_MAP_RO);
-	if (!ret)
-		ret = vhost_iotlb_add_range(ctx->iotlb, WO_IOVA,
-					    WO_IOVA + MEM_SIZE - 1, pa,
-					    VHOST_MAP_WO);
-	if (ret) {
-		vhost_iotlb_free(ctx->iotlb);
-		__free_pages(ctx->pages, MEM_ORDER);
-		KUNIT_ASSERT_EQ(test, ret, 0);
-	}
-	for (i = DATA_OFF; i < MEM_SIZE; i++)
-		ctx->mem[i] = (u8)(i * 13 + 1);
-	test->priv = ctx;
+	KUNIT_ASSERT_EQ(test, vhost_iotlb_add_range(fx->iotlb, RO_IOVA,
+						    RO_IOVA + MEM_SIZE - 1, pa,
+						    VHOST_MAP_RO), 0);
+	KUNIT_ASSERT_EQ(test, vhost_iotlb_add_range(fx->iotlb, WO_IOVA,
+						    WO_IOVA + MEM_SIZE - 1, pa,
+						    VHOST_MAP_WO), 0);
 	return 0;
-}
-
-static void edge_exit(struct kunit *test)
-{
-	struct edge_ctx *ctx = test->priv;
-
-	if (!ctx)
-		return;
-	vhost_iotlb_free(ctx->iotlb);
-	__free_pages(ctx->pages, MEM_ORDER);
 }
 
 /* ---- large queues across the wrap ---- */
@@ -171,37 +80,37 @@ KUNIT_ARRAY_PARAM(large, large_nums, large_num_desc);
 
 static void large_wrap_test(struct kunit *test)
 {
-	struct edge_ctx *ctx = test->priv;
+	struct ring_fixture *ctx = test->priv;
 	struct vdpasim_chain *c = &ctx->chain;
 	u32 num = *(const u32 *)test->param_value;
 	unsigned int i;
 
-	setup(ctx, num, 65533);
-	put_desc(ctx, DESC_OFF, 0, rw(DATA_OFF), 4, 0, 0);
-	put_desc(ctx, DESC_OFF, 1, rw(DATA_OFF), 4, VRING_DESC_F_WRITE, 0);
+	fx_ring_setup(ctx, num, 65533);
+	fx_put_desc(ctx, DESC_OFF, 0, rw(DATA_OFF), 4, 0, 0);
+	fx_put_desc(ctx, DESC_OFF, 1, rw(DATA_OFF), 4, VRING_DESC_F_WRITE, 0);
 	for (i = 0; i < 5; i++) {
 		u16 idx = 65533 + i;
 		u32 slot = idx & (num - 1);
 
-		publish(ctx, i & 1);
+		fx_publish(ctx, i & 1);
 		KUNIT_ASSERT_EQ(test, vdpasim_ring_fetch(&ctx->r, c, "t"), 1);
 		KUNIT_EXPECT_EQ(test, c->head, i & 1);
 		KUNIT_ASSERT_EQ(test, vdpasim_ring_push(&ctx->r, c->head, 100 + i),
 				0);
-		KUNIT_EXPECT_EQ(test, get16(ctx, USED_OFF + 2), (u16)(idx + 1));
-		KUNIT_EXPECT_EQ(test, get32(ctx, USED_OFF + 4 + 8 * slot), i & 1);
-		KUNIT_EXPECT_EQ(test, get32(ctx, USED_OFF + 8 + 8 * slot),
+		KUNIT_EXPECT_EQ(test, fx_get16(ctx, USED_OFF + 2), (u16)(idx + 1));
+		KUNIT_EXPECT_EQ(test, fx_get32(ctx, USED_OFF + 4 + 8 * slot), i & 1);
+		KUNIT_EXPECT_EQ(test, fx_get32(ctx, USED_OFF + 8 + 8 * slot),
 				100 + i);
 	}
 	KUNIT_EXPECT_EQ(test, ctx->r.last_avail_idx, 2);
 	KUNIT_EXPECT_EQ(test, ctx->r.used_idx, 2);
 
 	/* num chains pending across the wrap: all fetched; num + 1: broken. */
-	setup(ctx, num, 65000);
-	put16(ctx, AVAIL_OFF + 2, (u16)(65000 + num));
+	fx_ring_setup(ctx, num, 65000);
+	fx_put16(ctx, AVAIL_OFF + 2, (u16)(65000 + num));
 	KUNIT_EXPECT_EQ(test, vdpasim_ring_fetch(&ctx->r, c, "t"), 1);
-	setup(ctx, num, 65000);
-	put16(ctx, AVAIL_OFF + 2, (u16)(65000 + num + 1));
+	fx_ring_setup(ctx, num, 65000);
+	fx_put16(ctx, AVAIL_OFF + 2, (u16)(65000 + num + 1));
 	KUNIT_EXPECT_EQ(test, vdpasim_ring_fetch(&ctx->r, c, "t"), -EIO);
 	KUNIT_EXPECT_TRUE(test, ctx->r.broken);
 }
@@ -219,20 +128,20 @@ KUNIT_ARRAY_PARAM(bad_num, bad_nums, bad_num_desc);
 
 static void bad_num_test(struct kunit *test)
 {
-	struct edge_ctx *ctx = test->priv;
+	struct ring_fixture *ctx = test->priv;
 	u32 num = *(const u32 *)test->param_value;
 
-	setup(ctx, 1, 0);
+	fx_ring_setup(ctx, 1, 0);
 	ctx->r.num = num;
 	KUNIT_EXPECT_EQ(test, vdpasim_ring_fetch(&ctx->r, &ctx->chain, "t"),
 			-EINVAL);
 	KUNIT_EXPECT_TRUE(test, ctx->r.broken);
-	setup(ctx, 1, 0);
+	fx_ring_setup(ctx, 1, 0);
 	ctx->r.num = num;
 	KUNIT_EXPECT_EQ(test, vdpasim_ring_push(&ctx->r, 0, 0), -EINVAL);
 	KUNIT_EXPECT_TRUE(test, ctx->r.broken);
 	/* Nothing was written to the used ring. */
-	KUNIT_EXPECT_EQ(test, get16(ctx, USED_OFF + 2), 0);
+	KUNIT_EXPECT_EQ(test, fx_get16(ctx, USED_OFF + 2), 0);
 }
 
 /* ---- bounds that are still valid ---- */
@@ -240,126 +149,126 @@ static void bad_num_test(struct kunit *test)
 struct valid_case {
 	const char *name;
 	u32 num;
-	void (*build)(struct edge_ctx *ctx);
+	void (*build)(struct ring_fixture *ctx);
 	u16 head;
 	unsigned int n_out, n_in;
 	u64 out_len, in_len;
 };
 
-static void build_last_head(struct edge_ctx *ctx)
+static void build_last_head(struct ring_fixture *ctx)
 {
-	put_desc(ctx, DESC_OFF, 7, rw(DATA_OFF), 3, 0, 0);
-	publish(ctx, 7);
+	fx_put_desc(ctx, DESC_OFF, 7, rw(DATA_OFF), 3, 0, 0);
+	fx_publish(ctx, 7);
 }
 
-static void build_last_next(struct edge_ctx *ctx)
+static void build_last_next(struct ring_fixture *ctx)
 {
-	put_desc(ctx, DESC_OFF, 0, rw(DATA_OFF), 3, VRING_DESC_F_NEXT, 7);
-	put_desc(ctx, DESC_OFF, 7, rw(DATA_OFF), 5, VRING_DESC_F_WRITE, 0);
-	publish(ctx, 0);
+	fx_put_desc(ctx, DESC_OFF, 0, rw(DATA_OFF), 3, VRING_DESC_F_NEXT, 7);
+	fx_put_desc(ctx, DESC_OFF, 7, rw(DATA_OFF), 5, VRING_DESC_F_WRITE, 0);
+	fx_publish(ctx, 0);
 }
 
 /* Every descriptor of the table once, in reverse: the longest legal chain. */
-static void build_whole_table(struct edge_ctx *ctx)
+static void build_whole_table(struct ring_fixture *ctx)
 {
 	int i;
 
 	for (i = 7; i > 0; i--)
-		put_desc(ctx, DESC_OFF, i, rw(DATA_OFF), 1, VRING_DESC_F_NEXT,
-			 i - 1);
-	put_desc(ctx, DESC_OFF, 0, rw(DATA_OFF), 1, VRING_DESC_F_WRITE, 0);
-	publish(ctx, 7);
+		fx_put_desc(ctx, DESC_OFF, i, rw(DATA_OFF), 1, VRING_DESC_F_NEXT,
+			    i - 1);
+	fx_put_desc(ctx, DESC_OFF, 0, rw(DATA_OFF), 1, VRING_DESC_F_WRITE, 0);
+	fx_publish(ctx, 7);
 }
 
-static void build_max_segs(struct edge_ctx *ctx)
+static void build_max_segs(struct ring_fixture *ctx)
 {
 	unsigned int i, n = VDPASIM_CHAIN_MAX_SEGS;
 
 	for (i = 0; i < n; i++)
-		put_desc(ctx, INDIR_OFF, i, rw(DATA_OFF), 2,
-			 i + 1 < n ? VRING_DESC_F_NEXT : 0, i + 1);
-	put_desc(ctx, DESC_OFF, 0, rw(INDIR_OFF), n * 16,
-		 VRING_DESC_F_INDIRECT, 0);
-	publish(ctx, 0);
+		fx_put_desc(ctx, INDIR_OFF, i, rw(DATA_OFF), 2,
+			    i + 1 < n ? VRING_DESC_F_NEXT : 0, i + 1);
+	fx_put_desc(ctx, DESC_OFF, 0, rw(INDIR_OFF), n * 16,
+		    VRING_DESC_F_INDIRECT, 0);
+	fx_publish(ctx, 0);
 }
 
 /* 127 direct segments, then an indirect table of one: 128 in all. */
-static void build_max_segs_mixed(struct edge_ctx *ctx)
+static void build_max_segs_mixed(struct ring_fixture *ctx)
 {
 	unsigned int i, n = VDPASIM_CHAIN_MAX_SEGS - 1;
 
 	for (i = 0; i < n; i++)
-		put_desc(ctx, DESC_OFF, i, rw(DATA_OFF), 1, VRING_DESC_F_NEXT,
-			 i + 1);
-	put_desc(ctx, DESC_OFF, n, rw(INDIR_OFF), 16, VRING_DESC_F_INDIRECT,
-		 0);
-	put_desc(ctx, INDIR_OFF, 0, rw(DATA_OFF), 9, VRING_DESC_F_WRITE, 0);
-	publish(ctx, 0);
+		fx_put_desc(ctx, DESC_OFF, i, rw(DATA_OFF), 1, VRING_DESC_F_NEXT,
+			    i + 1);
+	fx_put_desc(ctx, DESC_OFF, n, rw(INDIR_OFF), 16, VRING_DESC_F_INDIRECT,
+		    0);
+	fx_put_desc(ctx, INDIR_OFF, 0, rw(DATA_OFF), 9, VRING_DESC_F_WRITE, 0);
+	fx_publish(ctx, 0);
 }
 
-static void build_indirect_one(struct edge_ctx *ctx)
+static void build_indirect_one(struct ring_fixture *ctx)
 {
-	put_desc(ctx, DESC_OFF, 3, rw(INDIR_OFF), 16, VRING_DESC_F_INDIRECT,
-		 0);
-	put_desc(ctx, INDIR_OFF, 0, rw(DATA_OFF), 11, VRING_DESC_F_WRITE, 0);
-	publish(ctx, 3);
+	fx_put_desc(ctx, DESC_OFF, 3, rw(INDIR_OFF), 16, VRING_DESC_F_INDIRECT,
+		    0);
+	fx_put_desc(ctx, INDIR_OFF, 0, rw(DATA_OFF), 11, VRING_DESC_F_WRITE, 0);
+	fx_publish(ctx, 3);
 }
 
-static void build_indirect_last_next(struct edge_ctx *ctx)
+static void build_indirect_last_next(struct ring_fixture *ctx)
 {
-	put_desc(ctx, DESC_OFF, 0, rw(INDIR_OFF), 4 * 16,
-		 VRING_DESC_F_INDIRECT, 0);
-	put_desc(ctx, INDIR_OFF, 0, rw(DATA_OFF), 6, VRING_DESC_F_NEXT, 3);
-	put_desc(ctx, INDIR_OFF, 3, rw(DATA_OFF), 7, 0, 0);
-	publish(ctx, 0);
+	fx_put_desc(ctx, DESC_OFF, 0, rw(INDIR_OFF), 4 * 16,
+		    VRING_DESC_F_INDIRECT, 0);
+	fx_put_desc(ctx, INDIR_OFF, 0, rw(DATA_OFF), 6, VRING_DESC_F_NEXT, 3);
+	fx_put_desc(ctx, INDIR_OFF, 3, rw(DATA_OFF), 7, 0, 0);
+	fx_publish(ctx, 0);
 }
 
 /* An indirect table larger than the queue (its own bound applies). */
-static void build_indirect_bigger_than_queue(struct edge_ctx *ctx)
+static void build_indirect_bigger_than_queue(struct ring_fixture *ctx)
 {
 	unsigned int i, n = 64;
 
 	for (i = 0; i < n; i++)
-		put_desc(ctx, INDIR_OFF, i, rw(DATA_OFF), 1,
-			 i + 1 < n ? VRING_DESC_F_NEXT : 0, i + 1);
-	put_desc(ctx, DESC_OFF, 0, rw(INDIR_OFF), n * 16,
-		 VRING_DESC_F_INDIRECT, 0);
-	publish(ctx, 0);
+		fx_put_desc(ctx, INDIR_OFF, i, rw(DATA_OFF), 1,
+			    i + 1 < n ? VRING_DESC_F_NEXT : 0, i + 1);
+	fx_put_desc(ctx, DESC_OFF, 0, rw(INDIR_OFF), n * 16,
+		    VRING_DESC_F_INDIRECT, 0);
+	fx_publish(ctx, 0);
 }
 
-static void build_zero_lengths(struct edge_ctx *ctx)
+static void build_zero_lengths(struct ring_fixture *ctx)
 {
-	put_desc(ctx, DESC_OFF, 0, rw(DATA_OFF), 0, VRING_DESC_F_NEXT, 1);
-	put_desc(ctx, DESC_OFF, 1, rw(DATA_OFF), 5, VRING_DESC_F_NEXT, 2);
-	put_desc(ctx, DESC_OFF, 2, 0, 0, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT,
-		 3);
-	put_desc(ctx, DESC_OFF, 3, rw(DATA_OFF), 0, VRING_DESC_F_WRITE, 0);
-	publish(ctx, 0);
+	fx_put_desc(ctx, DESC_OFF, 0, rw(DATA_OFF), 0, VRING_DESC_F_NEXT, 1);
+	fx_put_desc(ctx, DESC_OFF, 1, rw(DATA_OFF), 5, VRING_DESC_F_NEXT, 2);
+	fx_put_desc(ctx, DESC_OFF, 2, 0, 0, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT,
+		    3);
+	fx_put_desc(ctx, DESC_OFF, 3, rw(DATA_OFF), 0, VRING_DESC_F_WRITE, 0);
+	fx_publish(ctx, 0);
 }
 
 /* Flags no one defined are ignored. */
-static void build_unknown_flags(struct edge_ctx *ctx)
+static void build_unknown_flags(struct ring_fixture *ctx)
 {
-	put_desc(ctx, DESC_OFF, 0, rw(DATA_OFF), 8, VRING_DESC_F_NEXT | 0xfff0,
-		 1);
-	put_desc(ctx, DESC_OFF, 1, rw(DATA_OFF), 8, VRING_DESC_F_WRITE | 0x80,
-		 0);
-	publish(ctx, 0);
+	fx_put_desc(ctx, DESC_OFF, 0, rw(DATA_OFF), 8, VRING_DESC_F_NEXT | 0xfff0,
+		    1);
+	fx_put_desc(ctx, DESC_OFF, 1, rw(DATA_OFF), 8, VRING_DESC_F_WRITE | 0x80,
+		    0);
+	fx_publish(ctx, 0);
 }
 
 /* Lengths add up past 32 bits without wrapping. */
-static void build_huge_lengths(struct edge_ctx *ctx)
+static void build_huge_lengths(struct ring_fixture *ctx)
 {
-	put_desc(ctx, DESC_OFF, 0, rw(DATA_OFF), U32_MAX, VRING_DESC_F_NEXT, 1);
-	put_desc(ctx, DESC_OFF, 1, rw(DATA_OFF), U32_MAX, 0, 0);
-	publish(ctx, 0);
+	fx_put_desc(ctx, DESC_OFF, 0, rw(DATA_OFF), U32_MAX, VRING_DESC_F_NEXT, 1);
+	fx_put_desc(ctx, DESC_OFF, 1, rw(DATA_OFF), U32_MAX, 0, 0);
+	fx_publish(ctx, 0);
 }
 
 /* The NEXT field of the last descriptor is not looked at. */
-static void build_garbage_next(struct edge_ctx *ctx)
+static void build_garbage_next(struct ring_fixture *ctx)
 {
-	put_desc(ctx, DESC_OFF, 2, rw(DATA_OFF), 1, 0, 0xffff);
-	publish(ctx, 2);
+	fx_put_desc(ctx, DESC_OFF, 2, rw(DATA_OFF), 1, 0, 0xffff);
+	fx_publish(ctx, 2);
 }
 
 static const struct valid_case valid_cases[] = {
@@ -393,10 +302,10 @@ KUNIT_ARRAY_PARAM(valid, valid_cases, valid_desc);
 static void valid_test(struct kunit *test)
 {
 	const struct valid_case *vc = test->param_value;
-	struct edge_ctx *ctx = test->priv;
+	struct ring_fixture *ctx = test->priv;
 	struct vdpasim_chain *c = &ctx->chain;
 
-	setup(ctx, vc->num, 65535);
+	fx_ring_setup(ctx, vc->num, 65535);
 	vc->build(ctx);
 	KUNIT_ASSERT_EQ(test, vdpasim_ring_fetch(&ctx->r, c, "t"), 1);
 	KUNIT_EXPECT_FALSE(test, ctx->r.broken);
@@ -413,124 +322,124 @@ static void valid_test(struct kunit *test)
 
 struct bad_case {
 	const char *name;
-	void (*build)(struct edge_ctx *ctx);
+	void (*build)(struct ring_fixture *ctx);
 	int err;
 };
 
-static void build_indirect_next_range(struct edge_ctx *ctx)
+static void build_indirect_next_range(struct ring_fixture *ctx)
 {
-	put_desc(ctx, DESC_OFF, 0, rw(INDIR_OFF), 2 * 16,
-		 VRING_DESC_F_INDIRECT, 0);
-	put_desc(ctx, INDIR_OFF, 0, rw(DATA_OFF), 1, VRING_DESC_F_NEXT, 2);
-	publish(ctx, 0);
+	fx_put_desc(ctx, DESC_OFF, 0, rw(INDIR_OFF), 2 * 16,
+		    VRING_DESC_F_INDIRECT, 0);
+	fx_put_desc(ctx, INDIR_OFF, 0, rw(DATA_OFF), 1, VRING_DESC_F_NEXT, 2);
+	fx_publish(ctx, 0);
 }
 
-static void build_indirect_too_big(struct edge_ctx *ctx)
+static void build_indirect_too_big(struct ring_fixture *ctx)
 {
-	put_desc(ctx, DESC_OFF, 0, rw(INDIR_OFF),
-		 (VDPASIM_INDIRECT_MAX_DESCS + 1) * 16, VRING_DESC_F_INDIRECT,
+	fx_put_desc(ctx, DESC_OFF, 0, rw(INDIR_OFF),
+		    (VDPASIM_INDIRECT_MAX_DESCS + 1) * 16, VRING_DESC_F_INDIRECT,
 		 0);
-	publish(ctx, 0);
+	fx_publish(ctx, 0);
 }
 
-static void build_indirect_len_max(struct edge_ctx *ctx)
+static void build_indirect_len_max(struct ring_fixture *ctx)
 {
-	put_desc(ctx, DESC_OFF, 0, rw(INDIR_OFF), U32_MAX,
-		 VRING_DESC_F_INDIRECT, 0);
-	publish(ctx, 0);
+	fx_put_desc(ctx, DESC_OFF, 0, rw(INDIR_OFF), U32_MAX,
+		    VRING_DESC_F_INDIRECT, 0);
+	fx_publish(ctx, 0);
 }
 
-static void build_indirect_unmapped(struct edge_ctx *ctx)
+static void build_indirect_unmapped(struct ring_fixture *ctx)
 {
-	put_desc(ctx, DESC_OFF, 0, 0x1000, 16, VRING_DESC_F_INDIRECT, 0);
-	publish(ctx, 0);
+	fx_put_desc(ctx, DESC_OFF, 0, 0x1000, 16, VRING_DESC_F_INDIRECT, 0);
+	fx_publish(ctx, 0);
 }
 
-static void build_indirect_write_only(struct edge_ctx *ctx)
+static void build_indirect_write_only(struct ring_fixture *ctx)
 {
-	put_desc(ctx, DESC_OFF, 0, WO_IOVA + INDIR_OFF, 16,
-		 VRING_DESC_F_INDIRECT, 0);
-	put_desc(ctx, INDIR_OFF, 0, rw(DATA_OFF), 1, 0, 0);
-	publish(ctx, 0);
+	fx_put_desc(ctx, DESC_OFF, 0, WO_IOVA + INDIR_OFF, 16,
+		    VRING_DESC_F_INDIRECT, 0);
+	fx_put_desc(ctx, INDIR_OFF, 0, rw(DATA_OFF), 1, 0, 0);
+	fx_publish(ctx, 0);
 }
 
 /* The table runs off the end of the mapping. */
-static void build_indirect_past_mapping(struct edge_ctx *ctx)
+static void build_indirect_past_mapping(struct ring_fixture *ctx)
 {
-	put_desc(ctx, DESC_OFF, 0, RW_IOVA + MEM_SIZE - 16, 2 * 16,
-		 VRING_DESC_F_INDIRECT, 0);
-	put_desc(ctx, (MEM_SIZE - 16), 0, rw(DATA_OFF), 1, VRING_DESC_F_NEXT,
-		 1);
-	publish(ctx, 0);
+	fx_put_desc(ctx, DESC_OFF, 0, RW_IOVA + MEM_SIZE - 16, 2 * 16,
+		    VRING_DESC_F_INDIRECT, 0);
+	fx_put_desc(ctx, (MEM_SIZE - 16), 0, rw(DATA_OFF), 1, VRING_DESC_F_NEXT,
+		    1);
+	fx_publish(ctx, 0);
 }
 
-static void build_desc_write_only(struct edge_ctx *ctx)
+static void build_desc_write_only(struct ring_fixture *ctx)
 {
 	ctx->r.desc_addr = WO_IOVA + DESC_OFF;
-	put_desc(ctx, DESC_OFF, 0, rw(DATA_OFF), 1, 0, 0);
-	publish(ctx, 0);
+	fx_put_desc(ctx, DESC_OFF, 0, rw(DATA_OFF), 1, 0, 0);
+	fx_publish(ctx, 0);
 }
 
-static void build_avail_write_only(struct edge_ctx *ctx)
+static void build_avail_write_only(struct ring_fixture *ctx)
 {
 	ctx->r.avail_addr = WO_IOVA + AVAIL_OFF;
-	publish(ctx, 0);
+	fx_publish(ctx, 0);
 }
 
 /* The avail idx is mapped, its ring slot is not. */
-static void build_avail_slot_unmapped(struct edge_ctx *ctx)
+static void build_avail_slot_unmapped(struct ring_fixture *ctx)
 {
 	ctx->r.avail_addr = RW_IOVA + MEM_SIZE - 4;
-	put16(ctx, MEM_SIZE - 2, ctx->avail_idx + 1);
+	fx_put16(ctx, MEM_SIZE - 2, ctx->avail_idx + 1);
 }
 
-static void build_desc_addr_wraps(struct edge_ctx *ctx)
+static void build_desc_addr_wraps(struct ring_fixture *ctx)
 {
 	ctx->r.desc_addr = U64_MAX - 15;
-	publish(ctx, 1);
+	fx_publish(ctx, 1);
 }
 
-static void build_avail_addr_wraps(struct edge_ctx *ctx)
+static void build_avail_addr_wraps(struct ring_fixture *ctx)
 {
 	ctx->r.avail_addr = U64_MAX - 1;
 }
 
-static void build_long_loop(struct edge_ctx *ctx)
+static void build_long_loop(struct ring_fixture *ctx)
 {
-	put_desc(ctx, DESC_OFF, 0, rw(DATA_OFF), 1, VRING_DESC_F_NEXT, 1);
-	put_desc(ctx, DESC_OFF, 1, rw(DATA_OFF), 1, VRING_DESC_F_NEXT, 2);
-	put_desc(ctx, DESC_OFF, 2, rw(DATA_OFF), 1, VRING_DESC_F_NEXT, 3);
-	put_desc(ctx, DESC_OFF, 3, rw(DATA_OFF), 1, VRING_DESC_F_NEXT, 1);
-	publish(ctx, 0);
+	fx_put_desc(ctx, DESC_OFF, 0, rw(DATA_OFF), 1, VRING_DESC_F_NEXT, 1);
+	fx_put_desc(ctx, DESC_OFF, 1, rw(DATA_OFF), 1, VRING_DESC_F_NEXT, 2);
+	fx_put_desc(ctx, DESC_OFF, 2, rw(DATA_OFF), 1, VRING_DESC_F_NEXT, 3);
+	fx_put_desc(ctx, DESC_OFF, 3, rw(DATA_OFF), 1, VRING_DESC_F_NEXT, 1);
+	fx_publish(ctx, 0);
 }
 
-static void build_write_then_read_indirect(struct edge_ctx *ctx)
+static void build_write_then_read_indirect(struct ring_fixture *ctx)
 {
-	put_desc(ctx, DESC_OFF, 0, rw(DATA_OFF), 4,
-		 VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
-	put_desc(ctx, DESC_OFF, 1, rw(INDIR_OFF), 16, VRING_DESC_F_INDIRECT,
-		 0);
-	put_desc(ctx, INDIR_OFF, 0, rw(DATA_OFF), 4, 0, 0);
-	publish(ctx, 0);
+	fx_put_desc(ctx, DESC_OFF, 0, rw(DATA_OFF), 4,
+		    VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
+	fx_put_desc(ctx, DESC_OFF, 1, rw(INDIR_OFF), 16, VRING_DESC_F_INDIRECT,
+		    0);
+	fx_put_desc(ctx, INDIR_OFF, 0, rw(DATA_OFF), 4, 0, 0);
+	fx_publish(ctx, 0);
 }
 
-static void build_second_indirect(struct edge_ctx *ctx)
+static void build_second_indirect(struct ring_fixture *ctx)
 {
-	put_desc(ctx, DESC_OFF, 0, rw(INDIR_OFF), 16, VRING_DESC_F_INDIRECT,
-		 0);
-	put_desc(ctx, INDIR_OFF, 0, rw(INDIR_OFF + 0x100), 16,
-		 VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE, 0);
-	publish(ctx, 0);
+	fx_put_desc(ctx, DESC_OFF, 0, rw(INDIR_OFF), 16, VRING_DESC_F_INDIRECT,
+		    0);
+	fx_put_desc(ctx, INDIR_OFF, 0, rw(INDIR_OFF + 0x100), 16,
+		    VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE, 0);
+	fx_publish(ctx, 0);
 }
 
-static void build_avail_far_ahead(struct edge_ctx *ctx)
+static void build_avail_far_ahead(struct ring_fixture *ctx)
 {
-	put16(ctx, AVAIL_OFF + 2, ctx->avail_idx + 0x8000);
+	fx_put16(ctx, AVAIL_OFF + 2, ctx->avail_idx + 0x8000);
 }
 
-static void build_avail_behind(struct edge_ctx *ctx)
+static void build_avail_behind(struct ring_fixture *ctx)
 {
-	put16(ctx, AVAIL_OFF + 2, ctx->avail_idx - 1);
+	fx_put16(ctx, AVAIL_OFF + 2, ctx->avail_idx - 1);
 }
 
 static const struct bad_case bad_cases[] = {
@@ -565,42 +474,42 @@ KUNIT_ARRAY_PARAM(bad, bad_cases, bad_desc);
 static void bad_test(struct kunit *test)
 {
 	const struct bad_case *bc = test->param_value;
-	struct edge_ctx *ctx = test->priv;
+	struct ring_fixture *ctx = test->priv;
 	u16 last = 65535;
 
-	setup(ctx, 4, last);
+	fx_ring_setup(ctx, 4, last);
 	bc->build(ctx);
 	KUNIT_EXPECT_EQ(test, vdpasim_ring_fetch(&ctx->r, &ctx->chain, "t"),
 			bc->err);
 	KUNIT_EXPECT_TRUE(test, ctx->r.broken);
 	/* Nothing consumed, nothing published. */
 	KUNIT_EXPECT_EQ(test, ctx->r.last_avail_idx, last);
-	KUNIT_EXPECT_EQ(test, get16(ctx, USED_OFF + 2), last);
+	KUNIT_EXPECT_EQ(test, fx_get16(ctx, USED_OFF + 2), last);
 }
 
 /* ---- the used side ---- */
 
 static void used_read_only_test(struct kunit *test)
 {
-	struct edge_ctx *ctx = test->priv;
+	struct ring_fixture *ctx = test->priv;
 
-	setup(ctx, 4, 0);
+	fx_ring_setup(ctx, 4, 0);
 	ctx->r.used_addr = RO_IOVA + USED_OFF;
-	put_desc(ctx, DESC_OFF, 0, rw(DATA_OFF), 1, 0, 0);
-	publish(ctx, 0);
+	fx_put_desc(ctx, DESC_OFF, 0, rw(DATA_OFF), 1, 0, 0);
+	fx_publish(ctx, 0);
 	KUNIT_ASSERT_EQ(test, vdpasim_ring_fetch(&ctx->r, &ctx->chain, "t"), 1);
 	KUNIT_EXPECT_EQ(test, vdpasim_ring_push(&ctx->r, 0, 1), -EACCES);
 	KUNIT_EXPECT_TRUE(test, ctx->r.broken);
 	KUNIT_EXPECT_EQ(test, ctx->r.used_idx, 0);
-	KUNIT_EXPECT_EQ(test, get16(ctx, USED_OFF + 2), 0);
+	KUNIT_EXPECT_EQ(test, fx_get16(ctx, USED_OFF + 2), 0);
 }
 
 /* The used element is writable, the used idx is not. */
 static void used_idx_unmapped_test(struct kunit *test)
 {
-	struct edge_ctx *ctx = test->priv;
+	struct ring_fixture *ctx = test->priv;
 
-	setup(ctx, 1, 0);
+	fx_ring_setup(ctx, 1, 0);
 	/* idx at offset 2 falls before the window, ring[0] at 4 inside. */
 	ctx->r.used_addr = RW_IOVA - 4;
 	KUNIT_EXPECT_EQ(test, vdpasim_ring_push(&ctx->r, 0, 1), -EFAULT);
@@ -610,9 +519,9 @@ static void used_idx_unmapped_test(struct kunit *test)
 
 static void used_addr_wraps_test(struct kunit *test)
 {
-	struct edge_ctx *ctx = test->priv;
+	struct ring_fixture *ctx = test->priv;
 
-	setup(ctx, 4, 0);
+	fx_ring_setup(ctx, 4, 0);
 	ctx->r.used_addr = U64_MAX - 8;
 	ctx->r.used_idx = 3;
 	KUNIT_EXPECT_EQ(test, vdpasim_ring_push(&ctx->r, 0, 1), -EOVERFLOW);
@@ -622,16 +531,16 @@ static void used_addr_wraps_test(struct kunit *test)
 /* With event_idx, running empty writes avail_event: here it cannot. */
 static void avail_event_read_only_test(struct kunit *test)
 {
-	struct edge_ctx *ctx = test->priv;
+	struct ring_fixture *ctx = test->priv;
 
-	setup(ctx, 8, 5);
+	fx_ring_setup(ctx, 8, 5);
 	ctx->r.event_idx = true;
 	ctx->r.used_addr = RO_IOVA + USED_OFF;
 	KUNIT_EXPECT_EQ(test, vdpasim_ring_fetch(&ctx->r, &ctx->chain, "t"),
 			-EACCES);
 	KUNIT_EXPECT_TRUE(test, ctx->r.broken);
 	/* Without event_idx an empty ring writes nothing and stays fine. */
-	setup(ctx, 8, 5);
+	fx_ring_setup(ctx, 8, 5);
 	ctx->r.used_addr = RO_IOVA + USED_OFF;
 	KUNIT_EXPECT_EQ(test, vdpasim_ring_fetch(&ctx->r, &ctx->chain, "t"), 0);
 	KUNIT_EXPECT_FALSE(test, ctx->r.broken);
@@ -640,10 +549,10 @@ static void avail_event_read_only_test(struct kunit *test)
 /* Suppression state unreadable: interrupt anyway, and break the ring. */
 static void notify_unreadable_test(struct kunit *test)
 {
-	struct edge_ctx *ctx = test->priv;
+	struct ring_fixture *ctx = test->priv;
 	bool event_idx = *(const bool *)test->param_value;
 
-	setup(ctx, 8, 0);
+	fx_ring_setup(ctx, 8, 0);
 	ctx->r.event_idx = event_idx;
 	KUNIT_ASSERT_EQ(test, vdpasim_ring_push(&ctx->r, 0, 0), 0);
 	ctx->r.avail_addr = WO_IOVA + AVAIL_OFF;
@@ -664,14 +573,14 @@ KUNIT_ARRAY_PARAM(event_idx, event_idx_params, event_idx_desc);
 /* used_event walked over a whole 16-bit turn of pushes. */
 static void notify_sweep_test(struct kunit *test)
 {
-	struct edge_ctx *ctx = test->priv;
+	struct ring_fixture *ctx = test->priv;
 	unsigned int i, notified = 0;
 
-	setup(ctx, 1, 65530);
+	fx_ring_setup(ctx, 1, 65530);
 	ctx->r.event_idx = true;
 	KUNIT_EXPECT_TRUE(test, vdpasim_ring_should_notify(&ctx->r));
 	/* The driver asks for an interrupt after used idx 3 (past the wrap). */
-	put16(ctx, AVAIL_OFF + 4 + 2 * 1, 3);
+	fx_put16(ctx, AVAIL_OFF + 4 + 2 * 1, 3);
 	for (i = 0; i < 20; i++) {
 		KUNIT_ASSERT_EQ(test, vdpasim_ring_push(&ctx->r, 0, 0), 0);
 		if (vdpasim_ring_should_notify(&ctx->r)) {
@@ -749,7 +658,7 @@ KUNIT_ARRAY_PARAM(copy, copy_cases, copy_desc);
 static void copy_test(struct kunit *test)
 {
 	const struct copy_case *cc = test->param_value;
-	struct edge_ctx *ctx = test->priv;
+	struct ring_fixture *ctx = test->priv;
 	struct vdpasim_chain *c = &ctx->chain;
 	size_t buflen = cc->len ? cc->len : 1;
 	u8 *buf, *before;
@@ -760,7 +669,7 @@ static void copy_test(struct kunit *test)
 	before = kunit_kmalloc(test, MEM_SIZE - DATA_OFF, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, before);
 	memcpy(before, ctx->mem + DATA_OFF, MEM_SIZE - DATA_OFF);
-	setup(ctx, 4, 0);
+	fx_ring_setup(ctx, 4, 0);
 	copy_chain(c);
 
 	if (!cc->write) {
@@ -787,7 +696,7 @@ static void copy_test(struct kunit *test)
 /* A read of the whole chain gives the bytes in segment order. */
 static void copy_order_test(struct kunit *test)
 {
-	struct edge_ctx *ctx = test->priv;
+	struct ring_fixture *ctx = test->priv;
 	struct vdpasim_chain *c = &ctx->chain;
 	size_t in_len = PAGE_SIZE + 15;
 	unsigned int i;
@@ -796,7 +705,7 @@ static void copy_order_test(struct kunit *test)
 
 	in = kunit_kmalloc(test, in_len, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, in);
-	setup(ctx, 4, 0);
+	fx_ring_setup(ctx, 4, 0);
 	copy_chain(c);
 	KUNIT_ASSERT_EQ(test, vdpasim_chain_read(&ctx->r, c, 0, buf, 30), 30);
 	KUNIT_EXPECT_EQ(test, memcmp(buf, ctx->mem + DATA_OFF, 10), 0);
@@ -837,12 +746,12 @@ KUNIT_ARRAY_PARAM(copy_err, copy_err_cases, copy_err_desc);
 static void copy_err_test(struct kunit *test)
 {
 	const struct copy_err_case *ce = test->param_value;
-	struct edge_ctx *ctx = test->priv;
+	struct ring_fixture *ctx = test->priv;
 	struct vdpasim_chain *c = &ctx->chain;
 	u8 buf[8] = { 0 };
 	ssize_t ret;
 
-	setup(ctx, 4, 0);
+	fx_ring_setup(ctx, 4, 0);
 	memset(c, 0, sizeof(*c));
 	c->seg[0].addr = ce->addr;
 	c->seg[0].len = 16;
@@ -862,14 +771,14 @@ static void copy_err_test(struct kunit *test)
 
 static void unfetch_test(struct kunit *test)
 {
-	struct edge_ctx *ctx = test->priv;
+	struct ring_fixture *ctx = test->priv;
 	struct vdpasim_chain *c = &ctx->chain;
 
-	setup(ctx, 2, 65535);
-	put_desc(ctx, DESC_OFF, 1, rw(DATA_OFF), 1, 0, 0);
-	put_desc(ctx, DESC_OFF, 0, rw(DATA_OFF), 2, 0, 0);
-	publish(ctx, 1);
-	publish(ctx, 0);
+	fx_ring_setup(ctx, 2, 65535);
+	fx_put_desc(ctx, DESC_OFF, 1, rw(DATA_OFF), 1, 0, 0);
+	fx_put_desc(ctx, DESC_OFF, 0, rw(DATA_OFF), 2, 0, 0);
+	fx_publish(ctx, 1);
+	fx_publish(ctx, 0);
 	KUNIT_ASSERT_EQ(test, vdpasim_ring_fetch(&ctx->r, c, "t"), 1);
 	KUNIT_EXPECT_EQ(test, c->head, 1);
 	KUNIT_EXPECT_EQ(test, ctx->r.last_avail_idx, 0);
@@ -886,22 +795,22 @@ static void unfetch_test(struct kunit *test)
 
 static void recover_test(struct kunit *test)
 {
-	struct edge_ctx *ctx = test->priv;
+	struct ring_fixture *ctx = test->priv;
 	struct vdpasim_chain *c = &ctx->chain;
 
-	setup(ctx, 4, 10);
-	publish(ctx, 9);
+	fx_ring_setup(ctx, 4, 10);
+	fx_publish(ctx, 9);
 	KUNIT_EXPECT_EQ(test, vdpasim_ring_fetch(&ctx->r, c, "t"), -EIO);
 	KUNIT_EXPECT_EQ(test, vdpasim_ring_fetch(&ctx->r, c, "t"), -EIO);
 	/* The driver fixes its ring and the device is re-initialised. */
-	put16(ctx, AVAIL_OFF + 4 + 2 * (10 & 3), 2);
-	put_desc(ctx, DESC_OFF, 2, rw(DATA_OFF), 7, 0, 0);
+	fx_put16(ctx, AVAIL_OFF + 4 + 2 * (10 & 3), 2);
+	fx_put_desc(ctx, DESC_OFF, 2, rw(DATA_OFF), 7, 0, 0);
 	vdpasim_ring_init(&ctx->r, 10);
 	KUNIT_EXPECT_FALSE(test, ctx->r.broken);
 	KUNIT_ASSERT_EQ(test, vdpasim_ring_fetch(&ctx->r, c, "t"), 1);
 	KUNIT_EXPECT_EQ(test, c->head, 2);
 	KUNIT_EXPECT_EQ(test, vdpasim_ring_push(&ctx->r, 2, 7), 0);
-	KUNIT_EXPECT_EQ(test, get16(ctx, USED_OFF + 2), 11);
+	KUNIT_EXPECT_EQ(test, fx_get16(ctx, USED_OFF + 2), 11);
 	/* init starts over: the first decision notifies again. */
 	ctx->r.event_idx = true;
 	KUNIT_EXPECT_TRUE(test, vdpasim_ring_should_notify(&ctx->r));
@@ -929,7 +838,7 @@ static struct kunit_case vdpasim_ring_edge_cases[] = {
 static struct kunit_suite vdpasim_ring_edge_suite = {
 	.name = "vdpasim_ring_edge",
 	.init = edge_init,
-	.exit = edge_exit,
+	.exit = fx_exit,
 	.test_cases = vdpasim_ring_edge_cases,
 };
 

@@ -19,6 +19,7 @@
 
 #include "sim_iotlb.h"
 #include "sim_ring.h"
+#include "sim_ring_fixture.h"
 
 #define TEST_ORDER	5			/* 128 KiB of "guest" memory */
 #define TEST_SIZE	(PAGE_SIZE << TEST_ORDER)
@@ -30,13 +31,15 @@
 #define INDIR_OFF	0x4000
 #define DATA_OFF	0x8000
 
-struct ring_ctx {
-	struct vhost_iotlb *iotlb;
-	struct page *pages;
-	u8 *mem;
-	struct vdpasim_ring r;
-	struct vdpasim_chain chain;
-	u16 avail_idx;
+static const struct ring_layout layout = {
+	.order = TEST_ORDER,
+	.iova = TEST_IOVA,
+	.desc_off = DESC_OFF,
+	.avail_off = AVAIL_OFF,
+	.used_off = USED_OFF,
+	.data_off = DATA_OFF,
+	.fill_mul = 7,
+	.fill_add = 3,
 };
 
 static u64 iova(unsigned long off)
@@ -44,112 +47,17 @@ static u64 iova(unsigned long off)
 	return TEST_IOVA + off;
 }
 
-static void put_desc(struct ring_ctx *ctx, unsigned long table, u32 i,
-		     u64 addr, u32 len, u16 flags, u16 next)
-{
-	u8 *p = ctx->mem + table + 16 * i;
-	__le64 a = cpu_to_le64(addr);
-	__le32 l = cpu_to_le32(len);
-	__le16 f = cpu_to_le16(flags), n = cpu_to_le16(next);
-
-	memcpy(p, &a, 8);
-	memcpy(p + 8, &l, 4);
-	memcpy(p + 12, &f, 2);
-	memcpy(p + 14, &n, 2);
-}
-
-static void put16(struct ring_ctx *ctx, unsigned long off, u16 v)
-{
-	__le16 le = cpu_to_le16(v);
-
-	memcpy(ctx->mem + off, &le, 2);
-}
-
-static u16 get16(struct ring_ctx *ctx, unsigned long off)
-{
-	__le16 le;
-
-	memcpy(&le, ctx->mem + off, 2);
-	return le16_to_cpu(le);
-}
-
-static u32 get32(struct ring_ctx *ctx, unsigned long off)
-{
-	__le32 le;
-
-	memcpy(&le, ctx->mem + off, 4);
-	return le32_to_cpu(le);
-}
-
-static void publish(struct ring_ctx *ctx, u16 head)
-{
-	put16(ctx, AVAIL_OFF + 4 + 2 * (ctx->avail_idx & (ctx->r.num - 1)),
-	      head);
-	ctx->avail_idx++;
-	put16(ctx, AVAIL_OFF + 2, ctx->avail_idx);
-}
-
-static void ring_setup(struct ring_ctx *ctx, u32 num, u16 base)
-{
-	memset(ctx->mem, 0, DATA_OFF);
-	memset(&ctx->r, 0, sizeof(ctx->r));
-	ctx->r.num = num;
-	ctx->r.desc_addr = iova(DESC_OFF);
-	ctx->r.avail_addr = iova(AVAIL_OFF);
-	ctx->r.used_addr = iova(USED_OFF);
-	ctx->r.iotlb = ctx->iotlb;
-	vdpasim_ring_init(&ctx->r, base);
-	ctx->avail_idx = base;
-	put16(ctx, AVAIL_OFF + 2, base);
-	put16(ctx, USED_OFF + 2, base);
-}
-
 static int ring_test_init(struct kunit *test)
 {
-	struct ring_ctx *ctx;
-	unsigned long i;
-	int ret;
-
-	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, ctx);
-	ctx->pages = alloc_pages(GFP_KERNEL, TEST_ORDER);
-	KUNIT_ASSERT_NOT_NULL(test, ctx->pages);
-	ctx->mem = page_address(ctx->pages);
-	ctx->iotlb = vhost_iotlb_alloc(16, 0);
-	if (!ctx->iotlb) {
-		__free_pages(ctx->pages, TEST_ORDER);
-		KUNIT_ASSERT_NOT_NULL(test, ctx->iotlb);
-	}
-	ret = vhost_iotlb_add_range(ctx->iotlb, TEST_IOVA,
-				    TEST_IOVA + TEST_SIZE - 1,
-				    page_to_phys(ctx->pages), VHOST_MAP_RW);
-	if (ret) {
-		vhost_iotlb_free(ctx->iotlb);
-		__free_pages(ctx->pages, TEST_ORDER);
-		KUNIT_ASSERT_EQ(test, ret, 0);
-	}
-	for (i = DATA_OFF; i < TEST_SIZE; i++)
-		ctx->mem[i] = (u8)(i * 7 + 3);
-	test->priv = ctx;
+	fx_init(test, &layout);
 	return 0;
-}
-
-static void ring_test_exit(struct kunit *test)
-{
-	struct ring_ctx *ctx = test->priv;
-
-	/* Also called when init failed, before test->priv was set. */
-	if (!ctx)
-		return;
-	vhost_iotlb_free(ctx->iotlb);
-	__free_pages(ctx->pages, TEST_ORDER);
 }
 
 /* ---- IOTLB copies ---- */
 
 static void iotlb_copy_test(struct kunit *test)
 {
-	struct ring_ctx *ctx = test->priv;
+	struct ring_fixture *ctx = test->priv;
 
 	phys_addr_t data = page_to_phys(ctx->pages) + DATA_OFF;
 	u8 buf[64];
@@ -195,18 +103,18 @@ static void iotlb_copy_test(struct kunit *test)
 
 static void simple_chain_test(struct kunit *test)
 {
-	struct ring_ctx *ctx = test->priv;
+	struct ring_fixture *ctx = test->priv;
 	struct vdpasim_chain *c = &ctx->chain;
 	u8 buf[32];
 
-	ring_setup(ctx, 8, 0);
+	fx_ring_setup(ctx, 8, 0);
 	KUNIT_EXPECT_EQ(test, vdpasim_ring_fetch(&ctx->r, c, "t"), 0);
-	put_desc(ctx, DESC_OFF, 3, iova(DATA_OFF), 10, VRING_DESC_F_NEXT, 5);
-	put_desc(ctx, DESC_OFF, 5, iova(DATA_OFF + 0x100), 0,
-		 VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 6);
-	put_desc(ctx, DESC_OFF, 6, iova(DATA_OFF + 0x200), 8,
-		 VRING_DESC_F_WRITE, 0);
-	publish(ctx, 3);
+	fx_put_desc(ctx, DESC_OFF, 3, iova(DATA_OFF), 10, VRING_DESC_F_NEXT, 5);
+	fx_put_desc(ctx, DESC_OFF, 5, iova(DATA_OFF + 0x100), 0,
+		    VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 6);
+	fx_put_desc(ctx, DESC_OFF, 6, iova(DATA_OFF + 0x200), 8,
+		    VRING_DESC_F_WRITE, 0);
+	fx_publish(ctx, 3);
 	KUNIT_ASSERT_EQ(test, vdpasim_ring_fetch(&ctx->r, c, "t"), 1);
 	KUNIT_EXPECT_EQ(test, c->head, 3);
 	KUNIT_EXPECT_EQ(test, c->n_out, 1U);
@@ -218,27 +126,27 @@ static void simple_chain_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, vdpasim_chain_write(&ctx->r, c, 7, "\x5a", 1), 1);
 	KUNIT_EXPECT_EQ(test, ctx->mem[DATA_OFF + 0x207], 0x5a);
 	KUNIT_EXPECT_EQ(test, vdpasim_ring_push(&ctx->r, c->head, 8), 0);
-	KUNIT_EXPECT_EQ(test, get16(ctx, USED_OFF + 2), 1);
-	KUNIT_EXPECT_EQ(test, get32(ctx, USED_OFF + 4), 3U);
-	KUNIT_EXPECT_EQ(test, get32(ctx, USED_OFF + 8), 8U);
+	KUNIT_EXPECT_EQ(test, fx_get16(ctx, USED_OFF + 2), 1);
+	KUNIT_EXPECT_EQ(test, fx_get32(ctx, USED_OFF + 4), 3U);
+	KUNIT_EXPECT_EQ(test, fx_get32(ctx, USED_OFF + 8), 8U);
 	KUNIT_EXPECT_EQ(test, vdpasim_ring_fetch(&ctx->r, c, "t"), 0);
 	KUNIT_EXPECT_FALSE(test, ctx->r.broken);
 }
 
 static void indirect_chain_test(struct kunit *test)
 {
-	struct ring_ctx *ctx = test->priv;
+	struct ring_fixture *ctx = test->priv;
 	struct vdpasim_chain *c = &ctx->chain;
 
-	ring_setup(ctx, 4, 0);
-	put_desc(ctx, DESC_OFF, 2, iova(DATA_OFF), 4, VRING_DESC_F_NEXT, 1);
-	put_desc(ctx, DESC_OFF, 1, iova(INDIR_OFF), 4 * 16,
-		 VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE, 0);
-	put_desc(ctx, INDIR_OFF, 0, iova(DATA_OFF + 10), 6, VRING_DESC_F_NEXT,
-		 3);
-	put_desc(ctx, INDIR_OFF, 3, iova(DATA_OFF + 20), 9, VRING_DESC_F_WRITE,
-		 0);
-	publish(ctx, 2);
+	fx_ring_setup(ctx, 4, 0);
+	fx_put_desc(ctx, DESC_OFF, 2, iova(DATA_OFF), 4, VRING_DESC_F_NEXT, 1);
+	fx_put_desc(ctx, DESC_OFF, 1, iova(INDIR_OFF), 4 * 16,
+		    VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE, 0);
+	fx_put_desc(ctx, INDIR_OFF, 0, iova(DATA_OFF + 10), 6, VRING_DESC_F_NEXT,
+		    3);
+	fx_put_desc(ctx, INDIR_OFF, 3, iova(DATA_OFF + 20), 9, VRING_DESC_F_WRITE,
+		    0);
+	fx_publish(ctx, 2);
 	KUNIT_ASSERT_EQ(test, vdpasim_ring_fetch(&ctx->r, c, "t"), 1);
 	KUNIT_EXPECT_EQ(test, c->n_out, 2U);
 	KUNIT_EXPECT_EQ(test, c->n_in, 1U);
@@ -259,33 +167,33 @@ KUNIT_ARRAY_PARAM(wrap, wrap_nums, wrap_num_desc);
 
 static void wrap_test(struct kunit *test)
 {
-	struct ring_ctx *ctx = test->priv;
+	struct ring_fixture *ctx = test->priv;
 	struct vdpasim_chain *c = &ctx->chain;
 	u32 num = *(const u32 *)test->param_value;
 	unsigned int i;
 
-	ring_setup(ctx, num, 65533);
-	put_desc(ctx, DESC_OFF, 0, iova(DATA_OFF), 1, 0, 0);
+	fx_ring_setup(ctx, num, 65533);
+	fx_put_desc(ctx, DESC_OFF, 0, iova(DATA_OFF), 1, 0, 0);
 	for (i = 0; i < 6; i++) {
 		u16 idx = 65533 + i;
 
-		publish(ctx, 0);
+		fx_publish(ctx, 0);
 		KUNIT_ASSERT_EQ(test, vdpasim_ring_fetch(&ctx->r, c, "t"), 1);
 		KUNIT_ASSERT_EQ(test, vdpasim_ring_push(&ctx->r, 0, i), 0);
-		KUNIT_EXPECT_EQ(test, get16(ctx, USED_OFF + 2), (u16)(idx + 1));
+		KUNIT_EXPECT_EQ(test, fx_get16(ctx, USED_OFF + 2), (u16)(idx + 1));
 		KUNIT_EXPECT_EQ(test,
-				get32(ctx, USED_OFF + 8 + 8 * (idx & (num - 1))),
+				fx_get32(ctx, USED_OFF + 8 + 8 * (idx & (num - 1))),
 				i);
 	}
 	KUNIT_EXPECT_EQ(test, ctx->r.last_avail_idx, 3);
 	/* A full ring straddling the wrap is accepted, one more is not. */
-	ring_setup(ctx, num, 65535);
-	put16(ctx, AVAIL_OFF + 2, (u16)(65535 + num));
+	fx_ring_setup(ctx, num, 65535);
+	fx_put16(ctx, AVAIL_OFF + 2, (u16)(65535 + num));
 	for (i = 0; i < num; i++)
 		KUNIT_EXPECT_EQ(test, vdpasim_ring_fetch(&ctx->r, c, "t"), 1);
 	KUNIT_EXPECT_EQ(test, vdpasim_ring_fetch(&ctx->r, c, "t"), 0);
-	ring_setup(ctx, num, 65535);
-	put16(ctx, AVAIL_OFF + 2, (u16)(65535 + num + 1));
+	fx_ring_setup(ctx, num, 65535);
+	fx_put16(ctx, AVAIL_OFF + 2, (u16)(65535 + num + 1));
 	KUNIT_EXPECT_LT(test, vdpasim_ring_fetch(&ctx->r, c, "t"), 0);
 	KUNIT_EXPECT_TRUE(test, ctx->r.broken);
 }
@@ -294,115 +202,115 @@ static void wrap_test(struct kunit *test)
 
 struct malformed_case {
 	const char *name;
-	void (*build)(struct ring_ctx *ctx);
+	void (*build)(struct ring_fixture *ctx);
 };
 
-static void build_head_range(struct ring_ctx *ctx)
+static void build_head_range(struct ring_fixture *ctx)
 {
-	publish(ctx, 4);
+	fx_publish(ctx, 4);
 }
 
-static void build_next_range(struct ring_ctx *ctx)
+static void build_next_range(struct ring_fixture *ctx)
 {
-	put_desc(ctx, DESC_OFF, 0, iova(DATA_OFF), 1, VRING_DESC_F_NEXT, 4);
-	publish(ctx, 0);
+	fx_put_desc(ctx, DESC_OFF, 0, iova(DATA_OFF), 1, VRING_DESC_F_NEXT, 4);
+	fx_publish(ctx, 0);
 }
 
-static void build_self_loop(struct ring_ctx *ctx)
+static void build_self_loop(struct ring_fixture *ctx)
 {
-	put_desc(ctx, DESC_OFF, 1, iova(DATA_OFF), 1, VRING_DESC_F_NEXT, 1);
-	publish(ctx, 1);
+	fx_put_desc(ctx, DESC_OFF, 1, iova(DATA_OFF), 1, VRING_DESC_F_NEXT, 1);
+	fx_publish(ctx, 1);
 }
 
-static void build_cycle(struct ring_ctx *ctx)
+static void build_cycle(struct ring_fixture *ctx)
 {
-	put_desc(ctx, DESC_OFF, 0, iova(DATA_OFF), 1, VRING_DESC_F_NEXT, 2);
-	put_desc(ctx, DESC_OFF, 2, iova(DATA_OFF), 1, VRING_DESC_F_NEXT, 0);
-	publish(ctx, 0);
+	fx_put_desc(ctx, DESC_OFF, 0, iova(DATA_OFF), 1, VRING_DESC_F_NEXT, 2);
+	fx_put_desc(ctx, DESC_OFF, 2, iova(DATA_OFF), 1, VRING_DESC_F_NEXT, 0);
+	fx_publish(ctx, 0);
 }
 
-static void build_indirect_loop(struct ring_ctx *ctx)
+static void build_indirect_loop(struct ring_fixture *ctx)
 {
-	put_desc(ctx, DESC_OFF, 0, iova(INDIR_OFF), 32, VRING_DESC_F_INDIRECT,
-		 0);
-	put_desc(ctx, INDIR_OFF, 0, iova(DATA_OFF), 1, VRING_DESC_F_NEXT, 1);
-	put_desc(ctx, INDIR_OFF, 1, iova(DATA_OFF), 1, VRING_DESC_F_NEXT, 0);
-	publish(ctx, 0);
+	fx_put_desc(ctx, DESC_OFF, 0, iova(INDIR_OFF), 32, VRING_DESC_F_INDIRECT,
+		    0);
+	fx_put_desc(ctx, INDIR_OFF, 0, iova(DATA_OFF), 1, VRING_DESC_F_NEXT, 1);
+	fx_put_desc(ctx, INDIR_OFF, 1, iova(DATA_OFF), 1, VRING_DESC_F_NEXT, 0);
+	fx_publish(ctx, 0);
 }
 
-static void build_too_many_segs(struct ring_ctx *ctx)
+static void build_too_many_segs(struct ring_fixture *ctx)
 {
 	unsigned int i, n = VDPASIM_CHAIN_MAX_SEGS + 1;
 
 	for (i = 0; i < n; i++)
-		put_desc(ctx, INDIR_OFF, i, iova(DATA_OFF), 1,
-			 i + 1 < n ? VRING_DESC_F_NEXT : 0, i + 1);
-	put_desc(ctx, DESC_OFF, 0, iova(INDIR_OFF), n * 16,
-		 VRING_DESC_F_INDIRECT, 0);
-	publish(ctx, 0);
+		fx_put_desc(ctx, INDIR_OFF, i, iova(DATA_OFF), 1,
+			    i + 1 < n ? VRING_DESC_F_NEXT : 0, i + 1);
+	fx_put_desc(ctx, DESC_OFF, 0, iova(INDIR_OFF), n * 16,
+		    VRING_DESC_F_INDIRECT, 0);
+	fx_publish(ctx, 0);
 }
 
-static void build_indirect_next(struct ring_ctx *ctx)
+static void build_indirect_next(struct ring_fixture *ctx)
 {
-	put_desc(ctx, DESC_OFF, 0, iova(INDIR_OFF), 16,
-		 VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, 1);
-	publish(ctx, 0);
+	fx_put_desc(ctx, DESC_OFF, 0, iova(INDIR_OFF), 16,
+		    VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, 1);
+	fx_publish(ctx, 0);
 }
 
-static void build_nested_indirect(struct ring_ctx *ctx)
+static void build_nested_indirect(struct ring_fixture *ctx)
 {
-	put_desc(ctx, DESC_OFF, 0, iova(INDIR_OFF), 16, VRING_DESC_F_INDIRECT,
-		 0);
-	put_desc(ctx, INDIR_OFF, 0, iova(INDIR_OFF), 16, VRING_DESC_F_INDIRECT,
-		 0);
-	publish(ctx, 0);
+	fx_put_desc(ctx, DESC_OFF, 0, iova(INDIR_OFF), 16, VRING_DESC_F_INDIRECT,
+		    0);
+	fx_put_desc(ctx, INDIR_OFF, 0, iova(INDIR_OFF), 16, VRING_DESC_F_INDIRECT,
+		    0);
+	fx_publish(ctx, 0);
 }
 
-static void build_indirect_len0(struct ring_ctx *ctx)
+static void build_indirect_len0(struct ring_fixture *ctx)
 {
-	put_desc(ctx, DESC_OFF, 0, iova(INDIR_OFF), 0, VRING_DESC_F_INDIRECT,
-		 0);
-	publish(ctx, 0);
+	fx_put_desc(ctx, DESC_OFF, 0, iova(INDIR_OFF), 0, VRING_DESC_F_INDIRECT,
+		    0);
+	fx_publish(ctx, 0);
 }
 
-static void build_indirect_len17(struct ring_ctx *ctx)
+static void build_indirect_len17(struct ring_fixture *ctx)
 {
-	put_desc(ctx, DESC_OFF, 0, iova(INDIR_OFF), 17, VRING_DESC_F_INDIRECT,
-		 0);
-	publish(ctx, 0);
+	fx_put_desc(ctx, DESC_OFF, 0, iova(INDIR_OFF), 17, VRING_DESC_F_INDIRECT,
+		    0);
+	fx_publish(ctx, 0);
 }
 
-static void build_read_after_write(struct ring_ctx *ctx)
+static void build_read_after_write(struct ring_fixture *ctx)
 {
-	put_desc(ctx, DESC_OFF, 0, iova(DATA_OFF), 0,
-		 VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
-	put_desc(ctx, DESC_OFF, 1, iova(DATA_OFF), 1, 0, 0);
-	publish(ctx, 0);
+	fx_put_desc(ctx, DESC_OFF, 0, iova(DATA_OFF), 0,
+		    VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
+	fx_put_desc(ctx, DESC_OFF, 1, iova(DATA_OFF), 1, 0, 0);
+	fx_publish(ctx, 0);
 }
 
-static void build_avail_jump(struct ring_ctx *ctx)
+static void build_avail_jump(struct ring_fixture *ctx)
 {
-	put16(ctx, AVAIL_OFF + 2, ctx->avail_idx + ctx->r.num + 1);
+	fx_put16(ctx, AVAIL_OFF + 2, ctx->avail_idx + ctx->r.num + 1);
 }
 
-static void build_unmapped_desc(struct ring_ctx *ctx)
+static void build_unmapped_desc(struct ring_fixture *ctx)
 {
 	ctx->r.desc_addr = 0x10;
-	publish(ctx, 0);
+	fx_publish(ctx, 0);
 }
 
-static void build_unmapped_avail(struct ring_ctx *ctx)
+static void build_unmapped_avail(struct ring_fixture *ctx)
 {
 	ctx->r.avail_addr = iova(TEST_SIZE - 1);
 }
 
-static void build_wrapping_table(struct ring_ctx *ctx)
+static void build_wrapping_table(struct ring_fixture *ctx)
 {
-	put_desc(ctx, DESC_OFF, 0, U64_MAX - 7, 32, VRING_DESC_F_INDIRECT, 0);
-	publish(ctx, 0);
+	fx_put_desc(ctx, DESC_OFF, 0, U64_MAX - 7, 32, VRING_DESC_F_INDIRECT, 0);
+	fx_publish(ctx, 0);
 }
 
-static void build_bad_num(struct ring_ctx *ctx)
+static void build_bad_num(struct ring_fixture *ctx)
 {
 	ctx->r.num = 12;
 }
@@ -436,9 +344,9 @@ KUNIT_ARRAY_PARAM(malformed, malformed_cases, malformed_desc);
 static void malformed_test(struct kunit *test)
 {
 	const struct malformed_case *mc = test->param_value;
-	struct ring_ctx *ctx = test->priv;
+	struct ring_fixture *ctx = test->priv;
 
-	ring_setup(ctx, 4, 65534);
+	fx_ring_setup(ctx, 4, 65534);
 	mc->build(ctx);
 	KUNIT_EXPECT_LT(test, vdpasim_ring_fetch(&ctx->r, &ctx->chain, "t"), 0);
 	KUNIT_EXPECT_TRUE(test, ctx->r.broken);
@@ -480,44 +388,44 @@ KUNIT_ARRAY_PARAM(notify, notify_cases, notify_desc);
 static void event_idx_test(struct kunit *test)
 {
 	const struct notify_case *nc = test->param_value;
-	struct ring_ctx *ctx = test->priv;
+	struct ring_fixture *ctx = test->priv;
 	u16 i;
 
-	ring_setup(ctx, 8, nc->signalled);
+	fx_ring_setup(ctx, 8, nc->signalled);
 	ctx->r.event_idx = true;
 	/* The first decision after init always notifies. */
 	KUNIT_EXPECT_TRUE(test, vdpasim_ring_should_notify(&ctx->r));
 	for (i = nc->signalled; i != nc->used; i++)
 		KUNIT_ASSERT_EQ(test, vdpasim_ring_push(&ctx->r, 0, 0), 0);
-	put16(ctx, AVAIL_OFF + 4 + 2 * 8, nc->used_event);
+	fx_put16(ctx, AVAIL_OFF + 4 + 2 * 8, nc->used_event);
 	/* NO_INTERRUPT means nothing with event_idx. */
-	put16(ctx, AVAIL_OFF, VRING_AVAIL_F_NO_INTERRUPT);
+	fx_put16(ctx, AVAIL_OFF, VRING_AVAIL_F_NO_INTERRUPT);
 	KUNIT_EXPECT_EQ(test, vdpasim_ring_should_notify(&ctx->r), nc->expect);
 }
 
 static void no_interrupt_test(struct kunit *test)
 {
-	struct ring_ctx *ctx = test->priv;
+	struct ring_fixture *ctx = test->priv;
 
-	ring_setup(ctx, 8, 0);
+	fx_ring_setup(ctx, 8, 0);
 	KUNIT_ASSERT_EQ(test, vdpasim_ring_push(&ctx->r, 0, 0), 0);
 	KUNIT_EXPECT_TRUE(test, vdpasim_ring_should_notify(&ctx->r));
-	put16(ctx, AVAIL_OFF, VRING_AVAIL_F_NO_INTERRUPT);
+	fx_put16(ctx, AVAIL_OFF, VRING_AVAIL_F_NO_INTERRUPT);
 	KUNIT_ASSERT_EQ(test, vdpasim_ring_push(&ctx->r, 0, 0), 0);
 	KUNIT_EXPECT_FALSE(test, vdpasim_ring_should_notify(&ctx->r));
 }
 
 static void avail_event_test(struct kunit *test)
 {
-	struct ring_ctx *ctx = test->priv;
+	struct ring_fixture *ctx = test->priv;
 
-	ring_setup(ctx, 8, 100);
+	fx_ring_setup(ctx, 8, 100);
 	ctx->r.event_idx = true;
-	put_desc(ctx, DESC_OFF, 0, iova(DATA_OFF), 1, 0, 0);
-	publish(ctx, 0);
+	fx_put_desc(ctx, DESC_OFF, 0, iova(DATA_OFF), 1, 0, 0);
+	fx_publish(ctx, 0);
 	KUNIT_EXPECT_EQ(test, vdpasim_ring_fetch(&ctx->r, &ctx->chain, "t"), 1);
 	KUNIT_EXPECT_EQ(test, vdpasim_ring_fetch(&ctx->r, &ctx->chain, "t"), 0);
-	KUNIT_EXPECT_EQ(test, get16(ctx, USED_OFF + 4 + 8 * 8), 101);
+	KUNIT_EXPECT_EQ(test, fx_get16(ctx, USED_OFF + 4 + 8 * 8), 101);
 }
 
 static struct kunit_case vdpasim_ring_cases[] = {
@@ -535,7 +443,7 @@ static struct kunit_case vdpasim_ring_cases[] = {
 static struct kunit_suite vdpasim_ring_suite = {
 	.name = "vdpasim_ring",
 	.init = ring_test_init,
-	.exit = ring_test_exit,
+	.exit = fx_exit,
 	.test_cases = vdpasim_ring_cases,
 };
 
