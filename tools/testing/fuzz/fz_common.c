@@ -337,36 +337,62 @@ int fz_dev_del(struct fz_nl *nl, const char *name)
 	return fz_nl_request(nl, VDPA_CMD_DEV_DEL, false, &a, 1, NULL);
 }
 
+/* ---- files ---- */
+
+int fz_write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
 /* ---- vhost-vdpa ---- */
 
-ssize_t fz_iotlb(int fd, int v2, uint32_t asid, uint8_t type, uint64_t iova,
-		 uint64_t size, uint64_t uaddr, uint8_t perm)
+size_t fz_iotlb_msg(void *buf, int v2, uint32_t msg_type, uint32_t asid,
+		    uint8_t type, uint64_t iova, uint64_t size, uint64_t uaddr,
+		    uint8_t perm)
 {
-	struct vhost_msg_v2 m2;
-	struct vhost_msg m1;
+	union {
+		struct vhost_msg m1;
+		struct vhost_msg_v2 m2;
+	} u;
 	struct vhost_iotlb_msg *m;
-	void *buf;
 	size_t len;
 
+	memset(&u, 0, sizeof(u));
 	if (v2) {
-		memset(&m2, 0, sizeof(m2));
-		m2.type = VHOST_IOTLB_MSG_V2;
-		m2.asid = asid;
-		m = &m2.iotlb;
-		buf = &m2;
-		len = sizeof(m2);
+		u.m2.type = msg_type;
+		u.m2.asid = asid;
+		m = &u.m2.iotlb;
+		len = sizeof(u.m2);
 	} else {
-		memset(&m1, 0, sizeof(m1));
-		m1.type = VHOST_IOTLB_MSG;
-		m = &m1.iotlb;
-		buf = &m1;
-		len = sizeof(m1);
+		u.m1.type = (int)msg_type;
+		m = &u.m1.iotlb;
+		len = sizeof(u.m1);
 	}
 	m->iova = iova;
 	m->size = size;
 	m->uaddr = uaddr;
 	m->perm = perm;
 	m->type = type;
+	memcpy(buf, &u, len);
+	return len;
+}
+
+ssize_t fz_iotlb(int fd, int v2, uint32_t asid, uint8_t type, uint64_t iova,
+		 uint64_t size, uint64_t uaddr, uint8_t perm)
+{
+	uint8_t buf[sizeof(struct vhost_msg) > sizeof(struct vhost_msg_v2) ?
+		    sizeof(struct vhost_msg) : sizeof(struct vhost_msg_v2)];
+	size_t len;
+
+	len = fz_iotlb_msg(buf, v2, v2 ? VHOST_IOTLB_MSG_V2 : VHOST_IOTLB_MSG,
+			   asid, type, iova, size, uaddr, perm);
 	return write(fd, buf, len);
 }
 

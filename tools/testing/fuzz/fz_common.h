@@ -80,7 +80,19 @@ int fz_nl_request_raw(struct fz_nl *nl, uint8_t cmd, uint16_t flags,
 int fz_dev_add(struct fz_nl *nl, const char *name, const char *mgmt);
 int fz_dev_del(struct fz_nl *nl, const char *name);
 
+/* ---- files ---- */
+/* Write @val (no newline added) to the file at @path: 0 or -errno. */
+int fz_write_file(const char *path, const char *val);
+
 /* ---- vhost-vdpa ---- */
+/*
+ * Lay out one IOTLB message (V2 with @asid if @v2) in @buf, which holds a
+ * struct vhost_msg_v2; @msg_type goes in its header (VHOST_IOTLB_MSG[_V2]
+ * or anything).  Returns its length.
+ */
+size_t fz_iotlb_msg(void *buf, int v2, uint32_t msg_type, uint32_t asid,
+		    uint8_t type, uint64_t iova, uint64_t size, uint64_t uaddr,
+		    uint8_t perm);
 /* Write one IOTLB message; returns what write() returned (-1 + errno). */
 ssize_t fz_iotlb(int fd, int v2, uint32_t asid, uint8_t type, uint64_t iova,
 		 uint64_t size, uint64_t uaddr, uint8_t perm);

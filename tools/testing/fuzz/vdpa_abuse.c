@@ -110,17 +110,6 @@ static int read_u64_file(const char *dir, const char *name, uint64_t *v)
 	return ok ? 0 : -EINVAL;
 }
 
-static int write_str(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
 
 static void knob(const char *dir, const char *name, unsigned int v)
 {
@@ -128,7 +117,7 @@ static void knob(const char *dir, const char *name, unsigned int v)
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	snprintf(val, sizeof(val), "%u", v);
-	if (write_str(path, val))
+	if (fz_write_file(path, val))
 		die("cannot write %s", path);
 }
 

@@ -673,10 +673,8 @@ static ssize_t iotlb_write(struct fz_rng *r, int fd, int v2, uint32_t asid,
 			   uint8_t type, uint64_t iova, uint64_t size,
 			   uint64_t uaddr, uint8_t perm)
 {
-	struct vhost_msg_v2 m2;
-	struct vhost_msg m1;
-	struct vhost_iotlb_msg *m;
 	uint8_t buf[128];
+	uint32_t msg_type;
 	struct iovec iov[3];
 	size_t len, cut1, cut2;
 	ssize_t ret;
@@ -685,25 +683,12 @@ static ssize_t iotlb_write(struct fz_rng *r, int fd, int v2, uint32_t asid,
 		return fz_iotlb(fd, v2, asid, type, iova, size, uaddr, perm);
 
 	/* odd shapes: short, long, split across iovecs */
-	memset(&m1, 0, sizeof(m1));
-	memset(&m2, 0, sizeof(m2));
-	if (v2) {
-		m2.type = fz_chance(r, 90) ? VHOST_IOTLB_MSG_V2 : fz_boundary32(r);
-		m2.asid = asid;
-		m = &m2.iotlb;
-		len = sizeof(m2);
-	} else {
-		m1.type = fz_chance(r, 90) ? VHOST_IOTLB_MSG : fz_boundary32(r);
-		m = &m1.iotlb;
-		len = sizeof(m1);
-	}
-	m->iova = iova;
-	m->size = size;
-	m->uaddr = uaddr;
-	m->perm = perm;
-	m->type = type;
 	memset(buf, 0, sizeof(buf));
-	memcpy(buf, v2 ? (void *)&m2 : (void *)&m1, len);
+	msg_type = v2 ? VHOST_IOTLB_MSG_V2 : VHOST_IOTLB_MSG;
+	if (!fz_chance(r, 90))
+		msg_type = fz_boundary32(r);
+	len = fz_iotlb_msg(buf, v2, msg_type, asid, type, iova, size, uaddr,
+			   perm);
 	switch (fz_below(r, 3)) {
 	case 0:
 		ret = write(fd, buf, fz_below(r, len));
@@ -1060,17 +1045,6 @@ static int op_rlimit(struct thread *t)
 	return setrlimit(RLIMIT_MEMLOCK, &rl) ? -errno : 0;
 }
 
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
 
 /*
  * Unbind or bind vhost_vdpa; or move the device to the other bus driver
@@ -1089,17 +1063,17 @@ static int op_rebind(struct thread *t)
 		drv = fz_chance(&t->rng, 50) ? "virtio_vdpa" : "vhost_vdpa";
 		snprintf(path, sizeof(path),
 			 "/sys/bus/vdpa/devices/%s/driver_override", s->name);
-		ret = write_file(path, drv);
+		ret = fz_write_file(path, drv);
 		snprintf(path, sizeof(path),
 			 "/sys/bus/vdpa/devices/%s/driver/unbind", s->name);
-		write_file(path, s->name);
+		fz_write_file(path, s->name);
 		if (!ret)
-			ret = write_file("/sys/bus/vdpa/drivers_probe", s->name);
+			ret = fz_write_file("/sys/bus/vdpa/drivers_probe", s->name);
 		note(t, "override %s -> %s: %d", s->name, drv, ret);
 		return ret;
 	}
 	snprintf(path, sizeof(path), "/sys/bus/vdpa/drivers/vhost_vdpa/%s", what);
-	ret = write_file(path, s->name);
+	ret = fz_write_file(path, s->name);
 	note(t, "%s %s -> %d", what, s->name, ret);
 	return ret;
 }
@@ -1120,7 +1094,7 @@ static int op_knob(struct thread *t)
 		 s->name, k);
 	snprintf(val, sizeof(val), "%u",
 		 fz_chance(r, 50) ? 0 : (unsigned int)fz_below(r, 3));
-	ret = write_file(path, val);
+	ret = fz_write_file(path, val);
 	note(t, "knob %s = %s -> %d", path, val, ret);
 	return ret;
 }
