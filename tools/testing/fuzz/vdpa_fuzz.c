@@ -63,6 +63,15 @@
 /* One device the fuzzer manages: name fz<N>, maybe open. */
 struct slot {
 	pthread_rwlock_t fdlock;	/* writers change fd, readers use it */
+	/*
+	 * op_rebind and op_knob: a simulator knob is armed only while
+	 * vhost_vdpa (our own client) drives the device, and cleared before
+	 * it moves to another driver.  A kernel driver on a device that
+	 * stalls or drops completions waits for them forever (virtio_blk
+	 * probing its partitions holds the device lock, and vdpa dev del
+	 * then waits for that lock).
+	 */
+	pthread_mutex_t bindlock;
 	pthread_mutex_t lock;		/* the fields below */
 	char name[16];
 	char mgmt[32];
@@ -1046,9 +1055,51 @@ static int op_rlimit(struct thread *t)
 }
 
 
+static const char *const knobs[] = {
+	"fail_map", "fail_config_write", "stall", "drop_used", "corrupt_used",
+};
+
+#define NKNOBS	(sizeof(knobs) / sizeof(knobs[0]))
+
+static void knob_path(const struct slot *s, const char *knob, char *path,
+		      size_t len)
+{
+	snprintf(path, len, "/sys/kernel/debug/vdpa_sim/%s/%s", s->name, knob);
+}
+
+/* Is vhost_vdpa the driver of the slot's device?  Under bindlock. */
+static bool slot_on_vhost(const struct slot *s)
+{
+	char path[128], target[256];
+	const char *base;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/vdpa/devices/%s/driver",
+		 s->name);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return false;
+	target[n] = '\0';
+	base = strrchr(target, '/');
+	return !strcmp(base ? base + 1 : target, "vhost_vdpa");
+}
+
+/* Disarm every knob of the slot's device.  Under bindlock. */
+static void slot_knobs_clear(const struct slot *s)
+{
+	char path[160];
+	size_t i;
+
+	for (i = 0; i < NKNOBS; i++) {
+		knob_path(s, knobs[i], path, sizeof(path));
+		fz_write_file(path, "0");
+	}
+}
+
 /*
  * Unbind or bind vhost_vdpa; or move the device to the other bus driver
- * (virtio_vdpa, when loaded, and back) through driver_override.
+ * (virtio_vdpa, when loaded, and back) through driver_override.  Knobs
+ * are cleared before any probe (see struct slot).
  */
 static int op_rebind(struct thread *t)
 {
@@ -1058,6 +1109,7 @@ static int op_rebind(struct thread *t)
 	char path[128];
 	int ret;
 
+	pthread_mutex_lock(&s->bindlock);
 	if (fz_chance(&t->rng, 30) &&
 	    !access("/sys/bus/vdpa/drivers/virtio_vdpa", F_OK)) {
 		drv = fz_chance(&t->rng, 50) ? "virtio_vdpa" : "vhost_vdpa";
@@ -1067,34 +1119,36 @@ static int op_rebind(struct thread *t)
 		snprintf(path, sizeof(path),
 			 "/sys/bus/vdpa/devices/%s/driver/unbind", s->name);
 		fz_write_file(path, s->name);
+		slot_knobs_clear(s);
 		if (!ret)
 			ret = fz_write_file("/sys/bus/vdpa/drivers_probe", s->name);
+		pthread_mutex_unlock(&s->bindlock);
 		note(t, "override %s -> %s: %d", s->name, drv, ret);
 		return ret;
 	}
 	snprintf(path, sizeof(path), "/sys/bus/vdpa/drivers/vhost_vdpa/%s", what);
 	ret = fz_write_file(path, s->name);
+	pthread_mutex_unlock(&s->bindlock);
 	note(t, "%s %s -> %d", what, s->name, ret);
 	return ret;
 }
 
+/* Arm or disarm a simulator knob of a device vhost_vdpa drives. */
 static int op_knob(struct thread *t)
 {
 	struct fz_rng *r = &t->rng;
 	struct slot *s = &slots[fz_below(r, NSLOTS)];
-	static const char *const knobs[] = {
-		"fail_map", "fail_config_write", "stall", "drop_used",
-		"corrupt_used",
-	};
-	const char *k = knobs[fz_below(r, 5)];
+	const char *k = knobs[fz_below(r, NKNOBS)];
 	char path[160], val[16];
-	int ret;
+	int ret = -EBUSY;
 
-	snprintf(path, sizeof(path), "/sys/kernel/debug/vdpa_sim/%s/%s",
-		 s->name, k);
+	knob_path(s, k, path, sizeof(path));
 	snprintf(val, sizeof(val), "%u",
 		 fz_chance(r, 50) ? 0 : (unsigned int)fz_below(r, 3));
-	ret = fz_write_file(path, val);
+	pthread_mutex_lock(&s->bindlock);
+	if (slot_on_vhost(s))
+		ret = fz_write_file(path, val);
+	pthread_mutex_unlock(&s->bindlock);
 	note(t, "knob %s = %s -> %d", path, val, ret);
 	return ret;
 }
@@ -1262,6 +1316,7 @@ static int setup(void)
 	for (i = 0; i < NSLOTS; i++) {
 		pthread_rwlock_init(&slots[i].fdlock, NULL);
 		pthread_mutex_init(&slots[i].lock, NULL);
+		pthread_mutex_init(&slots[i].bindlock, NULL);
 		snprintf(slots[i].name, sizeof(slots[i].name), "fz%u", i);
 		slots[i].fd = -1;
 		slots[i].nvqs = 3;
