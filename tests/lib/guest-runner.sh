@@ -99,10 +99,27 @@ discover() {
 	' "$1" "$LIB" "$1"
 }
 
+# dump_stuck PGID: every task of process group PGID, its state and
+# kernel stack: what a test that is about to time out waits for.
+dump_stuck() {
+	local p t
+
+	echo "# about to time out: the test's tasks and their kernel stacks"
+	for p in /proc/[0-9]*; do
+		[ "$(awk '{ print $5 }' "$p/stat" 2>/dev/null)" = "$1" ] || continue
+		for t in "$p"/task/*; do
+			echo "## ${t#/proc/} $(cat "$p/comm" 2>/dev/null)" \
+				"$(grep '^State:' "$t/status" 2>/dev/null)" \
+				"wchan=$(cat "$t/wchan" 2>/dev/null)"
+			cat "$t/stack" 2>/dev/null
+		done
+	done
+}
+
 # run_one NAME LOGNAME TIMEOUT FILE CMD: run CMD (a function of FILE) in
 # a fresh bash, output in out/LOGNAME.log, and report it.
 run_one() {
-	local name=$1 tmo=$2 file=$3 fn=$4 log dir t0 pid rc secs
+	local name=$1 tmo=$2 file=$3 fn=$4 log dir t0 pid rc secs watch
 
 	log=$RES/out/$name.log
 	mkdir_for "$log"
@@ -119,10 +136,23 @@ run_one() {
 			"$name" "$LIB" "$file" "$fn"
 	) </dev/null >"$log" 2>&1 &
 	pid=$!
+	# Shortly before the limit, record where the test's processes wait.
+	(
+		sleep $((tmo > 30 ? tmo - 10 : tmo))
+		dump_stuck "$pid" >"$log.stuck" 2>&1
+	) &
+	watch=$!
 	wait $pid
 	rc=$?
+	pkill -P $watch sleep 2>/dev/null
+	kill $watch 2>/dev/null
+	wait $watch 2>/dev/null
 	# Whatever the test left running goes (timeout made a process group).
 	kill -KILL -- -$pid 2>/dev/null
+	if [ -e "$log.stuck" ]; then
+		cat "$log.stuck" >>"$log"
+		rm -f "$log.stuck"
+	fi
 	secs=$(since "$t0")
 	rm -rf "$dir"
 
