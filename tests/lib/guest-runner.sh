@@ -99,15 +99,25 @@ discover() {
 	' "$1" "$LIB" "$1"
 }
 
-# dump_stuck PGID: every task of process group PGID, its state and
-# kernel stack: what a test that is about to time out waits for.
+# dump_stuck [PGID]: every task of process group PGID (without PGID:
+# every task in uninterruptible sleep), its state and kernel stack: what
+# a test about to time out, or a hung clean-up, waits for.
 dump_stuck() {
 	local p t
 
-	echo "# about to time out: the test's tasks and their kernel stacks"
+	if [ -n "${1:-}" ]; then
+		echo "# the tasks of the test and their kernel stacks"
+	else
+		echo "# tasks in D state and their kernel stacks"
+	fi
 	for p in /proc/[0-9]*; do
-		[ "$(awk '{ print $5 }' "$p/stat" 2>/dev/null)" = "$1" ] || continue
+		if [ -n "${1:-}" ]; then
+			[ "$(awk '{ print $5 }' "$p/stat" 2>/dev/null)" = "$1" ] ||
+				continue
+		fi
 		for t in "$p"/task/*; do
+			[ -n "${1:-}" ] || grep -q '^State:.D' "$t/status" 2>/dev/null ||
+				continue
 			echo "## ${t#/proc/} $(cat "$p/comm" 2>/dev/null)" \
 				"$(grep '^State:' "$t/status" 2>/dev/null)" \
 				"wchan=$(cat "$t/wchan" 2>/dev/null)"
@@ -179,13 +189,31 @@ dirty() {
 }
 
 # cleanup NAME: delete every device and unload our modules after a test.
+# A clean-up that does not end within VDPA_CLEANUP_TIMEOUT seconds has a
+# task stuck in the kernel (a deadlock): nothing after it could run, so
+# the run ends there, with the stuck tasks' stacks in the log.
 cleanup() {
-	local name=$1/cleanup log rc
+	local name=$1/cleanup log rc pid end
 
 	dirty || return 0
 	log=$RES/out/$name.log
 	mkdir_for "$log"
-	(unload_modules) >"$log" 2>&1
+	(unload_modules) >"$log" 2>&1 &
+	pid=$!
+	end=$((SECONDS + ${VDPA_CLEANUP_TIMEOUT:-300}))
+	while kill -0 $pid 2>/dev/null && [ $SECONDS -lt $end ]; do
+		sleep 0.2
+	done
+	if kill -0 $pid 2>/dev/null; then
+		dump_stuck >>"$log" 2>&1
+		report "START $name"
+		report "FAIL $name 0 hung (a task is stuck in the kernel, see its log); the run stops here"
+		finish_run
+		kmsg "rebooting: the clean-up hung"
+		echo b >/proc/sysrq-trigger
+		sleep 60
+	fi
+	wait $pid
 	rc=$?
 	if [ $rc -eq 0 ] && dirty; then
 		echo "devices or modules left after unload_modules" >>"$log"
@@ -309,6 +337,14 @@ run_demo() {
 	report "RAN demo 0 $rc"
 }
 
+# finish_run: the kernel log and taint for the host, and the end mark.
+finish_run() {
+	kmsg "done"
+	dmesg >"$RES/dmesg" 2>&1
+	report "TAINT $(cat /proc/sys/kernel/tainted)"
+	report "DONE"
+}
+
 # The clean-up runs unload_modules in a subshell of this shell.
 # shellcheck source=tests/lib/guest-lib.sh
 . "$LIB" || exit 1
@@ -329,8 +365,5 @@ debug)
 	;;
 *) say "guest: unknown mode $MODE" ;;
 esac
-kmsg "done"
-dmesg >"$RES/dmesg" 2>&1
-report "TAINT $(cat /proc/sys/kernel/tainted)"
-report "DONE"
+finish_run
 sync
