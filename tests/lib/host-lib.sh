@@ -34,6 +34,7 @@ TB_INITRD_MODULES=(virtio_ring virtio virtio_pci_modern_dev
 # Time limits, in seconds.
 : "${VDPA_VM_TIMEOUT:=3600}"	# whole VM run (CI allows 90 min in all)
 : "${VDPA_TEST_TIMEOUT:=600}"	# one test (a case file may override)
+: "${VDPA_CLEANUP_TIMEOUT:=300}"	# the clean-up after one test
 : "${VDPA_BENCH_TIMEOUT:=1800}"	# one benchmark
 
 TB_START_TIME=$(date +%s)
@@ -202,6 +203,7 @@ tb_new_run() {
 		printf 'MODE=%q\n' "$mode"
 		printf 'VDPA_TEST_TIMEOUT=%q\n' "$VDPA_TEST_TIMEOUT"
 		printf 'VDPA_BENCH_TIMEOUT=%q\n' "$VDPA_BENCH_TIMEOUT"
+		printf 'VDPA_CLEANUP_TIMEOUT=%q\n' "$VDPA_CLEANUP_TIMEOUT"
 		for kv in "$@"; do
 			printf '%s=%q\n' "${kv%%=*}" "${kv#*=}"
 		done
