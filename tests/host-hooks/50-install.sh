@@ -29,9 +29,10 @@
 # our modules' dependencies on distro modules (vhost_iotlb) resolve in
 # modules.dep as on a real system.  After each removal, nothing-left
 # checks that no module of ours stays in the root, modules.dep or `dkms
-# status`, and no modprobe.d check.  Each step appends "ok STEP" or "FAIL STEP" to PATH/status and
-# its output to PATH/log; the guest's tests report them and load the
-# snapshots by name with `modprobe -d PATH/installed`.
+# status`, and no modprobe.d check.  Each step appends "ok STEP" or
+# "FAIL STEP" to PATH/status and its output to PATH/log; the guest's tests
+# report them and load the snapshots by name with `modprobe -d
+# PATH/installed`.
 
 set -u -o pipefail
 
