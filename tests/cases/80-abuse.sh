@@ -88,6 +88,24 @@ test_sim_knobs() {
 	abuse_clean
 }
 
+# Pages removed inside an IOTLB batch stay pinned and charged while the
+# parent may still translate them (issue 12, items 1 and 2): a batch that
+# overflows the table of removed ranges (vhost_vdpa.max_iotlb_entries=512)
+# unpins nothing the parent still has, even with the page's last user
+# mapping gone and a frame written into it; a remapping batch never pins
+# more than RLIMIT_MEMLOCK.  On the debug kernel vdpa_sim.check_pins also
+# WARNs on any access to a page nobody pins.
+test_batch_pins_and_charges() {
+	load_modules vdpa vdpa_sim vdpa_sim_net vhost_vdpa
+	rmmod vhost_vdpa
+	insmod "$(module_path vhost_vdpa)" max_iotlb_entries=512
+	abuse_up
+	abuse retired /dev/vhost-vdpa-0 512
+	abuse_clean
+	abuse memlock_batch /dev/vhost-vdpa-0 32
+	abuse_clean
+}
+
 # Device deleted while a client is mid-batch with kicks in flight.
 test_del_mid_batch() {
 	abuse_up

@@ -16,6 +16,13 @@
  *                            mid-batch, with kicks in flight
  *   mapforever NODE          map and unmap in a loop until killed
  *   memlock NODE             RLIMIT_MEMLOCK exhaustion and accounting
+ *   retired NODE CAP         a batch that overflows the table of removed
+ *                            ranges (vhost_vdpa.max_iotlb_entries = CAP):
+ *                            nothing the parent may reach is unpinned, and
+ *                            every pinned page stays charged
+ *   memlock_batch NODE N     N x (UPDATE a fresh 1 MiB, INVALIDATE it) in
+ *                            one batch with RLIMIT_MEMLOCK 1 MiB: pins never
+ *                            exceed the limit
  *   race NODE ITERS          threads racing ioctls, IOTLB writes and kicks
  *   openclose NODE N         N open/close cycles
  *   hold NODE                run a device, print "ready", wait for SIGUSR1,
@@ -582,6 +589,163 @@ static int cmd_memlock(const char *node)
 	return failures ? 1 : 0;
 }
 
+/* ---- pins and charges: the invariants of vhost_vdpa_dma.c ---- */
+
+/*
+ * Pages pinned system-wide beyond @base must all be this process's and all
+ * charged to it (VmPin): a pinned page is never uncharged, and nothing
+ * else pins meanwhile.  Returns the pinned count beyond @base.
+ */
+static long long check_pins_charged(long long base, const char *when)
+{
+	long long pinned = fz_sys_pinned() - base;
+	long vmpin_pages = vmpin() / (long)(PAGE / 1024);
+
+	check(pinned == vmpin_pages,
+	      "%s: %lld pages pinned, %ld charged (VmPin)", when, pinned,
+	      vmpin_pages);
+	return pinned;
+}
+
+/*
+ * Issue 12, item 1: INVALIDATE inside a batch moves the entry aside
+ * ("retired"): the parent keeps translating it until BATCH_END, so its
+ * pages must stay pinned.  Overflow that table first (CAP + 16 removals of
+ * a scratch page), then remove the page Q behind an RX buffer, drop the
+ * process's own mapping of Q, and have the device write a frame into it.
+ * Q's pin must hold until the batch ends (the debug kernel's
+ * vdpa_sim.check_pins also WARNs on any write to an unpinned page).
+ */
+static int cmd_retired(const char *node, unsigned int cap)
+{
+	uint64_t scratch_iova = EXTRA_IOVA + 16 * PAGE;
+	uint8_t *q = anon(PAGE), *scratch = anon(PAGE);
+	uint8_t frame[NET_HDR + 60];
+	struct vdpa_sg sg = { EXTRA_IOVA, PAGE };
+	long long base, before, after;
+	unsigned int i, refused = 0;
+	struct vdpa_dev d;
+	int ret;
+
+	set_memlock(RLIM_INFINITY);
+	base = fz_sys_pinned();
+	memset(q, 0xa5, PAGE);
+	ret = start_net(&d, node, true);
+	if (!ret)
+		ret = vdpa_iotlb_update(&d, 0, EXTRA_IOVA, PAGE, q,
+					VHOST_ACCESS_RW);
+	if (ret)
+		die("start: %s", strerror(-ret));
+	check(loopback_once(&d), "traffic before the batch");
+	check_pins_charged(base, "before the batch");
+
+	ret = vdpa_iotlb_batch_begin(&d, 0);
+	if (ret)
+		die("BATCH_BEGIN: %s", strerror(-ret));
+	for (i = 0; i < cap + 16; i++) {
+		ret = vdpa_iotlb_update(&d, 0, scratch_iova, PAGE, scratch,
+					VHOST_ACCESS_RW);
+		if (!ret)
+			ret = vdpa_iotlb_invalidate(&d, 0, scratch_iova, PAGE);
+		if (ret && ret != -EFAULT)
+			die("scratch %u: %s", i, strerror(-ret));
+		refused += !!ret;
+	}
+	check(!refused, "%u of %u scratch removals refused (the table can be pushed early)",
+	      refused, cap + 16);
+	check_pins_charged(base, "after overflowing the removed ranges");
+
+	before = fz_sys_pinned();
+	ret = vdpa_iotlb_invalidate(&d, 0, EXTRA_IOVA, PAGE);
+	check(!ret || ret == -EFAULT, "INVALIDATE of Q: %d", ret);
+	after = fz_sys_pinned();
+	check(after == before,
+	      "INVALIDATE inside the batch unpinned %lld pages the parent still translates",
+	      before - after);
+	check_pins_charged(base, "after removing Q");
+
+	/* Q is now only the device's: write a frame into it */
+	munmap(q, PAGE);
+	memset(frame, 0, sizeof(frame));
+	memset(frame + NET_HDR, 0xff, 6);
+	frame[NET_HDR + 12] = 0x08;
+	vdpa_vq_add_sg(&d.vq[0], &sg, 0, 1, NULL);
+	vdpa_vq_add_buf(&d.vq[1], frame, sizeof(frame), false, NULL);
+	vdpa_vq_kick(&d.vq[0]);
+	vdpa_vq_kick(&d.vq[1]);
+	vdpa_vq_wait(&d.vq[1], 2000);
+	usleep(100 * 1000);
+	check(fz_sys_pinned() == after, "pins held while the device may write Q");
+
+	ret = vdpa_iotlb_batch_end(&d, 0);
+	check(!ret, "BATCH_END: %d", ret);
+	check(check_pins_charged(base, "after BATCH_END") ==
+	      (long long)(MEM_LEN / PAGE), "only the 1 MiB region left pinned");
+	vdpa_close(&d);
+	check(fz_sys_pinned() == base && vmpin() == 0,
+	      "nothing pinned or charged after close");
+	munmap(scratch, PAGE);
+	return failures ? 1 : 0;
+}
+
+/*
+ * Issue 12, item 2: pages removed inside a batch stay pinned until the
+ * batch ends, so they must stay charged: N x (UPDATE a fresh 1 MiB,
+ * INVALIDATE it) with RLIMIT_MEMLOCK 1 MiB never holds more than 1 MiB
+ * pinned, and every UPDATE still succeeds (the table is pushed early to
+ * release what was removed).
+ */
+static int cmd_memlock_batch(const char *node, unsigned int n)
+{
+	size_t mib = 1UL << 20;
+	uint8_t *mem = anon(n * mib);
+	long long base, pinned, most = 0;
+	unsigned int i, ok = 0;
+	struct vdpa_dev d;
+	int ret;
+
+	base = fz_sys_pinned();
+	ret = vdpa_open(&d, node);
+	if (!ret)
+		ret = vdpa_set_owner(&d);
+	if (!ret)
+		ret = vdpa_set_backend_features(&d,
+			VDPA_BIT(VHOST_BACKEND_F_IOTLB_MSG_V2) |
+			VDPA_BIT(VHOST_BACKEND_F_IOTLB_BATCH));
+	if (ret)
+		die("open: %s", strerror(-ret));
+	set_memlock(mib);
+	ret = vdpa_iotlb_batch_begin(&d, 0);
+	if (ret)
+		die("BATCH_BEGIN: %s", strerror(-ret));
+	for (i = 0; i < n; i++) {
+		uint64_t iova = 0x10000000ULL + i * (uint64_t)mib;
+
+		ret = vdpa_iotlb_update(&d, 0, iova, mib, mem + i * mib,
+					VHOST_ACCESS_RW);
+		if (!ret)
+			ret = vdpa_iotlb_invalidate(&d, 0, iova, mib);
+		ok += !ret;
+		pinned = check_pins_charged(base, "inside the batch");
+		if (pinned > most)
+			most = pinned;
+		if (pinned > (long long)(mib / PAGE))
+			break;
+	}
+	check(most <= (long long)(mib / PAGE),
+	      "at most %lld pages pinned with RLIMIT_MEMLOCK %zu pages",
+	      most, mib / PAGE);
+	check(ok == n, "%u of %u remaps inside the batch worked", ok, n);
+	ret = vdpa_iotlb_batch_end(&d, 0);
+	check(!ret, "BATCH_END: %d", ret);
+	vdpa_close(&d);
+	set_memlock(RLIM_INFINITY);
+	check(fz_sys_pinned() == base && vmpin() == 0,
+	      "nothing pinned or charged after close");
+	munmap(mem, n * mib);
+	return failures ? 1 : 0;
+}
+
 /* ---- race ---- */
 
 struct race {
@@ -1120,6 +1284,10 @@ int main(int argc, char **argv)
 		return cmd_mapforever(argv[2]);
 	if (!strcmp(argv[1], "memlock"))
 		return cmd_memlock(argv[2]);
+	if (!strcmp(argv[1], "retired") && argc == 4)
+		return cmd_retired(argv[2], strtoul(argv[3], NULL, 0));
+	if (!strcmp(argv[1], "memlock_batch") && argc == 4)
+		return cmd_memlock_batch(argv[2], strtoul(argv[3], NULL, 0));
 	if (!strcmp(argv[1], "race") && argc == 4)
 		return cmd_race(argv[2], strtoul(argv[3], NULL, 0));
 	if (!strcmp(argv[1], "openclose") && argc == 4)
