@@ -12,9 +12,18 @@
  * one by one.  A set_map parent keeps using its previous table until it
  * accepts a new one, so entries removed from a table are only unpinned once
  * the parent took a table without them: until then they sit in the address
- * space's "retired" table, still pinned.  They are uncharged at removal, as
- * upstream does, so that a batch remapping the same memory (INVALIDATE then
- * UPDATE) needs no more RLIMIT_MEMLOCK than upstream.
+ * space's "retired" table, still pinned and still charged.
+ *
+ * The invariant every path keeps: a page is unpinned (and uncharged) only
+ * when no parent table, no IOMMU domain and no parent worker can reach it:
+ * after dma_unmap or iommu_unmap returned for it, after set_map accepted a
+ * table without it, or after a reset, which drops a parent's tables.  When
+ * the retired table fills up, or an UPDATE inside a batch needs the
+ * RLIMIT_MEMLOCK that retired entries hold, the table as it stands is pushed
+ * early (the parent then stops translating the removed ranges sooner than
+ * the batch asked, never later), which releases them; a batch remapping the
+ * same memory (INVALIDATE then UPDATE) so needs no more RLIMIT_MEMLOCK than
+ * upstream.  If the parent refuses that table, the message fails instead.
  *
  * All entry points run under the char device's mutex (see the header).
  */
@@ -47,7 +56,7 @@ MODULE_PARM_DESC(max_iotlb_entries,
  * struct vhost_vdpa_as - one address space of an open file
  * @iotlb: the translations userspace installed; the table parents get
  * @retired: entries removed from @iotlb that a set_map parent may still be
- *	     using; still pinned but no longer charged; unpinned once the
+ *	     using; still pinned and charged; unpinned and uncharged once the
  *	     parent accepts a new table
  * @asid: the address space id
  */
@@ -62,7 +71,8 @@ struct vhost_vdpa_as {
  * @vdev: the device
  * @range: IOVAs the device can translate
  * @mm: the mm pinned pages are charged to (mmgrab'd at the first UPDATE)
- * @pinned: pages this file has charged to @mm->pinned_vm
+ * @pinned: pages this file has pinned and charged to @mm->pinned_vm, retired
+ *	    entries included
  * @domain: platform-IOMMU parents: this file's IOMMU domain, attached to
  *	    the DMA device from create to destroy; NULL otherwise
  * @per_entry: entries go one by one (dma_map, or the IOMMU domain), not as
@@ -220,7 +230,7 @@ static void vhost_vdpa_dma_unpin_entry(struct vhost_iotlb *iotlb,
 	vhost_iotlb_map_free(iotlb, map);
 }
 
-/* The same for an entry of a table (not retired): uncharge it too. */
+/* The same, and uncharge it: every pinned entry is charged. */
 static void vhost_vdpa_dma_free_entry(struct vhost_vdpa_dma *dma,
 				      struct vhost_iotlb *iotlb,
 				      struct vhost_iotlb_map *map)
@@ -238,13 +248,11 @@ static void vhost_vdpa_dma_free_all(struct vhost_vdpa_dma *dma,
 		vhost_vdpa_dma_free_entry(dma, iotlb, map);
 }
 
-/* Unpin every retired entry: the parent no longer uses them. */
-static void vhost_vdpa_dma_release_retired(struct vhost_vdpa_as *as)
+/* Unpin and uncharge every retired entry: the parent no longer uses them. */
+static void vhost_vdpa_dma_release_retired(struct vhost_vdpa_dma *dma,
+					   struct vhost_vdpa_as *as)
 {
-	struct vhost_iotlb_map *map;
-
-	while ((map = vhost_iotlb_itree_first(&as->retired, 0, U64_MAX)))
-		vhost_vdpa_dma_unpin_entry(&as->retired, map);
+	vhost_vdpa_dma_free_all(dma, &as->retired);
 }
 
 /* Push the table of @as to a set_map parent; on success drop the retired. */
@@ -261,47 +269,76 @@ static int vhost_vdpa_dma_push(struct vhost_vdpa_dma *dma,
 				     as->asid, r);
 		return r;
 	}
-	vhost_vdpa_dma_release_retired(as);
+	vhost_vdpa_dma_release_retired(dma, as);
 	return 0;
 }
 
 /*
- * Take @map out of the table of a set_map parent and uncharge it.  Its pages
- * stay pinned in the retired table until the parent accepted a table without
- * it; if even that bookkeeping is impossible, fall back to unpinning now.
+ * Inside a batch, push the table as it stands so that the retired entries
+ * can be released before BATCH_END: the parent stops translating ranges the
+ * client already removed, which is what the client asked, only sooner.
  */
-static void vhost_vdpa_dma_retire_entry(struct vhost_vdpa_dma *dma,
-					struct vhost_vdpa_as *as,
-					struct vhost_iotlb_map *map)
+static int vhost_vdpa_dma_flush_retired(struct vhost_vdpa_dma *dma,
+					struct vhost_vdpa_as *as)
 {
-	if (!vhost_iotlb_add_range(&as->retired, map->start, map->last,
-				   map->addr, map->perm)) {
-		vhost_vdpa_dma_uncharge(dma, PFN_DOWN(map->size));
-		vhost_iotlb_map_free(&as->iotlb, map);
-		return;
-	}
-	dev_warn_ratelimited(vhost_vdpa_dma_dev(dma),
-			     "vhost-vdpa: asid %u: too many unmapped ranges pending, unpinning [0x%llx, 0x%llx] before the parent dropped it\n",
-			     as->asid, map->start, map->last);
-	vhost_vdpa_dma_free_entry(dma, &as->iotlb, map);
+	if (!as->retired.nmaps)
+		return 0;
+	return vhost_vdpa_dma_push(dma, as);
 }
 
-/* Remove every entry overlapping [start, last] (whole entries, no split). */
-static void vhost_vdpa_dma_remove_range(struct vhost_vdpa_dma *dma,
-					struct vhost_vdpa_as *as,
-					u64 start, u64 last)
+/*
+ * Move @map from the table of a set_map parent to the retired table, where
+ * its pages stay pinned and charged until the parent accepted a table
+ * without it.  A full retired table is emptied first by pushing the table
+ * early.  Never unpins: if the entry cannot be retired it stays in the table
+ * (still mapped) and the error is returned.
+ */
+static int vhost_vdpa_dma_retire_entry(struct vhost_vdpa_dma *dma,
+				       struct vhost_vdpa_as *as,
+				       struct vhost_iotlb_map *map,
+				       const char **why)
+{
+	int r;
+
+	if (as->retired.nmaps >= as->retired.limit &&
+	    vhost_vdpa_dma_flush_retired(dma, as)) {
+		*why = "too many removed ranges pending; the parent refused the table";
+		return -ENOSPC;
+	}
+	r = vhost_iotlb_add_range(&as->retired, map->start, map->last,
+				  map->addr, map->perm);
+	if (r) {
+		*why = "cannot track a removed range until the parent drops it";
+		return r;
+	}
+	vhost_iotlb_map_free(&as->iotlb, map);
+	return 0;
+}
+
+/*
+ * Remove every entry overlapping [start, last] (whole entries, no split).
+ * Only a set_map parent can fail it (see retire_entry); entries removed
+ * before the failure stay removed.
+ */
+static int vhost_vdpa_dma_remove_range(struct vhost_vdpa_dma *dma,
+				       struct vhost_vdpa_as *as,
+				       u64 start, u64 last, const char **why)
 {
 	struct vhost_iotlb_map *map;
+	int r;
 
 	while ((map = vhost_iotlb_itree_first(&as->iotlb, start, last))) {
 		if (dma->per_entry) {
 			vhost_vdpa_dma_unmap_one(dma, as->asid, map->start,
 						 map->size);
 			vhost_vdpa_dma_free_entry(dma, &as->iotlb, map);
-		} else {
-			vhost_vdpa_dma_retire_entry(dma, as, map);
+			continue;
 		}
+		r = vhost_vdpa_dma_retire_entry(dma, as, map, why);
+		if (r)
+			return r;
 	}
+	return 0;
 }
 
 /*
@@ -379,6 +416,11 @@ static int vhost_vdpa_dma_map_pa(struct vhost_vdpa_dma *dma,
 	}
 
 	r = vhost_vdpa_dma_charge(dma, npages);
+	if (r && !dma->per_entry && as->retired.nmaps) {
+		/* Retired entries hold part of the limit: release them. */
+		if (!vhost_vdpa_dma_flush_retired(dma, as))
+			r = vhost_vdpa_dma_charge(dma, npages);
+	}
 	if (r) {
 		*why = "over RLIMIT_MEMLOCK";
 		return r;
@@ -509,16 +551,22 @@ static int vhost_vdpa_dma_update(struct vhost_vdpa_dma *dma,
 	return vhost_vdpa_dma_map_pa(dma, as, msg, why);
 }
 
-static void vhost_vdpa_dma_invalidate(struct vhost_vdpa_dma *dma,
-				      struct vhost_vdpa_as *as,
-				      const struct vhost_iotlb_msg *msg)
+static int vhost_vdpa_dma_invalidate(struct vhost_vdpa_dma *dma,
+				     struct vhost_vdpa_as *as,
+				     const struct vhost_iotlb_msg *msg,
+				     const char **why)
 {
 	u64 last = vhost_vdpa_dma_invalidate_last(msg->iova, msg->size);
+	int r;
 
-	vhost_vdpa_dma_remove_range(dma, as, msg->iova, last);
-	/* Like upstream, a refused table is only logged here. */
+	r = vhost_vdpa_dma_remove_range(dma, as, msg->iova, last, why);
+	/*
+	 * Like upstream, a refused table is only logged here: the removed
+	 * entries stay pinned (retired) until a later table is accepted.
+	 */
 	if (!dma->per_entry && !dma->in_batch)
 		vhost_vdpa_dma_push(dma, as);
+	return r;
 }
 
 static struct vhost_vdpa_as *
@@ -574,8 +622,7 @@ static int vhost_vdpa_dma_handle(struct vhost_vdpa_dma *dma, u32 asid,
 	case VHOST_IOTLB_UPDATE:
 		return vhost_vdpa_dma_update(dma, as, msg, why);
 	case VHOST_IOTLB_INVALIDATE:
-		vhost_vdpa_dma_invalidate(dma, as, msg);
-		return 0;
+		return vhost_vdpa_dma_invalidate(dma, as, msg, why);
 	case VHOST_IOTLB_BATCH_BEGIN:
 		dma->in_batch = true;
 		dma->batch_asid = asid;
@@ -778,34 +825,67 @@ void vhost_vdpa_dma_iova_range(const struct vhost_vdpa_dma *dma,
 	*range = dma->range;
 }
 
-void vhost_vdpa_dma_destroy(struct vhost_vdpa_dma *dma)
+/*
+ * The parent refused to drop a table that still reaches these pages and was
+ * not reset: unpinning them would hand memory the device may write to the
+ * page allocator.  Keep them pinned for good (a leak, said once) and leave
+ * them charged to the owner, whose RLIMIT_MEMLOCK they still hold.
+ */
+static void vhost_vdpa_dma_abandon_all(struct vhost_vdpa_dma *dma,
+				       struct vhost_iotlb *iotlb)
+{
+	struct vhost_iotlb_map *map;
+
+	while ((map = vhost_iotlb_itree_first(iotlb, 0, U64_MAX))) {
+		dma->pinned -= PFN_DOWN(map->size);
+		vhost_iotlb_map_free(iotlb, map);
+	}
+}
+
+/* Take every table of @asid away from a set_map parent; 0 or an errno. */
+static int vhost_vdpa_dma_drop_tables(struct vhost_vdpa_dma *dma, u32 asid)
+{
+	const struct vdpa_config_ops *ops = dma->vdev->ops;
+	struct vhost_iotlb empty;
+	int r;
+
+	vhost_iotlb_init(&empty, 1, 0);
+	r = ops->set_map(dma->vdev, asid, &empty);
+	if (r && ops->reset_map)
+		r = ops->reset_map(dma->vdev, asid);
+	return r;
+}
+
+void vhost_vdpa_dma_destroy(struct vhost_vdpa_dma *dma, bool parent_reset)
 {
 	struct vdpa_device *vdev;
-	struct vhost_iotlb empty;
 	struct vhost_vdpa_as *as;
 	unsigned int asid;
-	int r;
+	u64 before;
 
 	if (IS_ERR_OR_NULL(dma))
 		return;
 	vdev = dma->vdev;
-	vhost_iotlb_init(&empty, 1, 0);
 
 	for (asid = 0; asid < vdev->nas; asid++) {
 		as = dma->as[asid];
 		if (!as)
 			continue;
 		if (dma->per_entry) {
-			vhost_vdpa_dma_remove_range(dma, as, 0, U64_MAX);
-		} else {
-			r = vdev->ops->set_map(vdev, asid, &empty);
-			if (r)
-				dev_warn(&vdev->dev,
-					 "vhost-vdpa: asid %u: parent refused an empty table: %d\n",
-					 asid, r);
+			/* unmaps each entry, then unpins it; cannot fail */
+			vhost_vdpa_dma_remove_range(dma, as, 0, U64_MAX, NULL);
+		} else if (!vhost_vdpa_dma_drop_tables(dma, asid) ||
+			   parent_reset) {
 			vhost_vdpa_dma_free_all(dma, &as->iotlb);
+		} else {
+			before = dma->pinned;
+			vhost_vdpa_dma_abandon_all(dma, &as->iotlb);
+			vhost_vdpa_dma_abandon_all(dma, &as->retired);
+			dev_err(&vdev->dev,
+				"vhost-vdpa: asid %u: the parent was not reset and refused an empty table: leaving %llu pages pinned for good\n",
+				asid, before - dma->pinned);
 		}
-		vhost_vdpa_dma_release_retired(as);
+		vhost_vdpa_dma_release_retired(dma, as);
 		kfree(as);
 		dma->as[asid] = NULL;
 	}

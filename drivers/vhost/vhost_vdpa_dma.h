@@ -81,11 +81,16 @@ void vhost_vdpa_dma_on_reset(struct vhost_vdpa_dma *dma,
 /**
  * vhost_vdpa_dma_destroy - drop every mapping and free the state
  * @dma: the file's DMA state; NULL or an ERR_PTR is ignored
+ * @parent_reset: the device was reset successfully just before, so a
+ *		  set_map parent holds no table any more
  *
  * Unmaps everything from the parent, unpins all pages (dirtying those the
- * device could write), uncharges them and releases the mm.  Called from
+ * device could write), uncharges them and releases the mm.  A set_map
+ * parent is given an empty table first (reset_map if it refuses); if it
+ * refuses both and was not reset, the pages it may still reach are left
+ * pinned for good rather than freed under it (logged).  Called from
  * release() and from the device's remove (revoke).
  */
-void vhost_vdpa_dma_destroy(struct vhost_vdpa_dma *dma);
+void vhost_vdpa_dma_destroy(struct vhost_vdpa_dma *dma, bool parent_reset);
 
 #endif /* _VHOST_VDPA_DMA_H */

@@ -413,7 +413,7 @@ static void dma_test_exit(struct kunit *test)
 	if (!ctx)
 		return;
 	if (!IS_ERR_OR_NULL(ctx->dma))
-		vhost_vdpa_dma_destroy(ctx->dma);
+		vhost_vdpa_dma_destroy(ctx->dma, true);
 	/* Every pin the test took must have been dropped exactly once. */
 	for (i = 0; i < ctx->nfakes; i++) {
 		struct fake_entry *f = &ctx->fakes[i];
@@ -526,7 +526,7 @@ static void create_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dma->range.first, 0ULL);
 	KUNIT_EXPECT_EQ(test, dma->range.last, U64_MAX);
 	KUNIT_EXPECT_TRUE(test, dma->per_entry);
-	vhost_vdpa_dma_destroy(dma);
+	vhost_vdpa_dma_destroy(dma, true);
 
 	ctx->range.first = 0x1000;
 	ctx->range.last = 0xfffff;
@@ -536,12 +536,12 @@ static void create_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dma->range.first, 0x1000ULL);
 	KUNIT_EXPECT_EQ(test, dma->range.last, 0xfffffULL);
 	KUNIT_EXPECT_FALSE(test, dma->per_entry);
-	vhost_vdpa_dma_destroy(dma);
+	vhost_vdpa_dma_destroy(dma, true);
 	/* Nothing was ever mapped: the parent is not bothered. */
 	KUNIT_EXPECT_EQ(test, ctx->set_map_calls, 0U);
 
-	vhost_vdpa_dma_destroy(NULL);
-	vhost_vdpa_dma_destroy(ERR_PTR(-EINVAL));
+	vhost_vdpa_dma_destroy(NULL, true);
+	vhost_vdpa_dma_destroy(ERR_PTR(-EINVAL), false);
 }
 
 /* ---- message validation through handle() ---- */
@@ -756,15 +756,16 @@ static void check_inval(struct kunit *test, unsigned int removed,
 				KUNIT_EXPECT_EQ(test, map->last, last);
 			}
 			left++;
-			pinned += inval_entries[i].npages;
 		}
+		if (!gone || still_pinned)
+			pinned += inval_entries[i].npages;
 		for (j = 0; j < ctx->fakes[i].npages; j++)
 			KUNIT_EXPECT_EQ_MSG(test, fake_pins(&ctx->fakes[i], j),
 					    !gone || still_pinned,
 					    "entry %u page %u", i, j);
 	}
 	KUNIT_EXPECT_EQ(test, iotlb->nmaps, left);
-	/* Removed entries are uncharged at once, even while still pinned. */
+	/* Every page still pinned stays charged, retired ones included. */
 	KUNIT_EXPECT_EQ(test, ctx->dma->pinned, pinned);
 	KUNIT_EXPECT_EQ(test, atomic64_read(&ctx->mm->pinned_vm), pinned);
 }
@@ -845,7 +846,7 @@ static void batch_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->set_map_calls, 0U);
 	KUNIT_EXPECT_EQ(test, nretired(ctx, 0), 1U);
 	KUNIT_EXPECT_EQ(test, fake_pins(&ctx->fakes[0], 1), 1U);
-	KUNIT_EXPECT_EQ(test, ctx->dma->pinned, 1ULL);
+	KUNIT_EXPECT_EQ(test, ctx->dma->pinned, 3ULL);
 	/* A nested BATCH_BEGIN on the same asid is accepted. */
 	KUNIT_EXPECT_EQ(test, send(test, 0, VHOST_IOTLB_BATCH_BEGIN, 0, 0, 0),
 			72);
@@ -858,6 +859,7 @@ static void batch_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fake_pins(&ctx->fakes[0], 0), 0U);
 	KUNIT_EXPECT_EQ(test, fake_pins(&ctx->fakes[0], 1), 0U);
 	KUNIT_EXPECT_EQ(test, fake_pins(&ctx->fakes[1], 0), 1U);
+	KUNIT_EXPECT_EQ(test, ctx->dma->pinned, 1ULL);
 	KUNIT_EXPECT_FALSE(test, ctx->dma->in_batch);
 	/* A second BATCH_END outside a batch pushes nothing. */
 	KUNIT_EXPECT_EQ(test, send(test, 0, VHOST_IOTLB_BATCH_END, 0, 0, 0),
@@ -1001,7 +1003,7 @@ static void destroy_test(struct kunit *test)
 		ctx->set_map_calls = 0;
 	}
 	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->mm->mm_count), 2);
-	vhost_vdpa_dma_destroy(ctx->dma);
+	vhost_vdpa_dma_destroy(ctx->dma, false);
 	ctx->dma = NULL;
 	if (per_entry) {
 		KUNIT_EXPECT_EQ(test, ctx->unmap_calls, 3U);
@@ -1028,6 +1030,104 @@ static void destroy_desc(const bool *per_entry, char *desc)
 }
 
 KUNIT_ARRAY_PARAM(destroy, destroy_params, destroy_desc);
+
+/*
+ * A set_map parent that refuses the empty table at close: unpinned only if
+ * the device was reset (it then holds no table); else left pinned for good.
+ */
+static void destroy_refused_test(struct kunit *test)
+{
+	struct dma_ctx *ctx = test->priv;
+	bool parent_reset = *(const bool *)test->param_value;
+	struct fake_entry *f;
+	u64 pinned_vm;
+
+	ctx_open(test, &set_map_ops);
+	add_fake(test, 0, 0x1000, 2, VHOST_ACCESS_RW);
+	ctx->set_map_ret = -EIO;
+	vhost_vdpa_dma_destroy(ctx->dma, parent_reset);
+	ctx->dma = NULL;
+	KUNIT_EXPECT_EQ(test, ctx->set_map_calls, 1U);
+	f = &ctx->fakes[0];
+	KUNIT_EXPECT_EQ(test, fake_pins(f, 0), parent_reset ? 0U : 1U);
+	KUNIT_EXPECT_EQ(test, fake_pins(f, 1), parent_reset ? 0U : 1U);
+	pinned_vm = atomic64_read(&ctx->mm->pinned_vm);
+	KUNIT_EXPECT_EQ(test, pinned_vm, parent_reset ? 0ULL : 2ULL);
+	if (!parent_reset) {
+		/* What a leak costs; undone here so that exit's checks hold. */
+		unpin_user_page_range_dirty_lock(f->page, 2, false);
+		atomic64_sub(2, &ctx->mm->pinned_vm);
+	}
+}
+
+static const bool destroy_refused_params[] = { false, true };
+
+static void destroy_refused_desc(const bool *reset, char *desc)
+{
+	strscpy(desc, *reset ? "after a reset" : "without a reset",
+		KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(destroy_refused, destroy_refused_params,
+		  destroy_refused_desc);
+
+/*
+ * A full retired table inside a batch: the table is pushed early, which
+ * releases the retired entries; if the parent refuses it, the INVALIDATE
+ * fails and leaves the entry mapped and pinned.  Nothing is ever unpinned
+ * while the parent's last accepted table still has it.
+ */
+static void retired_full_test(struct kunit *test)
+{
+	struct dma_ctx *ctx = test->priv;
+	struct vhost_vdpa_as *as;
+	unsigned int i;
+
+	ctx_open(test, &set_map_ops);
+	for (i = 0; i < 4; i++)
+		add_fake(test, 0, 0x10000 * (i + 1), 1, VHOST_ACCESS_RW);
+	as = ctx->dma->as[0];
+	as->retired.limit = 2;
+	KUNIT_ASSERT_EQ(test, send(test, 0, VHOST_IOTLB_BATCH_BEGIN, 0, 0, 0),
+			72);
+	KUNIT_EXPECT_EQ(test, send(test, 0, VHOST_IOTLB_INVALIDATE, 0x10000,
+				   0x1000, 0), 72);
+	KUNIT_EXPECT_EQ(test, send(test, 0, VHOST_IOTLB_INVALIDATE, 0x20000,
+				   0x1000, 0), 72);
+	KUNIT_EXPECT_EQ(test, ctx->set_map_calls, 0U);
+	KUNIT_EXPECT_EQ(test, nretired(ctx, 0), 2U);
+	KUNIT_EXPECT_EQ(test, ctx->dma->pinned, 4ULL);
+
+	/* The third removal pushes the two left in the table first. */
+	KUNIT_EXPECT_EQ(test, send(test, 0, VHOST_IOTLB_INVALIDATE, 0x30000,
+				   0x1000, 0), 72);
+	KUNIT_EXPECT_EQ(test, ctx->set_map_calls, 1U);
+	KUNIT_EXPECT_EQ(test, ctx->set_map_nmaps, 2U);
+	KUNIT_EXPECT_EQ(test, fake_pins(&ctx->fakes[0], 0), 0U);
+	KUNIT_EXPECT_EQ(test, fake_pins(&ctx->fakes[1], 0), 0U);
+	KUNIT_EXPECT_EQ(test, fake_pins(&ctx->fakes[2], 0), 1U);
+	KUNIT_EXPECT_EQ(test, nretired(ctx, 0), 1U);
+	KUNIT_EXPECT_EQ(test, ctx->dma->pinned, 2ULL);
+
+	/* Full again and the parent refuses: refused, nothing unpinned. */
+	as->retired.limit = 1;
+	ctx->set_map_ret = -ENOMEM;
+	KUNIT_EXPECT_EQ(test, send(test, 0, VHOST_IOTLB_INVALIDATE, 0x40000,
+				   0x1000, 0), -EFAULT);
+	KUNIT_EXPECT_EQ(test, ctx->set_map_calls, 2U);
+	KUNIT_EXPECT_EQ(test, nmaps(ctx, 0), 1U);
+	KUNIT_EXPECT_EQ(test, fake_pins(&ctx->fakes[2], 0), 1U);
+	KUNIT_EXPECT_EQ(test, fake_pins(&ctx->fakes[3], 0), 1U);
+	KUNIT_EXPECT_EQ(test, ctx->dma->pinned, 2ULL);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&ctx->mm->pinned_vm), 2);
+
+	/* BATCH_END's accepted table releases the retired entry. */
+	ctx->set_map_ret = 0;
+	KUNIT_EXPECT_EQ(test, send(test, 0, VHOST_IOTLB_BATCH_END, 0, 0, 0),
+			72);
+	KUNIT_EXPECT_EQ(test, fake_pins(&ctx->fakes[2], 0), 0U);
+	KUNIT_EXPECT_EQ(test, ctx->dma->pinned, 1ULL);
+}
 
 /* ---- RLIMIT_MEMLOCK accounting ---- */
 
@@ -1083,6 +1183,8 @@ static struct kunit_case vhost_vdpa_dma_cases[] = {
 	KUNIT_CASE(reset_test),
 	KUNIT_CASE(reset_set_map_test),
 	KUNIT_CASE_PARAM(destroy_test, destroy_gen_params),
+	KUNIT_CASE_PARAM(destroy_refused_test, destroy_refused_gen_params),
+	KUNIT_CASE(retired_full_test),
 	KUNIT_CASE(charge_test),
 	{}
 };

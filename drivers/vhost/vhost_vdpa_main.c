@@ -644,7 +644,8 @@ static void vhost_vdpa_teardown(struct vhost_vdpa *v)
 	vhost_vdpa_eventfd_put(rcu_replace_pointer(v->config_call, NULL,
 						   lockdep_is_held(&v->mutex)));
 
-	vhost_vdpa_dma_destroy(v->dma);
+	/* a parent that was reset holds no table any more */
+	vhost_vdpa_dma_destroy(v->dma, !ret);
 	v->dma = NULL;
 
 	for (i = 0; i < v->nvqs; i++)
