@@ -179,7 +179,9 @@ struct vdpa_device {
  * @get_vendor_id: virtio vendor id
  * @get_status: device status byte
  * @set_status: set the device status byte (a non-zero value)
- * @reset: reset the device; returns 0 or a negative errno
+ * @reset: reset the device; returns 0 or a negative errno.  A successful
+ *	reset also drops every translation set_map or dma_map installed:
+ *	bus drivers unpin the memory behind them once it returns 0
  * @suspend: stop processing, keeping state; optional
  * @resume: continue after @suspend; optional
  * @get_config_size: size of the device config space
