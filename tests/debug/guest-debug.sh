@@ -15,6 +15,8 @@
 
 KMEMLEAK=/sys/kernel/debug/kmemleak
 KUNIT_DIR=/sys/kernel/debug/kunit
+# Debug check of the simulator: WARN on access to a page nobody pins.
+CHECK_PINS=/sys/module/vdpa_sim/parameters/check_pins
 # Module references after boot, for debug/module_refs.
 DEBUG_REFS_BASE=/run/vdpa-debug-refs
 export DEBUG_REFS_BASE
@@ -75,6 +77,10 @@ run_kunit() {
 		say "guest: no KUnit in this kernel"
 		return 0
 	fi
+	# The suites map kernel memory that nobody pins: no pin check there
+	# (vdpa_sim.check_pins, on by default in this build).
+	(. "$LIB" && load_modules vdpa_sim) >/dev/null 2>&1
+	[ -w $CHECK_PINS ] && echo 0 >$CHECK_PINS
 	for ko in $(printf '%s\n' $VDPA_TREE_KOS | grep '_test\.ko$' | sort); do
 		m=${ko##*/}
 		m=${m%.ko}

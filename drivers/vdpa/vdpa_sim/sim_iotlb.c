@@ -20,8 +20,23 @@
 
 #include "sim_iotlb.h"
 
-/* Copy between @buf and @len bytes of pinned memory at physical address @pa. */
-static int vdpasim_copy_phys(u64 pa, void *buf, size_t len, bool to_guest)
+/*
+ * The identity translation (in-kernel DMA API drivers) is the one entry
+ * [0, U64_MAX]; a table from vhost-vdpa can never hold it, since an UPDATE
+ * of the largest size at IOVA 0 ends at U64_MAX - 1.
+ */
+static bool vdpasim_iotlb_is_identity(const struct vhost_iotlb_map *map)
+{
+	return map->start == 0 && map->last == U64_MAX;
+}
+
+/*
+ * Copy between @buf and @len bytes of pinned memory at physical address @pa
+ * (IOVA @iova); @pinned: the memory came through a table, so it must be
+ * pinned (checked in debug builds).
+ */
+static int vdpasim_copy_phys(u64 pa, u64 iova, void *buf, size_t len,
+			     bool to_guest, bool pinned)
 {
 	while (len) {
 		unsigned long pfn = PHYS_PFN(pa);
@@ -32,6 +47,8 @@ static int vdpasim_copy_phys(u64 pa, void *buf, size_t len, bool to_guest)
 		/* An entry pointing outside RAM is a bug elsewhere: refuse it. */
 		if (!pfn_valid(pfn))
 			return -EFAULT;
+		if (pinned)
+			vdpasim_iotlb_check_page(pfn, iova);
 		va = kmap_local_page(pfn_to_page(pfn));
 		if (to_guest)
 			memcpy(va + off, buf, n);
@@ -39,6 +56,7 @@ static int vdpasim_copy_phys(u64 pa, void *buf, size_t len, bool to_guest)
 			memcpy(buf, va + off, n);
 		kunmap_local(va);
 		pa += n;
+		iova += n;
 		buf += n;
 		len -= n;
 	}
@@ -93,8 +111,9 @@ static int vdpasim_iotlb_copy(struct vhost_iotlb *iotlb, u64 iova, void *buf,
 			return -EACCES;
 		run_last = min(map->last, last);
 		n = run_last - iova + 1;
-		ret = vdpasim_copy_phys(map->addr + (iova - map->start), buf, n,
-					to_guest);
+		ret = vdpasim_copy_phys(map->addr + (iova - map->start), iova,
+					buf, n, to_guest,
+					!vdpasim_iotlb_is_identity(map));
 		if (ret)
 			return ret;
 		if (run_last == last)

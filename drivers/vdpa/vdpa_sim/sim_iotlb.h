@@ -32,4 +32,12 @@ int vdpasim_iotlb_read(struct vhost_iotlb *iotlb, u64 iova, void *dst,
 int vdpasim_iotlb_write(struct vhost_iotlb *iotlb, u64 iova, const void *src,
 			size_t len);
 
+/*
+ * Called by the copies for every page reached through a translation table
+ * (not the identity): with the debug parameter vdpa_sim.check_pins set, a
+ * page that nobody pins any more (a client unpinned it while the device can
+ * still reach it) is a WARN.  Defined by the simulator core.
+ */
+void vdpasim_iotlb_check_page(unsigned long pfn, u64 iova);
+
 #endif /* _VDPA_SIM_IOTLB_H */

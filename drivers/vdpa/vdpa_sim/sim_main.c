@@ -35,12 +35,14 @@
 #include <linux/err.h>
 #include <linux/kernel.h>
 #include <linux/log2.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/vhost_iotlb.h>
 #include <linux/vdpa_version.h>
 #include <uapi/linux/virtio_ring.h>
 
+#include "sim_iotlb.h"
 #include "vdpa_sim.h"
 
 static bool batch_mapping = true;
@@ -53,6 +55,11 @@ module_param(max_iotlb_entries, uint, 0444);
 MODULE_PARM_DESC(max_iotlb_entries,
 		 "Most translation entries per address space of a device (at least 2)");
 
+static bool check_pins = IS_ENABLED(CONFIG_VDPA_SIM_CHECK_PINS);
+module_param(check_pins, bool, 0644);
+MODULE_PARM_DESC(check_pins,
+		 "Debug: WARN when the device reaches a page through a translation table that nobody pins (default: CONFIG_VDPA_SIM_CHECK_PINS)");
+
 static struct dentry *vdpasim_debugfs_root;
 
 /*
@@ -60,6 +67,22 @@ static struct dentry *vdpasim_debugfs_root;
  * module load and never changed, so rings of any device may share it.
  */
 static struct vhost_iotlb *vdpasim_identity;
+
+/*
+ * Invariant check (check_pins): every page a table translates to is pinned
+ * by the client that installed it, from before the table reaches the device
+ * until after the device can no longer reach it.  A page without any pin
+ * here was unpinned too early, and may already belong to someone else.  A
+ * pin by another user would hide that, so the check can miss, never lie.
+ */
+void vdpasim_iotlb_check_page(unsigned long pfn, u64 iova)
+{
+	if (!READ_ONCE(check_pins))
+		return;
+	WARN_ONCE(!page_maybe_dma_pinned(pfn_to_page(pfn)),
+		  "vdpa_sim: IOVA %#llx translates to pfn %#lx, which nobody pins\n",
+		  iova, pfn);
+}
 
 /* vq helpers for the classes' work hooks (caller holds sim->lock) */
 
