@@ -16,9 +16,14 @@
  * simulator debugfs knobs, non-owner children.
  *
  * The kernel is the thing under test: errors from the calls are expected
- * and only counted.  At the end everything is closed and deleted and the
- * tool checks that no page stayed pinned; exit status 1 if one did.  The
- * kernel log is checked by the test bed (KASAN, lockdep, kmemleak...).
+ * and only counted.  What must hold is checked, not only "no crash": every
+ * CHECK_EVERY operations all threads pause and the tool checks that every
+ * page pinned system-wide is charged to this process (VmPin) and that the
+ * charge stays within the highest finite RLIMIT_MEMLOCK set so far; at the
+ * end everything is closed and deleted and no page may stay pinned.  A
+ * violation is reported and gives exit status 1.  The kernel log is checked
+ * by the test bed (KASAN, lockdep, kmemleak...), and on the debug kernel
+ * the simulator WARNs on any access to a page nobody pins (check_pins).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -145,6 +150,13 @@ static int verbose;
 static atomic_uint_fast64_t done_ops;
 static atomic_uint_fast64_t op_runs[OP_COUNT], op_ok[OP_COUNT];
 static atomic_bool stop;
+/* Readers: operations; the writer: the invariant check (see check_world). */
+static pthread_rwlock_t world = PTHREAD_RWLOCK_INITIALIZER;
+#define CHECK_EVERY	500
+static long long pinned_base = -1;
+static atomic_uint_fast64_t limit_max;	/* highest finite limit, bytes */
+static atomic_bool limit_inf;		/* RLIM_INFINITY was set */
+static atomic_uint violations;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void say(const char *fmt, ...) __printf(1, 2);
@@ -1051,6 +1063,10 @@ static int op_rlimit(struct thread *t)
 
 	rl.rlim_cur = rl.rlim_max = v[fz_below(&t->rng, 6)];
 	note(t, "rlimit memlock %lu", (unsigned long)rl.rlim_cur);
+	if (rl.rlim_cur == RLIM_INFINITY)
+		atomic_store(&limit_inf, true);
+	else if (rl.rlim_cur > atomic_load(&limit_max))
+		atomic_store(&limit_max, rl.rlim_cur);
 	return setrlimit(RLIMIT_MEMLOCK, &rl) ? -errno : 0;
 }
 
@@ -1225,6 +1241,30 @@ static enum op pick_op(struct fz_rng *r)
 	return OP_IOCTL;
 }
 
+/*
+ * With every other thread paused (the caller holds @world for writing):
+ * each pinned page is charged (pins beyond the start == VmPin), and the
+ * charge is within the highest finite RLIMIT_MEMLOCK set so far.
+ */
+static void check_world(uint64_t n)
+{
+	long long pinned = fz_sys_pinned() - pinned_base;
+	long vmpin = fz_vmpin_kb();
+	long long charged = vmpin < 0 ? -1 : vmpin / (long)(PAGE / 1024);
+	uint64_t limit = atomic_load(&limit_max);
+
+	if (pinned != charged) {
+		say("fuzz: FAIL: invariant at op %" PRIu64 ": %lld pages pinned, %lld charged (VmPin)\n",
+		    n, pinned, charged);
+		atomic_fetch_add(&violations, 1);
+	}
+	if (!atomic_load(&limit_inf) && charged * (long long)PAGE > (long long)limit) {
+		say("fuzz: FAIL: invariant at op %" PRIu64 ": %lld pages charged, over every RLIMIT_MEMLOCK set (%" PRIu64 " bytes)\n",
+		    n, charged, limit);
+		atomic_fetch_add(&violations, 1);
+	}
+}
+
 static void *thread_main(void *arg)
 {
 	struct thread *t = arg;
@@ -1237,7 +1277,9 @@ static void *thread_main(void *arg)
 		int ret;
 
 		t->desc[0] = 0;
+		pthread_rwlock_rdlock(&world);
 		ret = op_fns[op](t);
+		pthread_rwlock_unlock(&world);
 		atomic_fetch_add(&op_runs[op], 1);
 		if (!ret)
 			atomic_fetch_add(&op_ok[op], 1);
@@ -1245,6 +1287,11 @@ static void *thread_main(void *arg)
 			say("t%u %" PRIu64 " %s: %s\n", t->id, i, op_info[op].name,
 			    t->desc[0] ? t->desc : (ret ? strerror(-ret) : "ok"));
 		n = atomic_fetch_add(&done_ops, 1) + 1;
+		if (n % CHECK_EVERY == 0) {
+			pthread_rwlock_wrlock(&world);
+			check_world(n);
+			pthread_rwlock_unlock(&world);
+		}
 		if (n % 1000 == 0) {
 			say("fuzz: op %" PRIu64 "\n", n);
 			fz_kmsg("vdpa-fuzz: seed %" PRIu64 " op %" PRIu64 "\n",
@@ -1286,6 +1333,8 @@ static int setup(void)
 	struct rlimit rl = { 32UL << 20, 32UL << 20 };
 	unsigned int i;
 	int memfd;
+
+	atomic_store(&limit_max, rl.rlim_cur);
 
 	for (i = 0; i < NREGIONS; i++) {
 		memfd = -1;
@@ -1440,6 +1489,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	pinned_before = fz_sys_pinned();
+	pinned_base = pinned_before;
 	start = fz_now_ms();
 	if (deadline_ms)
 		deadline_ms += start;
@@ -1465,15 +1515,21 @@ int main(int argc, char **argv)
 	}
 
 	ret = teardown(&nl, pinned_before);
+	if (atomic_load(&violations)) {
+		say("fuzz: FAIL: %u invariant violations\n",
+		    (unsigned int)atomic_load(&violations));
+		ret = 1;
+	}
 	say("fuzz: per op (runs/ok):");
 	for (i = 0; i < OP_COUNT; i++)
 		say(" %s %" PRIu64 "/%" PRIu64, op_info[i].name,
 		    (uint64_t)atomic_load(&op_runs[i]),
 		    (uint64_t)atomic_load(&op_ok[i]));
 	say("\n");
-	say("fuzz: done seed %" PRIu64 " ops %" PRIu64 " threads %u in %.1fs%s\n",
+	say("fuzz: done seed %" PRIu64 " ops %" PRIu64 " threads %u in %.1fs%s, %u invariant violations\n",
 	    seed, total, nthreads, (fz_now_ms() - start) / 1000.0,
-	    total < nops ? " (time limit)" : "");
+	    total < nops ? " (time limit)" : "",
+	    (unsigned int)atomic_load(&violations));
 	fz_kmsg("vdpa-fuzz: done seed %" PRIu64 " ops %" PRIu64 "\n", seed, total);
 	fz_nl_close(&nl);
 	free(threads);
