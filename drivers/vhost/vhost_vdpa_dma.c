@@ -132,15 +132,18 @@ static int vhost_vdpa_dma_map_one(struct vhost_vdpa_dma *dma, u32 asid,
 	return iommu_map(dma->domain, iova, pa, size, prot);
 }
 
-static void vhost_vdpa_dma_unmap_one(struct vhost_vdpa_dma *dma, u32 asid,
-				     u64 iova, u64 size)
+/*
+ * Unmap one entry from the parent (dma_unmap) or the IOMMU domain.  Not 0:
+ * the translation may still be in force, so the pages must stay pinned.
+ */
+static int vhost_vdpa_dma_unmap_one(struct vhost_vdpa_dma *dma, u32 asid,
+				    u64 iova, u64 size)
 {
 	struct vdpa_device *vdev = dma->vdev;
 
 	if (dma->domain)
-		iommu_unmap(dma->domain, iova, size);
-	else
-		vdev->ops->dma_unmap(vdev, asid, iova, size);
+		return iommu_unmap(dma->domain, iova, size) == size ? 0 : -EIO;
+	return vdev->ops->dma_unmap(vdev, asid, iova, size);
 }
 
 /*
@@ -317,8 +320,9 @@ static int vhost_vdpa_dma_retire_entry(struct vhost_vdpa_dma *dma,
 
 /*
  * Remove every entry overlapping [start, last] (whole entries, no split).
- * Only a set_map parent can fail it (see retire_entry); entries removed
- * before the failure stay removed.
+ * It fails when the parent refuses to unmap an entry (which then stays, still
+ * pinned) or when a set_map parent's entry cannot be retired (see
+ * retire_entry); entries removed before the failure stay removed.
  */
 static int vhost_vdpa_dma_remove_range(struct vhost_vdpa_dma *dma,
 				       struct vhost_vdpa_as *as,
@@ -329,8 +333,12 @@ static int vhost_vdpa_dma_remove_range(struct vhost_vdpa_dma *dma,
 
 	while ((map = vhost_iotlb_itree_first(&as->iotlb, start, last))) {
 		if (dma->per_entry) {
-			vhost_vdpa_dma_unmap_one(dma, as->asid, map->start,
-						 map->size);
+			r = vhost_vdpa_dma_unmap_one(dma, as->asid, map->start,
+						     map->size);
+			if (r) {
+				*why = "the parent refused to unmap a range";
+				return r;
+			}
 			vhost_vdpa_dma_free_entry(dma, &as->iotlb, map);
 			continue;
 		}
@@ -344,17 +352,21 @@ static int vhost_vdpa_dma_remove_range(struct vhost_vdpa_dma *dma,
 /*
  * Undo entries added by a failed UPDATE: the parent has not seen them in a
  * table (set_map was not called or failed), or got them through dma_map.
+ * An entry the parent refuses to unmap stays in the table, pinned.
  */
 static void vhost_vdpa_dma_undo_range(struct vhost_vdpa_dma *dma,
 				      struct vhost_vdpa_as *as,
 				      u64 start, u64 last)
 {
-	struct vhost_iotlb_map *map;
+	struct vhost_iotlb_map *map, *next;
 
-	while ((map = vhost_iotlb_itree_first(&as->iotlb, start, last))) {
-		if (dma->per_entry)
-			vhost_vdpa_dma_unmap_one(dma, as->asid, map->start,
-						 map->size);
+	for (map = vhost_iotlb_itree_first(&as->iotlb, start, last); map;
+	     map = next) {
+		next = vhost_iotlb_itree_next(map, start, last);
+		if (dma->per_entry &&
+		    vhost_vdpa_dma_unmap_one(dma, as->asid, map->start,
+					     map->size))
+			continue;
 		vhost_vdpa_dma_free_entry(dma, &as->iotlb, map);
 	}
 }
@@ -842,6 +854,36 @@ static void vhost_vdpa_dma_abandon_all(struct vhost_vdpa_dma *dma,
 	}
 }
 
+/*
+ * Unmap and unpin every entry of a per-entry parent.  An entry the parent
+ * refuses to unmap is still unpinned if the parent was reset (which dropped
+ * it) and a parent, not an IOMMU domain, held it; else it is abandoned
+ * pinned (see abandon_all).
+ */
+static void vhost_vdpa_dma_unmap_all(struct vhost_vdpa_dma *dma,
+				     struct vhost_vdpa_as *as,
+				     bool parent_reset)
+{
+	struct vhost_iotlb_map *map;
+	u64 left = 0;
+
+	while ((map = vhost_iotlb_itree_first(&as->iotlb, 0, U64_MAX))) {
+		if (!vhost_vdpa_dma_unmap_one(dma, as->asid, map->start,
+					      map->size) ||
+		    (parent_reset && !dma->domain)) {
+			vhost_vdpa_dma_free_entry(dma, &as->iotlb, map);
+			continue;
+		}
+		left += PFN_DOWN(map->size);
+		dma->pinned -= PFN_DOWN(map->size);
+		vhost_iotlb_map_free(&as->iotlb, map);
+	}
+	if (left)
+		dev_err(vhost_vdpa_dma_dev(dma),
+			"vhost-vdpa: asid %u: the parent refused to unmap: leaving %llu pages pinned for good\n",
+			as->asid, left);
+}
+
 /* Take every table of @asid away from a set_map parent; 0 or an errno. */
 static int vhost_vdpa_dma_drop_tables(struct vhost_vdpa_dma *dma, u32 asid)
 {
@@ -872,8 +914,7 @@ void vhost_vdpa_dma_destroy(struct vhost_vdpa_dma *dma, bool parent_reset)
 		if (!as)
 			continue;
 		if (dma->per_entry) {
-			/* unmaps each entry, then unpins it; cannot fail */
-			vhost_vdpa_dma_remove_range(dma, as, 0, U64_MAX, NULL);
+			vhost_vdpa_dma_unmap_all(dma, as, parent_reset);
 		} else if (!vhost_vdpa_dma_drop_tables(dma, asid) ||
 			   parent_reset) {
 			vhost_vdpa_dma_free_all(dma, &as->iotlb);

@@ -300,7 +300,7 @@ struct dma_ctx {
 	struct fake_entry fakes[MAX_FAKES];
 	unsigned int nfakes;
 	/* what the parent was asked */
-	int set_map_ret, dma_map_ret;
+	int set_map_ret, dma_map_ret, unmap_ret;
 	unsigned int set_map_calls, dma_map_calls, unmap_calls;
 	u32 set_map_asid;
 	unsigned int set_map_nmaps;
@@ -344,7 +344,7 @@ static int fake_dma_unmap(struct vdpa_device *vdev, unsigned int asid,
 		ctx->unmap_asid[ctx->unmap_calls] = asid;
 	}
 	ctx->unmap_calls++;
-	return 0;
+	return ctx->unmap_ret;
 }
 
 static struct vdpa_iova_range fake_get_iova_range(struct vdpa_device *vdev)
@@ -1060,6 +1060,34 @@ static void destroy_refused_test(struct kunit *test)
 	}
 }
 
+/*
+ * A dma_map parent that refuses to unmap: the INVALIDATE fails and the
+ * entry stays, pinned; at close it is unpinned only after a reset.
+ */
+static void unmap_refused_test(struct kunit *test)
+{
+	struct dma_ctx *ctx = test->priv;
+	bool parent_reset = *(const bool *)test->param_value;
+	struct fake_entry *f;
+
+	ctx_open(test, &dma_map_ops);
+	add_fake(test, 0, 0x1000, 1, VHOST_ACCESS_RW);
+	f = &ctx->fakes[0];
+	ctx->unmap_ret = -EBUSY;
+	KUNIT_EXPECT_EQ(test, send(test, 0, VHOST_IOTLB_INVALIDATE, 0, 0, 0),
+			-EFAULT);
+	KUNIT_EXPECT_EQ(test, nmaps(ctx, 0), 1U);
+	KUNIT_EXPECT_EQ(test, fake_pins(f, 0), 1U);
+	KUNIT_EXPECT_EQ(test, ctx->dma->pinned, 1ULL);
+	vhost_vdpa_dma_destroy(ctx->dma, parent_reset);
+	ctx->dma = NULL;
+	KUNIT_EXPECT_EQ(test, fake_pins(f, 0), parent_reset ? 0U : 1U);
+	if (!parent_reset) {
+		unpin_user_page_range_dirty_lock(f->page, 1, false);
+		atomic64_sub(1, &ctx->mm->pinned_vm);
+	}
+}
+
 static const bool destroy_refused_params[] = { false, true };
 
 static void destroy_refused_desc(const bool *reset, char *desc)
@@ -1185,6 +1213,7 @@ static struct kunit_case vhost_vdpa_dma_cases[] = {
 	KUNIT_CASE_PARAM(destroy_test, destroy_gen_params),
 	KUNIT_CASE_PARAM(destroy_refused_test, destroy_refused_gen_params),
 	KUNIT_CASE(retired_full_test),
+	KUNIT_CASE_PARAM(unmap_refused_test, destroy_refused_gen_params),
 	KUNIT_CASE(charge_test),
 	{}
 };

@@ -198,7 +198,8 @@ struct vdpa_device {
  *	@iotlb; on error the previous translation must stay in force
  * @reset_map: return address space @asid to its default translation
  * @dma_map: add one translation [iova, iova+size-1] -> pa
- * @dma_unmap: remove translations in [iova, iova+size-1]
+ * @dma_unmap: remove translations in [iova, iova+size-1]; on error the
+ *	range may still be translated, so bus drivers keep its memory pinned
  * @bind_mm: use_va parents: translate through @mm from now on
  * @unbind_mm: use_va parents: stop using the bound mm
  *
