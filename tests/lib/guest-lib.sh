@@ -175,9 +175,10 @@ vdpa_devices() {
 del_all_devices() {
 	local d rc=0
 
-	for d in $(vdpa_devices); do
+	# names may hold spaces and glob characters: one a line, taken whole
+	while IFS= read -r d; do
 		vdpa dev del "$d" || { echo "vdpa dev del $d failed" >&2; rc=1; }
-	done
+	done < <(vdpa_devices)
 	return $rc
 }
 
