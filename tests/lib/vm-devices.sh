@@ -13,7 +13,8 @@
 # (virtio without iommu_platform bypasses it).
 # The guest loads virtio_pci for its 9p root, so both bind to it, but no
 # driver uses them until a test loads virtio_net (nothing is autoloaded:
-# the guest runs no udev).
+# the guest runs no udevd but tests/cases/17-udev.sh's, which reads only
+# our rule).
 
 cat <<'ARGS'
 -machine
