@@ -87,7 +87,8 @@ tb_use_kernel "$DEBUG_KERNEL" "$DEBUG_KDIR" "$DEBUG_MODROOT" "$DEBUG_KVER"
 tb_say "check-debug: tree $TB_TREE, kernel $KVER ($DEBUG_DIR)"
 if [ $BUILD = 1 ]; then
 	mapfile -t kunit < <(kunit_configs)
-	tb_build "$TB_KDIR" "${kunit[@]}"
+	# vdpa_sim.check_pins on: WARN on access to a page nobody pins
+	tb_build "$TB_KDIR" "${kunit[@]}" CONFIG_VDPA_SIM_CHECK_PINS=y
 	if [ "$TB_BUILD_WARNINGS" -gt 0 ]; then
 		tb_fail build/no-warnings "$TB_BUILD_WARNINGS compiler warnings"
 	else
