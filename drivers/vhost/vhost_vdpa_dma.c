@@ -290,6 +290,25 @@ static int vhost_vdpa_dma_flush_retired(struct vhost_vdpa_dma *dma,
 }
 
 /*
+ * Push early every address space holding retired entries (a set_map parent
+ * only has any); true if some were released.
+ */
+static bool vhost_vdpa_dma_flush_all_retired(struct vhost_vdpa_dma *dma)
+{
+	struct vhost_vdpa_as *as;
+	bool released = false;
+	unsigned int asid;
+
+	for (asid = 0; asid < dma->vdev->nas; asid++) {
+		as = dma->as[asid];
+		if (as && as->retired.nmaps &&
+		    !vhost_vdpa_dma_flush_retired(dma, as))
+			released = true;
+	}
+	return released;
+}
+
+/*
  * Move @map from the table of a set_map parent to the retired table, where
  * its pages stay pinned and charged until the parent accepted a table
  * without it.  A full retired table is emptied first by pushing the table
@@ -428,11 +447,9 @@ static int vhost_vdpa_dma_map_pa(struct vhost_vdpa_dma *dma,
 	}
 
 	r = vhost_vdpa_dma_charge(dma, npages);
-	if (r && !dma->per_entry && as->retired.nmaps) {
-		/* Retired entries hold part of the limit: release them. */
-		if (!vhost_vdpa_dma_flush_retired(dma, as))
-			r = vhost_vdpa_dma_charge(dma, npages);
-	}
+	/* Retired entries may hold part of the limit: release them. */
+	if (r && vhost_vdpa_dma_flush_all_retired(dma))
+		r = vhost_vdpa_dma_charge(dma, npages);
 	if (r) {
 		*why = "over RLIMIT_MEMLOCK";
 		return r;
