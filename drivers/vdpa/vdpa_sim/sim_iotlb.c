@@ -21,22 +21,11 @@
 #include "sim_iotlb.h"
 
 /*
- * The identity translation (in-kernel DMA API drivers) is the one entry
- * [0, U64_MAX]; a table from vhost-vdpa can never hold it, since an UPDATE
- * of the largest size at IOVA 0 ends at U64_MAX - 1.
+ * Copy between @buf and @len bytes of pinned memory at physical address @pa,
+ * IOVA @iova of @iotlb (for the debug check of pins).
  */
-static bool vdpasim_iotlb_is_identity(const struct vhost_iotlb_map *map)
-{
-	return map->start == 0 && map->last == U64_MAX;
-}
-
-/*
- * Copy between @buf and @len bytes of pinned memory at physical address @pa
- * (IOVA @iova); @pinned: the memory came through a table, so it must be
- * pinned (checked in debug builds).
- */
-static int vdpasim_copy_phys(u64 pa, u64 iova, void *buf, size_t len,
-			     bool to_guest, bool pinned)
+static int vdpasim_copy_phys(struct vhost_iotlb *iotlb, u64 pa, u64 iova,
+			     void *buf, size_t len, bool to_guest)
 {
 	while (len) {
 		unsigned long pfn = PHYS_PFN(pa);
@@ -47,8 +36,7 @@ static int vdpasim_copy_phys(u64 pa, u64 iova, void *buf, size_t len,
 		/* An entry pointing outside RAM is a bug elsewhere: refuse it. */
 		if (!pfn_valid(pfn))
 			return -EFAULT;
-		if (pinned)
-			vdpasim_iotlb_check_page(pfn, iova);
+		vdpasim_iotlb_check_page(iotlb, pfn, iova);
 		va = kmap_local_page(pfn_to_page(pfn));
 		if (to_guest)
 			memcpy(va + off, buf, n);
@@ -111,9 +99,8 @@ static int vdpasim_iotlb_copy(struct vhost_iotlb *iotlb, u64 iova, void *buf,
 			return -EACCES;
 		run_last = min(map->last, last);
 		n = run_last - iova + 1;
-		ret = vdpasim_copy_phys(map->addr + (iova - map->start), iova,
-					buf, n, to_guest,
-					!vdpasim_iotlb_is_identity(map));
+		ret = vdpasim_copy_phys(iotlb, map->addr + (iova - map->start),
+					iova, buf, n, to_guest);
 		if (ret)
 			return ret;
 		if (run_last == last)

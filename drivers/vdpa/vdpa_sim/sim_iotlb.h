@@ -33,11 +33,13 @@ int vdpasim_iotlb_write(struct vhost_iotlb *iotlb, u64 iova, const void *src,
 			size_t len);
 
 /*
- * Called by the copies for every page reached through a translation table
- * (not the identity): with the debug parameter vdpa_sim.check_pins set, a
- * page that nobody pins any more (a client unpinned it while the device can
- * still reach it) is a WARN.  Defined by the simulator core.
+ * Called by the copies for every page they reach through @iotlb: with the
+ * debug parameter vdpa_sim.check_pins set, a page of a client's table (not
+ * the core's identity translation) that nobody pins any more (unpinned
+ * while the device can still reach it) is a WARN.  Defined by the
+ * simulator core, which owns the identity translation.
  */
-void vdpasim_iotlb_check_page(unsigned long pfn, u64 iova);
+void vdpasim_iotlb_check_page(struct vhost_iotlb *iotlb, unsigned long pfn,
+			      u64 iova);
 
 #endif /* _VDPA_SIM_IOTLB_H */

@@ -22,7 +22,8 @@ bool shim_log_quiet;
 void (*shim_lookup_hook)(u64 start);
 
 /* The harness's "physical memory" has no pins to check. */
-void vdpasim_iotlb_check_page(unsigned long pfn, u64 iova)
+void vdpasim_iotlb_check_page(struct vhost_iotlb *iotlb, unsigned long pfn,
+			      u64 iova)
 {
 }
 
