@@ -77,10 +77,6 @@ run_kunit() {
 		say "guest: no KUnit in this kernel"
 		return 0
 	fi
-	# The suites map kernel memory that nobody pins: no pin check there
-	# (vdpa_sim.check_pins, on by default in this build).
-	(. "$LIB" && load_modules vdpa_sim) >/dev/null 2>&1
-	[ -w $CHECK_PINS ] && echo 0 >$CHECK_PINS
 	for ko in $(printf '%s\n' $VDPA_TREE_KOS | grep '_test\.ko$' | sort); do
 		m=${ko##*/}
 		m=${m%.ko}
@@ -91,8 +87,11 @@ run_kunit() {
 		before=$(ls $KUNIT_DIR)
 		kmsg "start kunit/$m"
 		now_us
-		# The suites run inside insmod.
-		bash -c '. "$1" && set -e && load_modules "$2"' _ "$LIB" "$m" >"$log" 2>&1
+		# The suites run inside insmod.  Their rings are kernel memory
+		# that nobody pins: vdpa_sim.check_pins (on in this build) off.
+		bash -c '. "$1" && set -e && load_modules vdpa_sim &&
+			echo 0 >"$3" && load_modules "$2"' _ "$LIB" "$m" \
+			"$CHECK_PINS" >"$log" 2>&1
 		rc=$?
 		secs=$(since "$t0")
 		after=$(ls $KUNIT_DIR)
