@@ -236,6 +236,11 @@ vp_vdpa_netdev() {
 
 vp_exited() { ! kill -0 "$1" 2>/dev/null; }
 
+# Something in the peer's namespace listens on TCP port $1.
+vp_listening() {
+	ip netns exec "$VP_NS" ss -Hltn "sport = :$1" | grep -q .
+}
+
 # virtio_vdpa: the kernel's virtio_net on the vdpa device pings the peer,
 # and 4 MiB sent over TCP arrive intact.
 test_virtio_vdpa_tcp() {
@@ -254,7 +259,8 @@ test_virtio_vdpa_tcp() {
 	head -c 4M /dev/urandom >data
 	ip netns exec "$VP_NS" busybox nc -l -p 7070 >recv &
 	pid=$!
-	sleep 1
+	# a loaded host may take longer than a second to start the listener
+	wait_for 30 vp_listening 7070 || fail "the peer's nc never listened"
 	exec 3<>"/dev/tcp/$VP_PEER_IP/7070"
 	cat data >&3
 	exec 3>&-
