@@ -10,10 +10,19 @@
  *   --hold    map and start the device, then wait for SIGUSR1 and check
  *             that the device was revoked (vdpa dev del) under us
  *   --cycles  open/close the device N times
+ *   --stress  continuous numbered traffic for S seconds, every frame
+ *             checked (order, duplicates, payload) while a second thread
+ *             watches the used indices (used <= avail, never backwards)
+ *   --hog     load every CPU (spinning, yielding and short-sleeping
+ *             threads) for S seconds, to run next to a client
  */
 #define _GNU_SOURCE
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,9 +30,14 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/hw_breakpoint.h>
+#include <linux/perf_event.h>
 
 #include "vdpa_user.h"
 
@@ -63,6 +77,9 @@ struct opts {
 	unsigned int bench_msgs;
 	unsigned int cycles;
 	unsigned int rounds;
+	double stress_secs;
+	double hog_secs;
+	bool trap_stores;
 	bool use_cvq;
 	bool persist;
 	bool bench;
@@ -870,6 +887,435 @@ out:
 	return fail;
 }
 
+/* ---- stress: continuous numbered traffic, used indices watched ---- */
+
+/*
+ * A second thread reads each queue's used index as fast as it can, the way
+ * a polling driver (DPDK) does, and checks what the device may publish: the
+ * used index only moves forward, and never past the avail index the driver
+ * published (used <= avail).  A value outside that window is a corrupt
+ * (e.g. torn) store of the index by the device, even if it lasts an instant.
+ */
+struct watch {
+	struct vdpa_vq *vq[2];
+	int stop;
+	uint64_t reads;
+	uint64_t bad;
+	char first[3][160];
+};
+
+static void *watch_fn(void *arg)
+{
+	struct watch *w = arg;
+	uint16_t prev[2], used, avail;
+	unsigned int i;
+
+	for (i = 0; i < 2; i++)
+		prev[i] = le16toh(__atomic_load_n(&w->vq[i]->used->idx,
+						  __ATOMIC_ACQUIRE));
+	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+		for (i = 0; i < 2; i++) {
+			struct vdpa_vq *vq = w->vq[i];
+
+			used = le16toh(__atomic_load_n(&vq->used->idx,
+						       __ATOMIC_ACQUIRE));
+			/* read after used: avail only grows meanwhile */
+			avail = le16toh(__atomic_load_n(&vq->avail->idx,
+							__ATOMIC_ACQUIRE));
+			w->reads++;
+			if ((uint16_t)(used - prev[i]) <=
+			    (uint16_t)(avail - prev[i])) {
+				prev[i] = used;
+				continue;
+			}
+			if (w->bad < 3)
+				snprintf(w->first[w->bad], sizeof(w->first[0]),
+					 "vq %u: used idx read as %u (%#06x) after %u (%#06x), avail idx %u (%#06x)",
+					 vq->index, used, used, prev[i], prev[i],
+					 avail, avail);
+			w->bad++;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * --trap-stores: a hardware write watchpoint on each used idx, at the
+ * kernel's direct-map address of its page (PFN from /proc/self/pagemap,
+ * direct-map base from a RAM segment of /proc/kcore; root only).  Every
+ * store the device makes to the index then takes a debug trap right after
+ * it, and a store done in two pieces traps between them: the first piece
+ * stays visible for the whole trap, long enough for the watcher to see it.
+ * The hit count tells the pieces per store, too.
+ */
+struct trap {
+	int fd[64];
+	unsigned int nfd;
+};
+
+static int kcore_direct_map_base(uint64_t *base)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	unsigned int i;
+	int fd, ret = -ENOENT;
+
+	fd = open("/proc/kcore", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG)) {
+		close(fd);
+		return -EIO;
+	}
+	for (i = 0; i < eh.e_phnum; i++) {
+		if (pread(fd, &ph, sizeof(ph), eh.e_phoff +
+			  (off_t)i * eh.e_phentsize) != sizeof(ph))
+			break;
+		/*
+		 * RAM: p_paddr is __pa(p_vaddr).  The kernel text (at or above
+		 * __START_KERNEL_map) has a different offset, vmalloc and
+		 * vmemmap have no p_paddr.  (4- or 5-level paging: the direct
+		 * map may start below 0xffff800000000000.)
+		 */
+		if (ph.p_type != PT_LOAD || ph.p_paddr == (Elf64_Addr)-1 ||
+		    ph.p_vaddr >= 0xffffffff80000000ULL ||
+		    !(ph.p_vaddr >> 63))
+			continue;
+		*base = ph.p_vaddr - ph.p_paddr;
+		ret = 0;
+		break;
+	}
+	close(fd);
+	return ret;
+}
+
+static int user_to_pa(const void *p, uint64_t *pa)
+{
+	uint64_t ent, va = (uintptr_t)p;
+	long psz = sysconf(_SC_PAGESIZE);
+	int fd;
+
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (pread(fd, &ent, sizeof(ent), (va / psz) * 8) != sizeof(ent)) {
+		close(fd);
+		return -EIO;
+	}
+	close(fd);
+	/* present, with a PFN (hidden without CAP_SYS_ADMIN) */
+	if (!(ent >> 63) || !(ent & ((1ULL << 55) - 1)))
+		return -EPERM;
+	*pa = (ent & ((1ULL << 55) - 1)) * psz + va % psz;
+	return 0;
+}
+
+static int trap_stores(struct trap *t, const void *addr)
+{
+	struct perf_event_attr a;
+	uint64_t base = 0, pa = 0;
+	long cpu, ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int ret, fd;
+
+	ret = kcore_direct_map_base(&base);
+	if (ret) {
+		err_msg("/proc/kcore: no direct-map segment: %s", strerror(-ret));
+		return ret;
+	}
+	ret = user_to_pa(addr, &pa);
+	if (ret) {
+		err_msg("/proc/self/pagemap: %s", strerror(-ret));
+		return ret;
+	}
+	for (cpu = 0; cpu < ncpu && t->nfd < 64; cpu++) {
+		memset(&a, 0, sizeof(a));
+		a.type = PERF_TYPE_BREAKPOINT;
+		a.size = sizeof(a);
+		a.bp_type = HW_BREAKPOINT_W;
+		a.bp_addr = base + pa;
+		a.bp_len = HW_BREAKPOINT_LEN_2;
+		fd = syscall(__NR_perf_event_open, &a, -1, (int)cpu, -1,
+			     PERF_FLAG_FD_CLOEXEC);
+		if (fd < 0) {
+			ret = -errno;
+			err_msg("perf_event_open: breakpoint at %#llx on CPU %ld: %s",
+				(unsigned long long)a.bp_addr, cpu,
+				strerror(-ret));
+			return ret;
+		}
+		t->fd[t->nfd++] = fd;
+	}
+	return 0;
+}
+
+/* Stores trapped since trap_stores(); closes the watchpoints. */
+static uint64_t trap_hits(struct trap *t)
+{
+	uint64_t n, sum = 0;
+	unsigned int i;
+
+	for (i = 0; i < t->nfd; i++) {
+		if (read(t->fd[i], &n, sizeof(n)) == sizeof(n))
+			sum += n;
+		close(t->fd[i]);
+	}
+	t->nfd = 0;
+	return sum;
+}
+
+/* Queue up to @n numbered frames on TX (sizes and kinds cycle by seq). */
+static int stress_send(struct loop *l, uint32_t *seq, unsigned int n)
+{
+	static uint8_t buf[MAX_SLOT];
+	struct vdpa_vq *tx = &l->d.vq[TXQ];
+	unsigned int i, len;
+	enum dst_kind k;
+	int ret;
+
+	for (i = 0; i < n; i++, (*seq)++) {
+		len = l->o->sizes[*seq % l->o->nsizes];
+		if (*seq % 8 == 7)
+			k = DST_FOREIGN;
+		else
+			k = *seq % 3 == 0 ? DST_BCAST :
+			    *seq % 3 == 1 ? DST_UCAST : DST_MCAST;
+		memset(buf, 0, HDR_LEN);
+		frame_build(buf + HDR_LEN, len, kind_mac(l, k), *seq);
+		ret = vdpa_vq_add_buf(tx, buf, HDR_LEN + len, false, NULL);
+		if (ret < 0)
+			return ret;
+		l->st.tx_packets++;
+		l->st.tx_bytes += len;
+		if (k == DST_FOREIGN) {
+			l->st.foreign_sent++;
+			l->st.foreign_bytes += len;
+			continue;
+		}
+		l->exp[l->exp_head % l->exp_cap] = (struct expect){
+			.seq = *seq, .len = len, .kind = k };
+		l->exp_head++;
+	}
+	return n ? vdpa_vq_kick(tx) : 0;
+}
+
+static void stress_ring_state(struct loop *l, const char *why)
+{
+	unsigned int i;
+
+	err_msg("%s", why);
+	for (i = RXQ; i <= TXQ; i++) {
+		struct vdpa_vq *vq = &l->d.vq[i];
+
+		err_msg("  %s: avail idx %u, used idx %u, driver consumed up to %u, %u free",
+			i == RXQ ? "rx" : "tx", vq->avail_idx,
+			le16toh(__atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE)),
+			vq->last_used, vq->num_free);
+	}
+}
+
+static int run_stress(struct opts *o)
+{
+	struct loop l = { .o = o };
+	struct watch w = { 0 };
+	struct trap trap[2] = { 0 };
+	struct vdpa_used u;
+	unsigned int tx_done = 0, rx_done = 0, budget, inflight, i;
+	uint64_t t0, end, deadline;
+	uint32_t seq = 0;
+	pthread_t th;
+	bool watching = false;
+	int ret, fail = 0;
+
+	l.exp_cap = 2 * o->qsize;
+	l.exp = calloc(l.exp_cap, sizeof(*l.exp));
+	if (!l.exp)
+		return 1;
+	l.slot = slot_size(o);
+	ret = setup(&l, region_size(o));
+	if (ret)
+		goto out;
+	w.vq[0] = &l.d.vq[RXQ];
+	w.vq[1] = &l.d.vq[TXQ];
+	for (i = 0; o->trap_stores && i < 2; i++) {
+		ret = trap_stores(&trap[i], &w.vq[i]->used->idx);
+		if (ret) {
+			err_msg("write watchpoint on the used idx: %s",
+				strerror(-ret));
+			goto out;
+		}
+	}
+	ret = -pthread_create(&th, NULL, watch_fn, &w);
+	if (ret) {
+		err_msg("watcher thread: %s", strerror(-ret));
+		goto out;
+	}
+	watching = true;
+
+	t0 = vdpa_now_ns();
+	end = t0 + (uint64_t)(o->stress_secs * 1e9);
+	while (vdpa_now_ns() < end) {
+		/* never more frames due back than RX buffers posted */
+		inflight = l.exp_head - l.exp_tail;
+		budget = l.rx_posted > inflight ? l.rx_posted - inflight : 0;
+		if (budget > l.d.vq[TXQ].num_free)
+			budget = l.d.vq[TXQ].num_free;
+		if (budget > o->burst)
+			budget = o->burst;
+		ret = stress_send(&l, &seq, budget);
+		if (!ret && !budget)
+			ret = vdpa_vq_wait(&l.d.vq[RXQ], 1) < 0 ? -EIO : 0;
+		if (!ret)
+			ret = reap(&l, &tx_done, &rx_done, true);
+		if (ret)
+			goto out;
+	}
+	/* drain: every frame due back arrives, every TX chain completes */
+	deadline = vdpa_now_ns() + (uint64_t)o->timeout_ms * 1000000;
+	while (l.exp_head != l.exp_tail || tx_done != l.st.tx_packets) {
+		if (vdpa_now_ns() > deadline) {
+			err_msg("timeout draining: %u frames due back, %llu TX chains not completed",
+				l.exp_head - l.exp_tail,
+				(unsigned long long)(l.st.tx_packets - tx_done));
+			ret = -ETIMEDOUT;
+			goto out;
+		}
+		vdpa_vq_wait(&l.d.vq[RXQ], 10);
+		ret = reap(&l, &tx_done, &rx_done, true);
+		if (ret)
+			goto out;
+	}
+	if (vdpa_vq_wait(&l.d.vq[RXQ], 100) > 0 &&
+	    vdpa_vq_get_used(&l.d.vq[RXQ], &u) > 0) {
+		err_msg("late frame received (len %u) after all traffic", u.len);
+		ret = -EBADMSG;
+		goto out;
+	}
+out:
+	if (watching) {
+		__atomic_store_n(&w.stop, 1, __ATOMIC_RELEASE);
+		pthread_join(th, NULL);
+		printf("stress: %.1f s, %u frames sent, %u received, %u TX completions; watcher: %llu used idx reads, %llu out of [last seen, avail]\n",
+		       (vdpa_now_ns() - t0) / 1e9, seq, rx_done, tx_done,
+		       (unsigned long long)w.reads,
+		       (unsigned long long)w.bad);
+		for (i = 0; i < w.bad && i < 3; i++)
+			err_msg("watcher: %s", w.first[i]);
+		if (w.bad)
+			fail = 1;
+	}
+	/*
+	 * How many traps one completion (one store of the index) took: not
+	 * a verdict (the count per access depends on the CPU and on the
+	 * emulator), but a store made in pieces shows up as more than
+	 * usual.
+	 */
+	for (i = 0; o->trap_stores && !ret && i < 2; i++) {
+		uint64_t hits = trap_hits(&trap[i]);
+		unsigned int done = i ? tx_done : rx_done;
+
+		printf("trap: %s used idx: %llu trapped stores for %u completions (%.2f each)\n",
+		       i ? "tx" : "rx", (unsigned long long)hits, done,
+		       done ? (double)hits / done : 0.0);
+	}
+	for (i = 0; i < 2; i++)
+		trap_hits(&trap[i]);
+	if (ret) {
+		fail = 1;
+		if (ret == -EPROTO)
+			stress_ring_state(&l, "a used index moved by more than the queue size, or a used id is out of range");
+		else
+			stress_ring_state(&l, strerror(-ret));
+	}
+	if (l.st.rx_packets > l.st.tx_packets - l.st.foreign_sent) {
+		err_msg("received %llu frames, more than the %llu sent to a MAC the device accepts",
+			(unsigned long long)l.st.rx_packets,
+			(unsigned long long)(l.st.tx_packets - l.st.foreign_sent));
+		fail = 1;
+	}
+	print_stats(&l);
+	if (!ret && vdpa_reset(&l.d))
+		fail = 1;
+	vdpa_close(&l.d);
+	free(l.exp);
+	printf("%s\n", fail ? "FAIL" : "PASS");
+	return fail;
+}
+
+/* ---- hog: load every CPU ---- */
+
+enum hog_kind { HOG_SPIN, HOG_YIELD, HOG_SLEEP, HOG_KINDS };
+
+struct hog {
+	pthread_t th;
+	int cpu;
+	enum hog_kind kind;
+};
+
+static int hog_stop;
+
+static void *hog_fn(void *arg)
+{
+	struct timespec ts = { .tv_nsec = 20000 };
+	struct hog *h = arg;
+	cpu_set_t set;
+	unsigned int i;
+
+	CPU_ZERO(&set);
+	CPU_SET(h->cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	/* short sleeps: a timer interrupt every few tens of microseconds */
+	if (h->kind == HOG_SLEEP)
+		prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+	while (!__atomic_load_n(&hog_stop, __ATOMIC_RELAXED)) {
+		switch (h->kind) {
+		case HOG_SPIN:
+			for (i = 0; i < 100000; i++)
+				__asm__ volatile("" ::: "memory");
+			break;
+		case HOG_YIELD:
+			sched_yield();
+			break;
+		default:
+			nanosleep(&ts, NULL);
+			break;
+		}
+	}
+	return NULL;
+}
+
+static int run_hog(struct opts *o)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	struct hog *h;
+	unsigned int i, n, started = 0;
+	int sig;
+
+	if (ncpu < 1)
+		ncpu = 1;
+	n = ncpu * HOG_KINDS;
+	h = calloc(n, sizeof(*h));
+	if (!h)
+		return 1;
+	block_signals();
+	for (i = 0; i < n; i++) {
+		h[i].cpu = i / HOG_KINDS;
+		h[i].kind = i % HOG_KINDS;
+		if (pthread_create(&h[i].th, NULL, hog_fn, &h[i]))
+			break;
+		started++;
+	}
+	printf("hog: %u threads on %ld CPUs (spin, yield, 20 us sleeps)\n",
+	       started, ncpu);
+	sig = wait_signal("hogging", (int)o->hog_secs);
+	__atomic_store_n(&hog_stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < started; i++)
+		pthread_join(h[i].th, NULL);
+	free(h);
+	printf("hog: stopped (%s)\n", sig < 0 ? "time" : "signal");
+	return 0;
+}
+
 /* ---- revocation: hold the device while it is deleted ---- */
 
 static int expect_enodev(const char *what, int ret)
@@ -1011,6 +1457,12 @@ static void usage(void)
 	       "      --hold            start, print 'held', wait for SIGUSR1,\n"
 	       "                        then expect the device revoked\n"
 	       "      --cycles N        open/close N times\n"
+	       "      --stress S        S seconds of numbered frames, each\n"
+	       "                        checked, used indices watched\n"
+	       "      --trap-stores     with --stress: a hardware write\n"
+	       "                        watchpoint on each used idx (root)\n"
+	       "      --hog S           load every CPU for S seconds (or until\n"
+	       "                        SIGTERM/SIGINT/SIGUSR1)\n"
 	       "  -v, --verbose\n", MIN_FRAME, MAX_FRAME);
 }
 
@@ -1033,7 +1485,7 @@ static int parse_sizes(struct opts *o, char *s)
 int main(int argc, char **argv)
 {
 	enum { O_NOCVQ = 256, O_PAUSE, O_BENCH, O_BTIME, O_BMAP, O_BMSGS,
-	       O_HOLD, O_CYCLES, O_ROUNDS, O_PERSIST };
+	       O_HOLD, O_CYCLES, O_ROUNDS, O_PERSIST, O_STRESS, O_HOG, O_TRAP };
 	static const struct option lo[] = {
 		{ "dev", required_argument, NULL, 'd' },
 		{ "count", required_argument, NULL, 'n' },
@@ -1053,6 +1505,9 @@ int main(int argc, char **argv)
 		{ "cycles", required_argument, NULL, O_CYCLES },
 		{ "rounds", required_argument, NULL, O_ROUNDS },
 		{ "persist", no_argument, NULL, O_PERSIST },
+		{ "stress", required_argument, NULL, O_STRESS },
+		{ "hog", required_argument, NULL, O_HOG },
+		{ "trap-stores", no_argument, NULL, O_TRAP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
@@ -1141,6 +1596,15 @@ int main(int argc, char **argv)
 		case O_PERSIST:
 			o.persist = true;
 			break;
+		case O_STRESS:
+			o.stress_secs = strtod(optarg, NULL);
+			break;
+		case O_HOG:
+			o.hog_secs = strtod(optarg, NULL);
+			break;
+		case O_TRAP:
+			o.trap_stores = true;
+			break;
 		case 'v':
 			o.verbose = true;
 			break;
@@ -1163,8 +1627,12 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	raise_memlock();
+	if (o.hog_secs > 0)
+		return run_hog(&o);
 	if (o.cycles)
 		return run_cycles(&o);
+	if (o.stress_secs > 0)
+		return run_stress(&o);
 	if (o.hold)
 		return run_hold(&o);
 	if (o.bench)

@@ -23,7 +23,7 @@ dp_setup() {
 # forwards until Enter, which we send SECS seconds after it started
 # forwarding.  Output in ./testpmd.out, exit status returned.
 dp_testpmd() {
-	local secs=$1 pid rc=0 i
+	local secs=$1 pid rc=0 i load=
 
 	shift
 	rm -f in testpmd.out
@@ -31,7 +31,7 @@ dp_testpmd() {
 	# line-buffered: testpmd's stdout is a file, and we wait for a line
 	stdbuf -oL -eL dpdk-testpmd -l 0-1 --no-pci --no-huge -m 512 --iova-mode=va \
 		--file-prefix=vdpa-test --log-level=lib.eal:notice \
-		--vdev=net_virtio_user0,path=/dev/vhost-vdpa-0,queues=1,queue_size=256,mac=$DP_MAC \
+		--vdev=net_virtio_user0,path=/dev/vhost-vdpa-0,queues=1,queue_size=256,mac=${DP_RUN_MAC:-$DP_MAC} \
 		-- --nb-cores=1 --rxq=1 --txq=1 --txd=256 --rxd=256 \
 		--total-num-mbufs=8192 "$@" <in >testpmd.out 2>&1 &
 	pid=$!
@@ -49,7 +49,16 @@ dp_testpmd() {
 		fail "testpmd did not start forwarding"
 		return 1
 	fi
+	# DP_LOAD: a command run in the background while testpmd forwards
+	if [ -n "${DP_LOAD:-}" ]; then
+		$DP_LOAD &
+		load=$!
+	fi
 	sleep "$secs"
+	if [ -n "$load" ]; then
+		kill "$load" 2>/dev/null || true
+		wait "$load" || true
+	fi
 	echo >&4
 	exec 4>&-
 	for ((i = 0; i < 600; i++)); do
@@ -141,4 +150,52 @@ test_testpmd_foreign_peer() {
 	expect_eq "$(dp_total RX-packets)" 0 "RX-packets"
 	expect_eq "$(dp_total TX-packets)" 32 "TX-packets"
 	dp_after "$pinned"
+}
+
+# Ring integrity under CPU contention (issue 12 item 3): io forwarding
+# with a hog on every CPU while testpmd forwards (vdpa-net-loop --hog: a
+# spinning, a yielding and a 20 us sleeping thread each).  A loopback
+# cannot create frames: RX never exceeds TX, io keeps exactly its 32
+# frames in flight, and no queue stops.  With VDPA_STRESS_SECS=N, N
+# seconds of flowgen (the RX-full path) first, then N of io; 4 s of io
+# otherwise (testpmd's start-up under TCG takes 20-30 s more).  flowgen
+# sends to 00:01:02:03:04:01 (or to the peer): the device gets that MAC.
+test_testpmd_under_load() {
+	local secs=${VDPA_STRESS_SECS:-4} lines rc=0 rx tx t0
+	local tool=$VDPA_TREE/tools/build/vdpa-net-loop mode modes=io
+
+	[ -x "$tool" ] || fail "$tool is not built" || return 1
+	dp_setup
+	lines=$(dmesg | wc -l)
+	# the hog runs while testpmd forwards (its start-up is slow enough)
+	DP_LOAD="$tool --hog $((secs + 60))"
+	[ -z "${VDPA_STRESS_SECS:-}" ] || modes="flowgen io"
+	for mode in $modes; do
+		rc=0
+		DP_RUN_MAC=$DP_MAC
+		[ $mode = io ] || DP_RUN_MAC=00:01:02:03:04:01
+		vdpa dev del vdpa0
+		vdpa dev add name vdpa0 mgmtdev vdpasim_net mac $DP_RUN_MAC
+		wait_for 5 test -c /dev/vhost-vdpa-0
+		t0=$(date +%s)
+		dp_testpmd "$secs" --forward-mode=$mode --port-topology=loop \
+			--tx-first --eth-peer=0,$DP_RUN_MAC || rc=$?
+		grep -A 3 'Accumulated forward statistics' testpmd.out || true
+		[ $rc = 0 ] || { tail -n 40 testpmd.out; fail "testpmd $mode exited with $rc"; }
+		rx=$(dp_total RX-packets)
+		tx=$(dp_total TX-packets)
+		log "$mode under load: RX-packets $rx TX-packets $tx ($(($(date +%s) - t0)) s with start-up)"
+		[ -n "$rx" ] && [ -n "$tx" ] || fail "$mode: no totals"
+		[ "$rx" -gt 0 ] || fail "$mode: nothing looped back"
+		[ "$rx" -le "$tx" ] ||
+			fail "$mode: received $rx frames, more than the $tx sent"
+		if [ $mode = io ]; then
+			expect_eq $((tx - rx)) $((32 - $(dp_total TX-dropped))) \
+				"io: TX-packets - RX-packets"
+		fi
+	done
+	dmesg | tail -n +$((lines + 1)) >kmsg
+	if grep 'virtqueue stopped' kmsg; then
+		fail "a virtqueue stopped under load"
+	fi
 }

@@ -22,13 +22,14 @@
 # the final leak checks; see tests/debug/guest-debug.sh).  Optional
 # params: VDPA_MODROOT (the kernel's modules are VDPA_MODROOT/lib/modules,
 # bind-mounted on /lib/modules), VDPA_SKIP (regex of tests not run, with
-# the reason VDPA_SKIP_WHY), FUZZ_OPS, FUZZ_SEED, FUZZ_THREADS (exported).
+# the reason VDPA_SKIP_WHY), FUZZ_OPS, FUZZ_SEED, FUZZ_THREADS,
+# VDPA_STRESS_SECS (exported).
 
 RES=${1:?usage: guest-runner.sh RESULTS_DIR}
 # shellcheck source=/dev/null
 . "$RES/params" || exit 1
 export VDPA_TREE VDPA_RESULTS=$RES
-for v in FUZZ_OPS FUZZ_SEED FUZZ_THREADS; do
+for v in FUZZ_OPS FUZZ_SEED FUZZ_THREADS VDPA_STRESS_SECS; do
 	[ -z "${!v:-}" ] || export "${v?}"
 done
 # Another kernel than the host's (check-debug): its modules.

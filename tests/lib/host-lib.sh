@@ -204,6 +204,9 @@ tb_new_run() {
 		printf 'VDPA_TEST_TIMEOUT=%q\n' "$VDPA_TEST_TIMEOUT"
 		printf 'VDPA_BENCH_TIMEOUT=%q\n' "$VDPA_BENCH_TIMEOUT"
 		printf 'VDPA_CLEANUP_TIMEOUT=%q\n' "$VDPA_CLEANUP_TIMEOUT"
+		# stress tests: seconds of traffic (longer runs hunt rare races)
+		[ -z "${VDPA_STRESS_SECS:-}" ] ||
+			printf 'VDPA_STRESS_SECS=%q\n' "$VDPA_STRESS_SECS"
 		for kv in "$@"; do
 			printf '%s=%q\n' "${kv%%=*}" "${kv#*=}"
 		done
