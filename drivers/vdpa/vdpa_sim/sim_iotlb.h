@@ -4,7 +4,7 @@
  *
  * The simulator keeps, per address space, a struct vhost_iotlb whose entries
  * map an inclusive IOVA range [start, last] to the physical address of pinned
- * pages (PA mode).  These two helpers are the only way the simulator touches
+ * pages (PA mode).  The helpers below are the only way the simulator touches
  * driver memory: every byte is translated and permission-checked.
  *
  * The caller holds whatever lock protects @iotlb against concurrent updates.
@@ -31,6 +31,17 @@ int vdpasim_iotlb_read(struct vhost_iotlb *iotlb, u64 iova, void *dst,
  */
 int vdpasim_iotlb_write(struct vhost_iotlb *iotlb, u64 iova, const void *src,
 			size_t len);
+
+/*
+ * Read or write the little-endian 16-bit value at @iova with one access, so
+ * that a driver reading or writing it at the same time sees, or leaves,
+ * either the old or the new value, never one byte of each.  The ring
+ * indices, flags and event fields need this.  An odd @iova (a driver bug:
+ * the rings are aligned) falls back to a copy.  Same return values as
+ * vdpasim_iotlb_read().
+ */
+int vdpasim_iotlb_read16(struct vhost_iotlb *iotlb, u64 iova, __le16 *val);
+int vdpasim_iotlb_write16(struct vhost_iotlb *iotlb, u64 iova, __le16 val);
 
 /*
  * Called by the copies for every page they reach through @iotlb: with the

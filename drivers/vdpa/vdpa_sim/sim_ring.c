@@ -127,7 +127,7 @@ static int vdpasim_ring_read16(const struct vdpasim_ring *r, u64 addr,
 	__le16 v;
 	int ret;
 
-	ret = vdpasim_iotlb_read(r->iotlb, addr, &v, sizeof(v));
+	ret = vdpasim_iotlb_read16(r->iotlb, addr, &v);
 	if (ret)
 		return ret;
 	*val = le16_to_cpu(v);
@@ -137,9 +137,7 @@ static int vdpasim_ring_read16(const struct vdpasim_ring *r, u64 addr,
 static int vdpasim_ring_write16(const struct vdpasim_ring *r, u64 addr,
 				u16 val)
 {
-	__le16 v = cpu_to_le16(val);
-
-	return vdpasim_iotlb_write(r->iotlb, addr, &v, sizeof(v));
+	return vdpasim_iotlb_write16(r->iotlb, addr, cpu_to_le16(val));
 }
 
 /* The queue size is set by the driver and not validated before use. */

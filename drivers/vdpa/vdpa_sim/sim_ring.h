@@ -11,6 +11,12 @@
  *
  * Locking: the caller serialises all calls on one ring and holds the lock
  * that protects r->iotlb.
+ *
+ * The 16-bit fields the driver accesses concurrently (avail idx and flags,
+ * used_event, used idx, avail_event) are read and written with single
+ * 16-bit accesses (vdpasim_iotlb_read16()/vdpasim_iotlb_write16()), never
+ * a byte-wise copy: a driver polling the used idx must never see one byte
+ * of the old value and one of the new one.
  */
 #ifndef _VDPA_SIM_RING_H
 #define _VDPA_SIM_RING_H

@@ -99,6 +99,65 @@ static void iotlb_copy_test(struct kunit *test)
 				     sizeof(buf)), 0);
 }
 
+/*
+ * The 16-bit accessors of the ring indices: one access when the IOVA is
+ * even and the entry allows it, otherwise the copy's answer.
+ */
+static void iotlb_index16_test(struct kunit *test)
+{
+	struct ring_fixture *ctx = test->priv;
+	phys_addr_t data = page_to_phys(ctx->pages) + DATA_OFF;
+	__le16 v;
+
+	KUNIT_ASSERT_EQ(test, vhost_iotlb_add_range(ctx->iotlb, 0x1000, 0x1fff,
+						    data, VHOST_MAP_RO), 0);
+	KUNIT_ASSERT_EQ(test, vhost_iotlb_add_range(ctx->iotlb, 0x2000, 0x2fff,
+						    data + 0x1000,
+						    VHOST_MAP_WO), 0);
+
+	/* little endian, in place, both ways */
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write16(ctx->iotlb,
+						    iova(DATA_OFF + 6),
+						    cpu_to_le16(0x1234)), 0);
+	KUNIT_EXPECT_EQ(test, fx_get16(ctx, DATA_OFF + 6), 0x1234);
+	KUNIT_EXPECT_EQ(test, ctx->mem[DATA_OFF + 6], 0x34);
+	fx_put16(ctx, DATA_OFF + PAGE_SIZE - 2, 0xbeef);
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read16(ctx->iotlb,
+						   iova(DATA_OFF + PAGE_SIZE - 2),
+						   &v), 0);
+	KUNIT_EXPECT_EQ(test, le16_to_cpu(v), 0xbeef);
+
+	/* permissions and holes, as the copies report them */
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read16(ctx->iotlb, 0x1ffe, &v), 0);
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write16(ctx->iotlb, 0x1ffe, v),
+			-EACCES);
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read16(ctx->iotlb, 0x2000, &v),
+			-EACCES);
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write16(ctx->iotlb, 0x2000, v), 0);
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read16(ctx->iotlb, 0x3000, &v),
+			-EFAULT);
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write16(ctx->iotlb, 0xffe, v),
+			-EFAULT);
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read16(ctx->iotlb, U64_MAX - 1, &v),
+			-EFAULT);
+
+	/* odd IOVAs (no single access): copied, same answers */
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write16(ctx->iotlb,
+						    iova(DATA_OFF + 9),
+						    cpu_to_le16(0xa55a)), 0);
+	KUNIT_EXPECT_EQ(test, ctx->mem[DATA_OFF + 9], 0x5a);
+	KUNIT_EXPECT_EQ(test, ctx->mem[DATA_OFF + 10], 0xa5);
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read16(ctx->iotlb,
+						   iova(DATA_OFF + 9), &v), 0);
+	KUNIT_EXPECT_EQ(test, le16_to_cpu(v), 0xa55a);
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read16(ctx->iotlb, 0x1fff, &v),
+			-EACCES);
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write16(ctx->iotlb, 0x2fff, v),
+			-EFAULT);
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read16(ctx->iotlb, U64_MAX, &v),
+			-EOVERFLOW);
+}
+
 /* ---- chains ---- */
 
 static void simple_chain_test(struct kunit *test)
@@ -430,6 +489,7 @@ static void avail_event_test(struct kunit *test)
 
 static struct kunit_case vdpasim_ring_cases[] = {
 	KUNIT_CASE(iotlb_copy_test),
+	KUNIT_CASE(iotlb_index16_test),
 	KUNIT_CASE(simple_chain_test),
 	KUNIT_CASE(indirect_chain_test),
 	KUNIT_CASE_PARAM(wrap_test, wrap_gen_params),
