@@ -630,6 +630,13 @@ static int vhost_vdpa_dma_handle(struct vhost_vdpa_dma *dma, u32 asid,
 	struct vhost_vdpa_as *as;
 	int r = 0;
 
+	/* @asid comes from userspace and indexes dma->as[]: bound speculation. */
+	if (asid >= dma->vdev->nas) {
+		*why = "no such address space";
+		return -EINVAL;
+	}
+	asid = array_index_nospec(asid, dma->vdev->nas);
+
 	if (msg->type == VHOST_IOTLB_UPDATE ||
 	    msg->type == VHOST_IOTLB_BATCH_BEGIN) {
 		as = vhost_vdpa_dma_find_or_create_as(dma, asid, why);

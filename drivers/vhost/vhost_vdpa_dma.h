@@ -15,6 +15,7 @@
 #ifndef _VHOST_VDPA_DMA_H
 #define _VHOST_VDPA_DMA_H
 
+#include <linux/nospec.h>
 #include <linux/types.h>
 
 struct iov_iter;
