@@ -13,6 +13,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/netlink.h>
+#include <linux/nospec.h>
 #include <linux/slab.h>
 #include <linux/stdarg.h>
 #include <linux/string.h>
@@ -818,6 +819,8 @@ static int vdpa_nl_fill_net_vstats(struct vdpa_device *vdev, u32 index,
 				   "queue index is not a virtqueue of the device");
 		return -EINVAL;
 	}
+	/* The parent indexes its queues with it. */
+	index = array_index_nospec(index, vdev->nvqs);
 
 	features = ops->get_driver_features(vdev);
 	if (nla_put_u64_64bit(msg, VDPA_ATTR_DEV_NEGOTIATED_FEATURES,

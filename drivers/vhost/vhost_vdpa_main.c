@@ -33,6 +33,7 @@
 #include <linux/kdev_t.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/nospec.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -507,6 +508,7 @@ static vm_fault_t vhost_vdpa_fault(struct vm_fault *vmf)
 	struct vdpa_notification_area notify;
 	vm_fault_t ret = VM_FAULT_SIGBUS;
 	struct vdpa_device *vdpa;
+	u16 index;
 
 	down_read(&v->revoke_sem);
 	vdpa = v->vdpa;
@@ -514,7 +516,8 @@ static vm_fault_t vhost_vdpa_fault(struct vm_fault *vmf)
 	    vma->vm_pgoff > U16_MAX || vma->vm_pgoff >= v->nvqs)
 		goto out;
 
-	notify = vdpa->ops->get_vq_notification(vdpa, vma->vm_pgoff);
+	index = array_index_nospec(vma->vm_pgoff, v->nvqs);
+	notify = vdpa->ops->get_vq_notification(vdpa, index);
 	ret = vmf_insert_pfn(vma, vmf->address & PAGE_MASK,
 			     PFN_DOWN(notify.addr));
 out:
@@ -533,6 +536,7 @@ static int vhost_vdpa_mmap(struct file *file, struct vm_area_struct *vma)
 	struct vdpa_notification_area notify;
 	struct vdpa_device *vdpa;
 	int ret = 0;
+	u16 index;
 
 	if (size != PAGE_SIZE)
 		return -EINVAL;
@@ -553,11 +557,13 @@ static int vhost_vdpa_mmap(struct file *file, struct vm_area_struct *vma)
 		ret = -ENOTSUPP;
 		goto out;
 	}
+	/* The page offset is the user's choice of queue. */
 	if (vma->vm_pgoff > U16_MAX || vma->vm_pgoff >= v->nvqs) {
 		ret = -EINVAL;
 		goto out;
 	}
-	notify = vdpa->ops->get_vq_notification(vdpa, vma->vm_pgoff);
+	index = array_index_nospec(vma->vm_pgoff, v->nvqs);
+	notify = vdpa->ops->get_vq_notification(vdpa, index);
 	if (notify.addr & ~PAGE_MASK) {
 		ret = -EINVAL;
 		goto out;

@@ -459,6 +459,9 @@ static long vhost_vdpa_set_group_asid(struct vhost_vdpa *v, void __user *argp)
 		return -EINVAL;
 	if (!ops->set_group_asid)
 		return -EOPNOTSUPP;
+	/* Both index the parent's tables. */
+	s.index = array_index_nospec(s.index, v->vdpa->ngroups);
+	s.num = array_index_nospec(s.num, v->vdpa->nas);
 	return ops->set_group_asid(v->vdpa, s.index, s.num);
 }
 
