@@ -640,8 +640,10 @@ static void vhost_vdpa_teardown(struct vhost_vdpa *v)
 		vhost_vdpa_unsetup_irq(v, i);
 
 	ret = vdpa_reset(v->vdpa);
+	/* Each close of the node gets here: ratelimited. */
 	if (ret)
-		dev_warn(&v->dev, "reset failed (%d) while closing\n", ret);
+		dev_warn_ratelimited(&v->dev, "reset failed (%d) while closing\n",
+				     ret);
 
 	for (i = 0; i < v->nvqs; i++)
 		vhost_vdpa_vq_stop_kick(v, i);

@@ -143,8 +143,13 @@ void vhost_vdpa_setup_irq(struct vhost_vdpa *v, u16 index)
 	vq->producer.irq = irq;
 	ret = irq_bypass_register_producer(&vq->producer);
 	if (ret) {
-		dev_info(&v->dev, "vq %u: irq bypass producer not registered (%d)\n",
-			 index, ret);
+		/*
+		 * -EBUSY when the client binds one call eventfd to two vqs:
+		 * userspace can repeat it at will, so ratelimited.
+		 */
+		dev_info_ratelimited(&v->dev,
+				     "vq %u: irq bypass producer not registered (%d)\n",
+				     index, ret);
 		return;
 	}
 	vq->producer_registered = true;

@@ -182,7 +182,8 @@ static void vp_vdpa_free_irqs(struct vp_vdpa *vp)
 /*
  * One MSI-X vector per virtqueue (vector i for queue i) and the last one
  * for config changes, as upstream lays them out.  Done when the driver
- * sets DRIVER_OK, when the number of queues in use is final.
+ * sets DRIVER_OK, when the number of queues in use is final.  A vhost-vdpa
+ * client sets DRIVER_OK as often as it likes: messages are ratelimited.
  */
 static int vp_vdpa_request_irqs(struct vp_vdpa *vp)
 {
@@ -193,8 +194,9 @@ static int vp_vdpa_request_irqs(struct vp_vdpa *vp)
 
 	ret = pci_alloc_irq_vectors(pdev, want, want, PCI_IRQ_MSIX);
 	if (ret < 0) {
-		dev_err(&pdev->dev, "cannot allocate %d MSI-X vectors: %d\n",
-			want, ret);
+		dev_err_ratelimited(&pdev->dev,
+				    "cannot allocate %d MSI-X vectors: %d\n",
+				    want, ret);
 		return ret;
 	}
 	vp->vectors = want;
@@ -207,14 +209,16 @@ static int vp_vdpa_request_irqs(struct vp_vdpa *vp)
 		irq = pci_irq_vector(pdev, i);
 		ret = request_irq(irq, vp_vdpa_vq_irq, 0, vq->irq_name, vq);
 		if (ret) {
-			dev_err(&pdev->dev, "cannot request irq %d of vq %u: %d\n",
-				irq, i, ret);
+			dev_err_ratelimited(&pdev->dev,
+					    "cannot request irq %d of vq %u: %d\n",
+					    irq, i, ret);
 			goto err;
 		}
 		vq->irq = irq;
 		if (vp_modern_queue_vector(vp->mdev, i, i) != i) {
-			dev_err(&pdev->dev, "the function refused MSI-X vector %u for vq %u\n",
-				i, i);
+			dev_err_ratelimited(&pdev->dev,
+					    "the function refused MSI-X vector %u for vq %u\n",
+					    i, i);
 			ret = -EIO;
 			goto err;
 		}
@@ -225,13 +229,15 @@ static int vp_vdpa_request_irqs(struct vp_vdpa *vp)
 	irq = pci_irq_vector(pdev, vp->nvqs);
 	ret = request_irq(irq, vp_vdpa_config_irq, 0, vp->config_irq_name, vp);
 	if (ret) {
-		dev_err(&pdev->dev, "cannot request the config irq %d: %d\n",
-			irq, ret);
+		dev_err_ratelimited(&pdev->dev,
+				    "cannot request the config irq %d: %d\n",
+				    irq, ret);
 		goto err;
 	}
 	vp->config_irq = irq;
 	if (vp_modern_config_vector(vp->mdev, vp->nvqs) != vp->nvqs) {
-		dev_err(&pdev->dev, "the function refused the config MSI-X vector\n");
+		dev_err_ratelimited(&pdev->dev,
+				    "the function refused the config MSI-X vector\n");
 		ret = -EIO;
 		goto err;
 	}
@@ -425,7 +431,7 @@ static void vp_vdpa_set_status(struct vdpa_device *vdpa, u8 status)
 	if ((status & VIRTIO_CONFIG_S_DRIVER_OK) &&
 	    !(old & VIRTIO_CONFIG_S_DRIVER_OK) && !vp->vectors &&
 	    vp_vdpa_request_irqs(vp))
-		dev_warn(&vdpa->dev, "running without interrupts\n");
+		dev_warn_ratelimited(&vdpa->dev, "running without interrupts\n");
 
 	vp_modern_set_status(vp->mdev, status);
 }
@@ -438,7 +444,9 @@ static int vp_vdpa_hw_reset(struct vp_vdpa *vp)
 	vp_modern_set_status(vp->mdev, 0);
 	while (vp_modern_get_status(vp->mdev)) {
 		if (waited++ >= VP_VDPA_RESET_TIMEOUT_MS) {
-			dev_err(&vp->vdpa.dev, "the function did not complete its reset\n");
+			/* also reached from every open, close and reset */
+			dev_err_ratelimited(&vp->vdpa.dev,
+					    "the function did not complete its reset\n");
 			return -ETIMEDOUT;
 		}
 		usleep_range(1000, 2000);
