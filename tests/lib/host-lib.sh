@@ -227,6 +227,9 @@ tb_vm_start() {
 
 	# Extra devices some test cases need (e.g. NICs for vp_vdpa) are
 	# listed, one QEMU argument per line, by tests/lib/vm-devices.sh.
+	# They come after the 9p shares: QEMU puts a device without bus= on
+	# the newest PCI bus, which may be one of theirs (a PCIe expander
+	# bridge takes nothing but bridges).
 	if [ -x "$TB_LIB/vm-devices.sh" ]; then
 		mapfile -t devices < <("$TB_LIB/vm-devices.sh")
 	fi
@@ -239,9 +242,10 @@ tb_vm_start() {
 		-nographic -no-reboot -monitor none \
 		-serial "file:$TB_RUN/console.log" \
 		-kernel "$TB_KERNEL" -initrd "$TB_INITRD" -append "$append" \
-		-nic none "${devices[@]}" \
+		-nic none \
 		-virtfs local,path=/,mount_tag=host,readonly=on,security_model=none,multidevs=remap \
 		-virtfs "local,path=$TB_RUN,mount_tag=results,security_model=none" \
+		"${devices[@]}" \
 		</dev/null >"$TB_RUN/qemu.log" 2>&1 &
 	TB_QEMU_PID=$!
 	trap tb_vm_kill EXIT

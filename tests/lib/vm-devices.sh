@@ -7,6 +7,9 @@
 #   NIC a  0000:00:10.0  52:54:00:76:70:0a  one doorbell page per queue:
 #                        the vp_vdpa function (tests/cases/70-vp-vdpa.sh)
 #   NIC b  0000:00:11.0  52:54:00:76:70:0b  the network peer (virtio_net)
+#   NIC c  0000:81:00.0  52:54:00:76:70:0c  alone on its hub, behind a PCIe
+#                        expander bridge that bypasses the IOMMU: the
+#                        function with no IOMMU (unsafe_noiommu_mode)
 # NIC a sits behind an emulated Intel IOMMU (q35 machine, 48-bit IOVAs so
 # that process virtual addresses fit, as DPDK uses them), which Debian's
 # kernel enables by default; the other devices do not use the IOMMU
@@ -29,4 +32,12 @@ virtio-net-pci,netdev=vpa,addr=0x10,mac=52:54:00:76:70:0a,disable-legacy=on,page
 hubport,id=vpb,hubid=1
 -device
 virtio-net-pci,netdev=vpb,addr=0x11,mac=52:54:00:76:70:0b,disable-legacy=on,romfile=
+-device
+pxb-pcie,id=pxb1,bus_nr=128,bus=pcie.0,bypass_iommu=on
+-device
+pcie-root-port,id=rpc,bus=pxb1,chassis=3
+-netdev
+hubport,id=vpc,hubid=2
+-device
+virtio-net-pci,netdev=vpc,bus=rpc,mac=52:54:00:76:70:0c,disable-legacy=on,romfile=
 ARGS
