@@ -228,6 +228,7 @@ struct vdpa_device *__vdpa_alloc_device(size_t size,
 	vdev->ngroups = params->ngroups;
 	vdev->nas = params->nas;
 	vdev->use_va = params->use_va;
+	vdev->unsafe_noiommu = params->unsafe_noiommu;
 	init_rwsem(&vdev->cf_lock);
 	return vdev;
 

@@ -25,6 +25,7 @@
  * ops again; the memory goes with the last close.
  */
 
+#include <linux/capability.h>
 #include <linux/cdev.h>
 #include <linux/compat.h>
 #include <linux/eventfd.h>
@@ -34,6 +35,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
+#include <linux/panic.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -581,6 +583,28 @@ out:
 	return ret;
 }
 
+/*
+ * A parent without an IOMMU (vdpa_is_unsafe_noiommu()) lets the client's
+ * mappings reach physical memory as they are: as VFIO's no-IOMMU mode,
+ * only CAP_SYS_RAWIO may open it, and using it taints the kernel.
+ */
+static int vhost_vdpa_check_noiommu(struct vhost_vdpa *v)
+{
+	if (!vdpa_is_unsafe_noiommu(v->vdpa))
+		return 0;
+	if (!capable(CAP_SYS_RAWIO)) {
+		dev_warn_ratelimited(&v->dev,
+				     "no-IOMMU device: open by %s (%d) refused without CAP_SYS_RAWIO\n",
+				     current->comm, task_pid_nr(current));
+		return -EPERM;
+	}
+	dev_warn_ratelimited(&v->dev,
+			     "no-IOMMU device opened by %s (%d): raw DMA to physical memory, tainting the kernel\n",
+			     current->comm, task_pid_nr(current));
+	add_taint(TAINT_USER, LOCKDEP_STILL_OK);
+	return 0;
+}
+
 static int vhost_vdpa_open(struct inode *inode, struct file *file)
 {
 	struct vhost_vdpa *v = container_of(inode->i_cdev, struct vhost_vdpa,
@@ -598,6 +622,9 @@ static int vhost_vdpa_open(struct inode *inode, struct file *file)
 		ret = -EBUSY;
 		goto unlock;
 	}
+	ret = vhost_vdpa_check_noiommu(v);
+	if (ret)
+		goto unlock;
 
 	ret = vdpa_reset(v->vdpa);
 	if (ret)

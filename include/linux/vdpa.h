@@ -123,6 +123,9 @@ struct vdpa_mgmt_dev;
  * @nas: number of address spaces
  * @features_valid: driver features were set since the last reset
  * @use_va: the parent translates user virtual addresses itself (no pinning)
+ * @unsafe_noiommu: DMA reaches physical memory untranslated and unchecked
+ *		    (see &vdpa_alloc_params.unsafe_noiommu); read it with
+ *		    vdpa_is_unsafe_noiommu()
  * @driver_override: name of the only bus driver allowed to bind, or NULL;
  *		     set through sysfs, owned by the core (freed on release)
  *
@@ -141,6 +144,7 @@ struct vdpa_device {
 	unsigned int nas;
 	bool features_valid;
 	bool use_va;
+	bool unsafe_noiommu;
 	const char *driver_override;
 };
 
@@ -276,6 +280,12 @@ struct vdpa_config_ops {
  * @nas: number of address spaces (at least 1)
  * @name: device name, or NULL for "vdpa%u"
  * @use_va: the parent works on user virtual addresses
+ * @unsafe_noiommu: no IOMMU stands between the device and memory: the
+ *		    addresses a bus driver's client installs (dma_map) reach
+ *		    physical memory as they are, so whoever drives the device
+ *		    can read and write all of memory.  Bus drivers that hand
+ *		    the device to userspace must then demand CAP_SYS_RAWIO
+ *		    and taint the kernel, as VFIO's no-IOMMU mode does.
  */
 struct vdpa_alloc_params {
 	struct device *parent;
@@ -285,6 +295,7 @@ struct vdpa_alloc_params {
 	unsigned int nas;
 	const char *name;
 	bool use_va;
+	bool unsafe_noiommu;
 };
 
 struct vdpa_device *__vdpa_alloc_device(size_t size,
@@ -306,6 +317,20 @@ struct vdpa_device *__vdpa_alloc_device(size_t size,
 
 int vdpa_register_device(struct vdpa_device *vdev, u32 nvqs);
 void vdpa_unregister_device(struct vdpa_device *vdev);
+
+/**
+ * vdpa_is_unsafe_noiommu - the device DMAs to physical memory unchecked
+ * @vdev: the vdpa device
+ *
+ * Set by the parent at allocation (&vdpa_alloc_params.unsafe_noiommu) and
+ * constant for the life of the device.
+ *
+ * Return: true if a client of the device gets raw physical DMA.
+ */
+static inline bool vdpa_is_unsafe_noiommu(const struct vdpa_device *vdev)
+{
+	return vdev->unsafe_noiommu;
+}
 
 /*
  * The same, for use from &vdpa_mgmtdev_ops callbacks only: the core already

@@ -8,6 +8,8 @@
 
 VP_A=0000:00:10.0
 VP_B=0000:00:11.0
+# NIC c: a function with no IOMMU (tests/lib/vm-devices.sh)
+VP_C=0000:81:00.0
 VP_A_MAC=52:54:00:76:70:0a
 VP_B_MAC=52:54:00:76:70:0b
 VP_NS=vp-peer
@@ -221,6 +223,84 @@ test_vhost_vdpa_ping() {
 	fi
 	vdpa dev del vp0
 	vp_ping_as_virtio_pci
+}
+
+# open(2) of $1 read-write, in python: prints "ok" or the errno's name.
+vp_try_open() {
+	/usr/bin/python3 -c '
+import errno, os, sys
+try:
+    os.close(os.open(sys.argv[1], os.O_RDWR))
+    print("ok")
+except OSError as e:
+    print(errno.errorcode[e.errno])' "$1"
+}
+
+vp_noiommu_restore() {
+	local d
+
+	for d in $(vdpa_devices); do
+		vdpa dev del "$d" 2>/dev/null || true
+	done
+	echo 0 >/sys/module/vp_vdpa/parameters/unsafe_noiommu_mode 2>/dev/null || true
+	vp_bind "$VP_C" virtio-pci >/dev/null 2>&1 || true
+}
+
+# unsafe_noiommu_mode gives the client DMA to all of physical memory: as
+# VFIO's no-IOMMU mode, opening the node takes CAP_SYS_RAWIO (else EPERM
+# and a log line), and a successful open taints the kernel (TAINT_USER).
+# A device behind an IOMMU needs neither.
+test_noiommu_needs_rawio() {
+	local dev out t0 t1 user=$((1 << 6))
+
+	[ -e "$VP_PCI/devices/$VP_C" ] ||
+		skip "the test VM has no NIC c (tests/lib/vm-devices.sh)"
+	[ ! -e "$VP_PCI/devices/$VP_C/iommu_group" ] ||
+		skip "NIC c is behind an IOMMU: no no-IOMMU function to test"
+	require_cmd setpriv
+	load_modules vdpa vp_vdpa vhost_vdpa
+	trap vp_noiommu_restore EXIT
+	echo 1 >/sys/module/vp_vdpa/parameters/unsafe_noiommu_mode
+	vp_bind "$VP_C" vp-vdpa
+	vdpa dev add name vpc0 mgmtdev "pci/$VP_C"
+	wait_for 5 test -d /sys/bus/vdpa/devices/vpc0/vhost-vdpa-0
+	dev=/dev/vhost-vdpa-0
+	wait_for 5 test -c "$dev"
+	dmesg | grep -q "vp-vdpa $VP_C: unsafe no-IOMMU mode" ||
+		fail "vp_vdpa did not pick its no-IOMMU ops"
+
+	t0=$(cat /proc/sys/kernel/tainted)
+	out=$(setpriv --inh-caps=-sys_rawio --ambient-caps=-all \
+		--bounding-set=-sys_rawio -- bash -c "$(declare -f vp_try_open); vp_try_open $dev")
+	expect_eq "$out" EPERM "open without CAP_SYS_RAWIO"
+	dmesg | grep -q "vhost-vdpa-0: no-IOMMU device: open by python3 ([0-9]*) refused without CAP_SYS_RAWIO" ||
+		fail "no log line for the refused open"
+	expect_eq "$(cat /proc/sys/kernel/tainted)" "$t0" "taint after a refused open"
+	# everything else about the node still works for others: root with all
+	# capabilities opens it
+	expect_eq "$(vp_try_open "$dev")" ok "open with CAP_SYS_RAWIO"
+	t1=$(cat /proc/sys/kernel/tainted)
+	log "tainted: $t0 before, $t1 after"
+	((t1 & user)) || fail "the open did not taint the kernel (TAINT_USER)"
+	((t0 & user)) && log "TAINT_USER was already set before this test"
+	dmesg | grep -q "vhost-vdpa-0: no-IOMMU device opened by python3" ||
+		fail "no log line for the tainting open"
+	vdpa dev del vpc0
+}
+
+# Behind the IOMMU (NIC a), CAP_SYS_RAWIO is not needed.
+test_iommu_open_without_rawio() {
+	local out
+
+	vp_setup
+	load_modules vhost_vdpa
+	vp_has_iommu || skip "NIC a is not behind an IOMMU"
+	vp_to_vdpa
+	wait_for 5 test -c /dev/vhost-vdpa-0
+	out=$(setpriv --inh-caps=-sys_rawio --ambient-caps=-all \
+		--bounding-set=-sys_rawio -- bash -c "$(declare -f vp_try_open); vp_try_open /dev/vhost-vdpa-0")
+	expect_eq "$out" ok "open without CAP_SYS_RAWIO behind the IOMMU"
+	vdpa dev del vp0
 }
 
 # The netdev virtio_net made on the virtio device of vdpa device vp0.

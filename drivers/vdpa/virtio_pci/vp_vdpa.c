@@ -650,6 +650,8 @@ static int vp_vdpa_dev_add(struct vdpa_mgmt_dev *mgmt, const char *name,
 	}
 
 	params.ops = vp_vdpa_pick_ops(pdev);
+	/* vhost-vdpa then wants CAP_SYS_RAWIO at open, and taints */
+	params.unsafe_noiommu = params.ops == &vp_vdpa_noiommu_ops;
 	vp = vdpa_alloc_device(struct vp_vdpa, vdpa, &params);
 	if (IS_ERR(vp))
 		return PTR_ERR(vp);
