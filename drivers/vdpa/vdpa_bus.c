@@ -43,6 +43,10 @@ static int vdpa_bus_probe(struct device *dev)
 	const struct vdpa_config_ops *ops = vdev->ops;
 	u16 num_max, num_min = 1;
 
+	/* Set before the deletion detaches the driver, under the device lock. */
+	if (READ_ONCE(vdev->deleting))
+		return -ENODEV;
+
 	num_max = ops->get_vq_num_max(vdev);
 	if (ops->get_vq_num_min)
 		num_min = ops->get_vq_num_min(vdev);

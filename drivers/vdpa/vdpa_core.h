@@ -46,6 +46,8 @@ int vdpa_mgmtdev_add_device(struct vdpa_mgmt_dev *mdev, const char *name,
 			    const struct vdpa_dev_set_config *config,
 			    struct netlink_ext_ack *extack);
 struct vdpa_mgmt_dev *vdpa_mgmtdev_adding(void);
+void vdpa_mgmtdev_del_begin(struct vdpa_device *vdev);
+void vdpa_mgmtdev_del_finish(struct vdpa_device *vdev);
 
 /* vdpa_netlink.c */
 int vdpa_netlink_register(void);

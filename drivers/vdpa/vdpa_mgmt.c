@@ -4,12 +4,14 @@
  * "vdpa dev add ... mgmtdev M" to create vdpa devices.
  */
 
+#include <linux/atomic.h>
 #include <linux/device.h>
 #include <linux/list.h>
 #include <linux/lockdep.h>
 #include <linux/mod_devicetable.h>
 #include <linux/string.h>
 #include <linux/vdpa.h>
+#include <linux/wait.h>
 
 #include "vdpa_core.h"
 
@@ -20,6 +22,14 @@ LIST_HEAD(vdpa_mgmtdev_list);
  * vdpa_mgmt_register_device() can fill in vdev->mdev; vdpa_dev_lock.
  */
 static struct vdpa_mgmt_dev *vdpa_mgmtdev_in_add;
+
+/*
+ * User deletions between vdpa_mgmtdev_del_begin() and the end of
+ * vdpa_mgmtdev_del_finish(), which run partly without vdpa_dev_lock, and
+ * the wait queue vdpa_mgmtdev_unregister() waits on until there are none.
+ */
+static atomic_t vdpa_mgmtdev_dels = ATOMIC_INIT(0);
+static DECLARE_WAIT_QUEUE_HEAD(vdpa_mgmtdev_dels_wq);
 
 /* NULL @bus_name selects only management devices that sit on no bus. */
 static bool vdpa_mgmtdev_has_handle(const struct vdpa_mgmt_dev *mdev,
@@ -105,6 +115,53 @@ int vdpa_mgmtdev_add_device(struct vdpa_mgmt_dev *mdev, const char *name,
 	return err;
 }
 
+/**
+ * vdpa_mgmtdev_del_begin - start a user's deletion of a device
+ * @vdev: a device created by a management device (@vdev->mdev set), not
+ *	  already being deleted
+ *
+ * Caller holds vdpa_dev_lock for writing and a reference to @vdev, which
+ * it hands to vdpa_mgmtdev_del_finish(), to be called after dropping the
+ * lock.  From here on no bus driver binds to @vdev.
+ */
+void vdpa_mgmtdev_del_begin(struct vdpa_device *vdev)
+{
+	lockdep_assert_held_write(&vdpa_dev_lock);
+	WRITE_ONCE(vdev->deleting, true);
+	atomic_inc(&vdpa_mgmtdev_dels);
+}
+
+/**
+ * vdpa_mgmtdev_del_finish - detach the bus driver, then delete the device
+ * @vdev: the device passed to vdpa_mgmtdev_del_begin(); the caller's
+ *	  reference is dropped
+ *
+ * The bus driver's remove may wait, for as long as userspace decides, for
+ * a client call in progress (vhost-vdpa waits for an ioctl or write that
+ * sleeps in a page fault under its device mutex).  So it runs here with
+ * no global lock held: vdpa_dev_lock is free for every other request and,
+ * the family having parallel_ops, so is genl_mutex.  Then the parent's
+ * dev_del runs under vdpa_dev_lock as always, unless the management device
+ * went away meanwhile and deleted the device itself.
+ *
+ * Context: process context, no vdpa_dev_lock.  May sleep indefinitely.
+ */
+void vdpa_mgmtdev_del_finish(struct vdpa_device *vdev)
+{
+	device_release_driver(&vdev->dev);
+
+	down_write(&vdpa_dev_lock);
+	/* Still registered: its management device is still registered too. */
+	if (device_is_registered(&vdev->dev))
+		vdev->mdev->ops->dev_del(vdev->mdev, vdev);
+	up_write(&vdpa_dev_lock);
+
+	/* The last reference may call the parent's free op. */
+	put_device(&vdev->dev);
+	if (atomic_dec_and_test(&vdpa_mgmtdev_dels))
+		wake_up_all(&vdpa_mgmtdev_dels_wq);
+}
+
 /* The management device whose dev_add is running, if any. */
 struct vdpa_mgmt_dev *vdpa_mgmtdev_adding(void)
 {
@@ -152,7 +209,9 @@ static int vdpa_dev_is_of_mgmtdev(struct device *dev, const void *mdev)
  * @mdev: a registered management device
  *
  * Users can no longer reach @mdev, and every vdpa device it created is
- * deleted through its dev_del, before this returns.
+ * deleted through its dev_del, before this returns.  It also waits for
+ * the users' deletions still running (vdpa_mgmtdev_del_finish()), whose
+ * last reference to a device may call the parent's free op.
  */
 void vdpa_mgmtdev_unregister(struct vdpa_mgmt_dev *mdev)
 {
@@ -176,5 +235,7 @@ void vdpa_mgmtdev_unregister(struct vdpa_mgmt_dev *mdev)
 			break;
 	}
 	up_write(&vdpa_dev_lock);
+
+	wait_event(vdpa_mgmtdev_dels_wq, !atomic_read(&vdpa_mgmtdev_dels));
 }
 EXPORT_SYMBOL_GPL(vdpa_mgmtdev_unregister);

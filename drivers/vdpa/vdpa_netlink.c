@@ -6,7 +6,10 @@
  *
  * Every handler looks devices up under vdpa_dev_lock: GETs and dumps
  * hold it for reading, DEV_NEW, DEV_DEL and DEV_ATTR_SET for writing.
- * Config space is read under the device's cf_lock.
+ * Config space is read under the device's cf_lock.  That is all the
+ * locking they need, so the family runs with parallel_ops (no genl_mutex):
+ * DEV_DEL may wait for userspace (vdpa_mgmtdev_del_finish()), and must not
+ * stall every other generic netlink family meanwhile.
  */
 
 #include <linux/etherdevice.h>
@@ -425,20 +428,31 @@ static int vdpa_nl_cmd_dev_del_doit(struct sk_buff *skb,
 	down_write(&vdpa_dev_lock);
 	vdev = vdpa_nl_find_device(info);
 	if (!vdev) {
-		err = -ENODEV;
-		goto out;
+		up_write(&vdpa_dev_lock);
+		return -ENODEV;
 	}
-	if (vdev->mdev) {
-		vdev->mdev->ops->dev_del(vdev->mdev, vdev);
-	} else {
+	if (!vdev->mdev) {
 		NL_SET_ERR_MSG_MOD(info->extack,
 				   "Only user created device can be deleted by user");
 		err = -EINVAL;
+	} else if (vdev->deleting) {
+		NL_SET_ERR_MSG_MOD(info->extack, "the device is being deleted");
+		err = -EBUSY;
+	} else {
+		vdpa_mgmtdev_del_begin(vdev);
 	}
-	put_device(&vdev->dev);
-out:
 	up_write(&vdpa_dev_lock);
-	return err;
+	if (err) {
+		put_device(&vdev->dev);
+		return err;
+	}
+
+	/*
+	 * Waits for the bus driver's clients without holding vdpa_dev_lock
+	 * (nor genl_mutex: parallel_ops); drops our reference.
+	 */
+	vdpa_mgmtdev_del_finish(vdev);
+	return 0;
 }
 
 static int vdpa_nl_fill_dev(struct vdpa_device *vdev, struct sk_buff *msg,
@@ -1090,7 +1104,8 @@ static struct genl_family vdpa_nl_family __ro_after_init = {
 	.maxattr = VDPA_ATTR_MAX,
 	.policy = vdpa_nl_policy,
 	.netnsok = false,
-	.parallel_ops = false,
+	/* Handlers lock for themselves: see the top of the file. */
+	.parallel_ops = true,
 	.module = THIS_MODULE,
 	.small_ops = vdpa_nl_ops,
 	.n_small_ops = ARRAY_SIZE(vdpa_nl_ops),

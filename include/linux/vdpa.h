@@ -128,6 +128,8 @@ struct vdpa_mgmt_dev;
  *		    vdpa_is_unsafe_noiommu()
  * @driver_override: name of the only bus driver allowed to bind, or NULL;
  *		     set through sysfs, owned by the core (freed on release)
+ * @deleting: core-private: a user's ``vdpa dev del`` is detaching the bus
+ *	      driver; no bus driver may bind any more
  *
  * Allocated with vdpa_alloc_device(), freed by the last put_device(), at
  * which point the parent's &vdpa_config_ops.free runs.
@@ -146,6 +148,7 @@ struct vdpa_device {
 	bool use_va;
 	bool unsafe_noiommu;
 	const char *driver_override;
+	bool deleting;
 };
 
 /**

@@ -141,3 +141,108 @@ test_rmmod_under_load() {
 	expect_run 0 "" "" -- vdpa dev add name vdpa0 mgmtdev vdpasim_net
 	expect_run 0 "$(dev_line vdpa0)" "" -- vdpa dev show
 }
+
+# tools/testing/fuzz/build/vdpa-stall, built on the host by `make tools`;
+# else built here once per boot (the tree is read-only in the guest).
+STALL_BUILD=/tmp/vdpa-fuzz-build
+
+stall_bin() {
+	local b=$VDPA_TREE/tools/testing/fuzz/build
+
+	if [ -x "$b/vdpa-stall" ]; then
+		printf '%s\n' "$b/vdpa-stall"
+		return 0
+	fi
+	if [ ! -x "$STALL_BUILD/vdpa-stall" ]; then
+		command -v make >/dev/null && command -v gcc >/dev/null ||
+			skip "vdpa-stall is not built and no compiler here"
+		make -s -C "$VDPA_TREE/tools/testing/fuzz" B="$STALL_BUILD" \
+			"$STALL_BUILD/vdpa-stall" >build.log 2>&1 ||
+			{ cat build.log; fail "cannot build vdpa-stall"; }
+	fi
+	printf '%s\n' "$STALL_BUILD/vdpa-stall"
+}
+
+stall_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+stall_pins_back() { [ "$(pinned_pages)" -le "$1" ]; }
+
+# stall_answers CMD ARGS...: CMD succeeds within 10 s.  It runs in the
+# background: a request stuck on a kernel mutex cannot be killed, and must
+# not keep the test from ending (and its EXIT trap from unsticking it).
+stall_answers() {
+	rm -f answered
+	("$@" >/dev/null 2>&1; echo $? >answered) &
+	wait_for 10 test -s answered || return 1
+	[ "$(cat answered)" = 0 ]
+}
+
+# If the test ends early, abort the client's FUSE connection (umount -f
+# does, even when the mount is busy): a READ it holds back could otherwise
+# never be answered, as the client serves it itself and cannot exit while
+# one of its threads waits for it.  -c: no stat() of the mount point.
+stall_abort() {
+	umount -c -f "$TEST_TMPDIR/mnt" 2>/dev/null || true
+	umount -c -l "$TEST_TMPDIR/mnt" 2>/dev/null || true
+}
+
+# `vdpa dev del` of a device whose client sleeps in the kernel with the
+# vhost-vdpa device mutex held: an IOTLB UPDATE whose pages are a FUSE
+# file's, which pin_user_pages() faults in while the FUSE server (the
+# client itself) holds back the READ.  The deletion waits for that call,
+# but holds no global lock meanwhile: other vdpa requests and other
+# generic netlink families are answered, a second delete is refused.
+# Once the READ is answered the deletion completes, the client's fd is
+# dead, nothing stays pinned.
+test_dev_del_behind_sleeping_client() {
+	local bin pins0 pid del t0
+
+	have_module vhost_vdpa || skip "vhost_vdpa.ko not built"
+	bin=$(stall_bin)
+	modprobe fuse 2>/dev/null || true
+	[ -c /dev/fuse ] || skip "no FUSE in this kernel"
+	mgmt_load
+	load_modules vhost_vdpa
+	vdpa dev add name vdpa0 mgmtdev vdpasim_net
+	wait_for 5 test -c /dev/vhost-vdpa-0
+	pins0=$(pinned_pages)
+	mkdir mnt
+	trap stall_abort EXIT
+	"$bin" /dev/vhost-vdpa-0 mnt >stall.out 2>&1 &
+	pid=$!
+	wait_for 20 grep -q '^stalled$' stall.out ||
+		{ cat stall.out; fail "the client's UPDATE did not stall"; }
+
+	vdpa dev del vdpa0 >del.out 2>&1 &
+	del=$!
+	sleep 2
+	kill -0 "$del" 2>/dev/null ||
+		{ cat del.out; fail "vdpa dev del did not wait for the sleeping client"; }
+	# nothing else waits: every request answers within seconds
+	t0=$(date +%s)
+	stall_answers /usr/sbin/vdpa mgmtdev show ||
+		fail "vdpa mgmtdev show stalled behind the deletion"
+	stall_answers /usr/sbin/vdpa dev show ||
+		fail "vdpa dev show stalled behind the deletion"
+	stall_answers genl ctrl list ||
+		fail "genl ctrl list stalled behind the deletion"
+	expect_fail 1 "Error: vdpa: the device is being deleted.
+kernel answers: Device or resource busy" -- timeout 10 /usr/sbin/vdpa dev del vdpa0
+	log "requests answered in $(($(date +%s) - t0)) s during the deletion"
+	kill -0 "$del" 2>/dev/null || fail "vdpa dev del returned before the client's call"
+
+	kill -USR1 "$pid"
+	wait_for 20 stall_gone "$del" || fail "vdpa dev del still waits after the fault was served"
+	wait "$del" || { cat del.out; fail "vdpa dev del failed"; }
+	wait_for 20 stall_gone "$pid" || { cat stall.out; fail "the client did not finish"; }
+	wait "$pid" || { cat stall.out; fail "the client failed"; }
+	log "client: $(tr '\n' ' ' <stall.out)"
+	grep -q '^UPDATE: ' stall.out || fail "the client's UPDATE never returned"
+	[ ! -e /sys/bus/vdpa/devices/vdpa0 ] || fail "vdpa0 left after the deletion"
+	[ ! -e /dev/vhost-vdpa-0 ] || fail "/dev/vhost-vdpa-0 left after the deletion"
+	wait_for 5 stall_pins_back "$pins0" ||
+		fail "pinned pages: $(pinned_pages), $pins0 before the client"
+	# the name is free again
+	vdpa dev add name vdpa0 mgmtdev vdpasim_net
+	vdpa dev del vdpa0
+}
