@@ -303,6 +303,64 @@ test_iommu_open_without_rawio() {
 	vdpa dev del vp0
 }
 
+# A client that binds one call eventfd to vq 0 and vq 1, sets DRIVER_OK
+# (rings never enabled, so the function does no DMA), then rebinds vq 1's
+# $2 times: each time irq_bypass_register_producer() finds vq 0's producer
+# with the same token and fails with EBUSY.  Prints "ok" at the end.
+vp_call_ebusy() {
+	/usr/bin/python3 - "$1" "$2" <<'PY'
+import fcntl, os, struct, sys
+
+def ioc(d, nr, size):
+    return d << 30 | size << 16 | 0xAF << 8 | nr
+
+SET_OWNER = ioc(0, 0x01, 0)
+GET_FEATURES = ioc(2, 0x00, 8)
+SET_FEATURES = ioc(1, 0x00, 8)
+SET_VRING_CALL = ioc(1, 0x21, 8)
+SET_STATUS = ioc(1, 0x72, 1)
+
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.ioctl(fd, SET_OWNER)
+feat = struct.unpack("=Q", fcntl.ioctl(fd, GET_FEATURES, bytes(8)))[0]
+# VERSION_1 and ACCESS_PLATFORM (NIC a has iommu_platform=on)
+fcntl.ioctl(fd, SET_FEATURES, struct.pack("=Q", feat & (3 << 32)))
+efd = os.eventfd(0)
+for vq in (0, 1):
+    fcntl.ioctl(fd, SET_VRING_CALL, struct.pack("=Ii", vq, efd))
+for st in (1, 3, 11, 15):  # ACKNOWLEDGE, DRIVER, FEATURES_OK, DRIVER_OK
+    fcntl.ioctl(fd, SET_STATUS, struct.pack("=B", st))
+for _ in range(int(sys.argv[2])):
+    fcntl.ioctl(fd, SET_VRING_CALL, struct.pack("=Ii", 1, efd))
+os.close(fd)
+print("ok")
+PY
+}
+
+vp_bypass_lines() {
+	dmesg | grep -c "vq 1: irq bypass producer not registered (-16)" || true
+}
+
+# SET_VRING_CALL during DRIVER_OK with an eventfd another vq already uses
+# fails to register its irq bypass producer (EBUSY) and says so: a client
+# can repeat it at will, so the kernel log line is ratelimited.
+test_vring_call_ebusy_ratelimited() {
+	local n0 n1 out
+
+	vp_setup
+	load_modules vhost_vdpa
+	vp_to_vdpa
+	wait_for 5 test -c /dev/vhost-vdpa-0
+	n0=$(vp_bypass_lines)
+	out=$(vp_call_ebusy /dev/vhost-vdpa-0 300)
+	expect_eq "$out" ok "the client"
+	n1=$(vp_bypass_lines)
+	log "$((n1 - n0)) log lines for 301 failed registrations"
+	((n1 > n0)) || fail "no log line: the EBUSY path was not reached"
+	((n1 - n0 <= 50)) || fail "$((n1 - n0)) log lines for 301 EBUSY: not ratelimited"
+	vdpa dev del vp0
+}
+
 # The netdev virtio_net made on the virtio device of vdpa device vp0.
 vp_vdpa_netdev() {
 	local d
