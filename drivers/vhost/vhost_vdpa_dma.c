@@ -788,26 +788,28 @@ static int vhost_vdpa_dma_attach_domain(struct vhost_vdpa_dma *dma,
 	int r;
 
 	if (!dma_dev->bus) {
-		dev_err(&dma->vdev->dev, "vhost-vdpa: DMA device %s is on no bus\n",
-			dev_name(dma_dev));
+		dev_err_ratelimited(&dma->vdev->dev,
+				    "vhost-vdpa: DMA device %s is on no bus\n",
+				    dev_name(dma_dev));
 		return -EFAULT;
 	}
 	if (!device_iommu_capable(dma_dev, IOMMU_CAP_CACHE_COHERENCY)) {
-		dev_err(&dma->vdev->dev,
-			"vhost-vdpa: DMA device %s is not behind a cache-coherent IOMMU\n",
-			dev_name(dma_dev));
+		dev_err_ratelimited(&dma->vdev->dev,
+				    "vhost-vdpa: DMA device %s is not behind a cache-coherent IOMMU\n",
+				    dev_name(dma_dev));
 		return -ENOTSUPP;
 	}
 	domain = iommu_domain_alloc(dma_dev->bus);
 	if (!domain) {
-		dev_err(&dma->vdev->dev, "vhost-vdpa: cannot allocate an IOMMU domain\n");
+		dev_err_ratelimited(&dma->vdev->dev,
+				    "vhost-vdpa: cannot allocate an IOMMU domain\n");
 		return -EIO;
 	}
 	r = iommu_attach_device(domain, dma_dev);
 	if (r) {
-		dev_err(&dma->vdev->dev,
-			"vhost-vdpa: cannot attach %s to an IOMMU domain: %d\n",
-			dev_name(dma_dev), r);
+		dev_err_ratelimited(&dma->vdev->dev,
+				    "vhost-vdpa: cannot attach %s to an IOMMU domain: %d\n",
+				    dev_name(dma_dev), r);
 		iommu_domain_free(domain);
 		return r;
 	}
@@ -824,11 +826,13 @@ struct vhost_vdpa_dma *vhost_vdpa_dma_create(struct vdpa_device *vdev)
 	int r;
 
 	if (platform && !dma_dev) {
-		dev_err(&vdev->dev, "vhost-vdpa: no DMA device and no DMA ops\n");
+		dev_err_ratelimited(&vdev->dev,
+				    "vhost-vdpa: no DMA device and no DMA ops\n");
 		return ERR_PTR(-EOPNOTSUPP);
 	}
 	if (ops->dma_map && !ops->dma_unmap) {
-		dev_err(&vdev->dev, "vhost-vdpa: parent has dma_map but no dma_unmap\n");
+		dev_err_ratelimited(&vdev->dev,
+				    "vhost-vdpa: parent has dma_map but no dma_unmap\n");
 		return ERR_PTR(-EINVAL);
 	}
 
@@ -903,9 +907,9 @@ static void vhost_vdpa_dma_unmap_all(struct vhost_vdpa_dma *dma,
 		vhost_iotlb_map_free(&as->iotlb, map);
 	}
 	if (left)
-		dev_err(vhost_vdpa_dma_dev(dma),
-			"vhost-vdpa: asid %u: the parent refused to unmap: leaving %llu pages pinned for good\n",
-			as->asid, left);
+		dev_err_ratelimited(vhost_vdpa_dma_dev(dma),
+				    "vhost-vdpa: asid %u: the parent refused to unmap: leaving %llu pages pinned for good\n",
+				    as->asid, left);
 }
 
 /* Take every table of @asid away from a set_map parent; 0 or an errno. */
@@ -946,9 +950,9 @@ void vhost_vdpa_dma_destroy(struct vhost_vdpa_dma *dma, bool parent_reset)
 			before = dma->pinned;
 			vhost_vdpa_dma_abandon_all(dma, &as->iotlb);
 			vhost_vdpa_dma_abandon_all(dma, &as->retired);
-			dev_err(&vdev->dev,
-				"vhost-vdpa: asid %u: the parent was not reset and refused an empty table: leaving %llu pages pinned for good\n",
-				asid, before - dma->pinned);
+			dev_err_ratelimited(&vdev->dev,
+					    "vhost-vdpa: asid %u: the parent was not reset and refused an empty table: leaving %llu pages pinned for good\n",
+					    asid, before - dma->pinned);
 		}
 		vhost_vdpa_dma_release_retired(dma, as);
 		kfree(as);
