@@ -286,40 +286,54 @@ static int reap(struct loop *l, unsigned int *tx_done, unsigned int *rx_done,
 	return repost ? post_rx(l) : 0;
 }
 
+/*
+ * Queue frame @seq of @len bytes on TX and count it; the destination cycles
+ * by @seq (every 8th to a foreign unicast, which must drop).  Returns 1 if
+ * the frame is due back on RX, 0 if not, < 0 if it could not be queued.
+ */
+static int post_frame(struct loop *l, uint32_t seq, unsigned int len)
+{
+	static uint8_t buf[MAX_SLOT];
+	enum dst_kind k;
+	int ret;
+
+	if (seq % 8 == 7)
+		k = DST_FOREIGN;
+	else
+		k = seq % 3 == 0 ? DST_BCAST :
+		    seq % 3 == 1 ? DST_UCAST : DST_MCAST;
+	memset(buf, 0, HDR_LEN);
+	frame_build(buf + HDR_LEN, len, kind_mac(l, k), seq);
+	ret = vdpa_vq_add_buf(&l->d.vq[TXQ], buf, HDR_LEN + len, false, NULL);
+	if (ret < 0)
+		return ret;
+	l->st.tx_packets++;
+	l->st.tx_bytes += len;
+	if (k == DST_FOREIGN) {
+		l->st.foreign_sent++;
+		l->st.foreign_bytes += len;
+		return 0;
+	}
+	l->exp[l->exp_head % l->exp_cap] = (struct expect){
+		.seq = seq, .len = len, .kind = k };
+	l->exp_head++;
+	return 1;
+}
+
 /* Send frames [seq, seq + n) of one size; wait for all of them. */
 static int send_burst(struct loop *l, uint32_t seq, unsigned int n,
 		      unsigned int len)
 {
-	static uint8_t buf[MAX_SLOT];
 	struct vdpa_vq *tx = &l->d.vq[TXQ];
 	unsigned int i, tx_done = 0, rx_done = 0, want_rx = 0;
 	uint64_t deadline;
-	enum dst_kind k;
 	int ret;
 
 	for (i = 0; i < n; i++, seq++) {
-		/* every 8th frame goes to a foreign unicast and must drop */
-		if (seq % 8 == 7)
-			k = DST_FOREIGN;
-		else
-			k = seq % 3 == 0 ? DST_BCAST :
-			    seq % 3 == 1 ? DST_UCAST : DST_MCAST;
-		memset(buf, 0, HDR_LEN);
-		frame_build(buf + HDR_LEN, len, kind_mac(l, k), seq);
-		ret = vdpa_vq_add_buf(tx, buf, HDR_LEN + len, false, NULL);
+		ret = post_frame(l, seq, len);
 		if (ret < 0)
 			return ret;
-		l->st.tx_packets++;
-		l->st.tx_bytes += len;
-		if (k == DST_FOREIGN) {
-			l->st.foreign_sent++;
-			l->st.foreign_bytes += len;
-			continue;
-		}
-		l->exp[l->exp_head % l->exp_cap] = (struct expect){
-			.seq = seq, .len = len, .kind = k };
-		l->exp_head++;
-		want_rx++;
+		want_rx += ret;
 	}
 	ret = vdpa_vq_kick(tx);
 	if (ret)
@@ -1067,36 +1081,15 @@ static uint64_t trap_hits(struct trap *t)
 /* Queue up to @n numbered frames on TX (sizes and kinds cycle by seq). */
 static int stress_send(struct loop *l, uint32_t *seq, unsigned int n)
 {
-	static uint8_t buf[MAX_SLOT];
-	struct vdpa_vq *tx = &l->d.vq[TXQ];
-	unsigned int i, len;
-	enum dst_kind k;
+	unsigned int i;
 	int ret;
 
 	for (i = 0; i < n; i++, (*seq)++) {
-		len = l->o->sizes[*seq % l->o->nsizes];
-		if (*seq % 8 == 7)
-			k = DST_FOREIGN;
-		else
-			k = *seq % 3 == 0 ? DST_BCAST :
-			    *seq % 3 == 1 ? DST_UCAST : DST_MCAST;
-		memset(buf, 0, HDR_LEN);
-		frame_build(buf + HDR_LEN, len, kind_mac(l, k), *seq);
-		ret = vdpa_vq_add_buf(tx, buf, HDR_LEN + len, false, NULL);
+		ret = post_frame(l, *seq, l->o->sizes[*seq % l->o->nsizes]);
 		if (ret < 0)
 			return ret;
-		l->st.tx_packets++;
-		l->st.tx_bytes += len;
-		if (k == DST_FOREIGN) {
-			l->st.foreign_sent++;
-			l->st.foreign_bytes += len;
-			continue;
-		}
-		l->exp[l->exp_head % l->exp_cap] = (struct expect){
-			.seq = *seq, .len = len, .kind = k };
-		l->exp_head++;
 	}
-	return n ? vdpa_vq_kick(tx) : 0;
+	return n ? vdpa_vq_kick(&l->d.vq[TXQ]) : 0;
 }
 
 static void stress_ring_state(struct loop *l, const char *why)

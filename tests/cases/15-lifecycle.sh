@@ -142,27 +142,6 @@ test_rmmod_under_load() {
 	expect_run 0 "$(dev_line vdpa0)" "" -- vdpa dev show
 }
 
-# tools/testing/fuzz/build/vdpa-stall, built on the host by `make tools`;
-# else built here once per boot (the tree is read-only in the guest).
-STALL_BUILD=/tmp/vdpa-fuzz-build
-
-stall_bin() {
-	local b=$VDPA_TREE/tools/testing/fuzz/build
-
-	if [ -x "$b/vdpa-stall" ]; then
-		printf '%s\n' "$b/vdpa-stall"
-		return 0
-	fi
-	if [ ! -x "$STALL_BUILD/vdpa-stall" ]; then
-		command -v make >/dev/null && command -v gcc >/dev/null ||
-			skip "vdpa-stall is not built and no compiler here"
-		make -s -C "$VDPA_TREE/tools/testing/fuzz" B="$STALL_BUILD" \
-			"$STALL_BUILD/vdpa-stall" >build.log 2>&1 ||
-			{ cat build.log; fail "cannot build vdpa-stall"; }
-	fi
-	printf '%s\n' "$STALL_BUILD/vdpa-stall"
-}
-
 stall_gone() { ! kill -0 "$1" 2>/dev/null; }
 
 stall_pins_back() { [ "$(pinned_pages)" -le "$1" ]; }
@@ -198,7 +177,7 @@ test_dev_del_behind_sleeping_client() {
 	local bin pins0 pid del t0
 
 	have_module vhost_vdpa || skip "vhost_vdpa.ko not built"
-	bin=$(stall_bin)
+	bin=$(fuzz_tool vdpa-stall)
 	modprobe fuse 2>/dev/null || true
 	[ -c /dev/fuse ] || skip "no FUSE in this kernel"
 	mgmt_load

@@ -12,29 +12,9 @@
 ABUSE_MAC=52:54:00:12:34:56
 ABUSE_DBG=/sys/kernel/debug/vdpa_sim
 ABUSE_FI=/sys/kernel/debug
-ABUSE_BUILD=/tmp/vdpa-fuzz-build
-
-# The helper: built on the host by `make tools`; else build it here once
-# per boot (the tree is read-only in the guest).
-abuse_bin() {
-	local b=$VDPA_TREE/tools/testing/fuzz/build
-
-	if [ -x "$b/vdpa-abuse" ] && [ -x "$b/vdpa-fuzz" ]; then
-		printf '%s\n' "$b"
-		return 0
-	fi
-	if [ ! -x "$ABUSE_BUILD/vdpa-abuse" ]; then
-		command -v make >/dev/null && command -v gcc >/dev/null ||
-			skip "vdpa-abuse is not built and no compiler here"
-		make -s -C "$VDPA_TREE/tools/testing/fuzz" B="$ABUSE_BUILD" \
-			>"$TEST_TMPDIR/build.log" 2>&1 ||
-			{ cat "$TEST_TMPDIR/build.log"; fail "cannot build vdpa-abuse"; }
-	fi
-	printf '%s\n' "$ABUSE_BUILD"
-}
 
 abuse() {
-	"$(abuse_bin)/vdpa-abuse" "$@"
+	"$(fuzz_tool vdpa-abuse)" "$@"
 }
 
 abuse_up() {
@@ -122,10 +102,10 @@ abuse_ready() {
 test_kill_while_mapping() {
 	local pid i bin
 
-	bin=$(abuse_bin)
+	bin=$(fuzz_tool vdpa-abuse)
 	abuse_up
 	for i in 1 2; do
-		"$bin/vdpa-abuse" mapforever /dev/vhost-vdpa-0 >out 2>&1 &
+		"$bin" mapforever /dev/vhost-vdpa-0 >out 2>&1 &
 		pid=$!
 		wait_for 10 abuse_ready out || { cat out; fail "no ready"; }
 		sleep "0.$i"
@@ -155,9 +135,9 @@ test_memlock_race_open_close() {
 test_unload_with_open_fd() {
 	local pid bin
 
-	bin=$(abuse_bin)
+	bin=$(fuzz_tool vdpa-abuse)
 	abuse_up
-	"$bin/vdpa-abuse" hold /dev/vhost-vdpa-0 >out 2>&1 &
+	"$bin" hold /dev/vhost-vdpa-0 >out 2>&1 &
 	pid=$!
 	wait_for 10 abuse_ready out || { cat out; fail "no ready"; }
 	if rmmod vhost_vdpa 2>/dev/null; then

@@ -14,23 +14,6 @@
 # panic_on_warn the VM dies mid-test and the log's last "fuzz: op N" line
 # and the seed say where.  The fuzzer itself fails if pages stay pinned.
 
-FUZZ_BUILD=/tmp/vdpa-fuzz-build
-
-fuzz_bin() {
-	local b=$VDPA_TREE/tools/testing/fuzz/build
-
-	if [ -x "$b/vdpa-fuzz" ]; then
-		printf '%s\n' "$b/vdpa-fuzz"
-		return 0
-	fi
-	if [ ! -x "$FUZZ_BUILD/vdpa-fuzz" ]; then
-		make -s -C "$VDPA_TREE/tools/testing/fuzz" B="$FUZZ_BUILD" \
-			>"$TEST_TMPDIR/build.log" 2>&1 ||
-			{ cat "$TEST_TMPDIR/build.log"; fail "cannot build vdpa-fuzz"; }
-	fi
-	printf '%s\n' "$FUZZ_BUILD/vdpa-fuzz"
-}
-
 # About 90 ops/s on the stock kernel under TCG, several times fewer with
 # KASAN and lockdep.  The per-test limit follows the requested count, capped
 # below the whole VM's; the fuzzer stops 3 minutes before it and reports
@@ -44,7 +27,7 @@ test_fuzz() {
 	local ops=${FUZZ_OPS:-5000} seed=${FUZZ_SEED:-1} threads=${FUZZ_THREADS:-2}
 	local bin status pinned ran
 
-	bin=$(fuzz_bin)
+	bin=$(fuzz_tool vdpa-fuzz)
 	# vhost_vdpa first: new devices bind to it; the fuzzer moves some
 	# to virtio_vdpa (and virtio_net on top) and back.
 	load_modules vdpa vdpa_sim vdpa_sim_net vhost_vdpa

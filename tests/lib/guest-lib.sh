@@ -24,6 +24,8 @@
 #   log MSG...                  print "# MSG" (progress in the test log)
 #   module_path NAME            path of our module NAME's .ko
 #   have_module NAME            true if our module NAME was built
+#   fuzz_tool NAME              path of tools/testing/fuzz's NAME (built
+#                               here if the host did not)
 #   module_loaded NAME          true if module NAME is loaded
 #   our_modules                 our module names (listed and built), in
 #                               load order
@@ -60,6 +62,28 @@ fail() {
 skip() {
 	printf 'skip: %s\n' "$*"
 	exit 77
+}
+
+# fuzz_tool NAME: the path of program NAME of tools/testing/fuzz (vdpa-fuzz,
+# vdpa-abuse, vdpa-stall), built on the host by `make tools`; else built
+# here once per boot into /tmp (the tree is read-only in the guest).
+FUZZ_TOOL_BUILD=/tmp/vdpa-fuzz-build
+
+fuzz_tool() {
+	local b=$VDPA_TREE/tools/testing/fuzz/build
+
+	if [ -x "$b/$1" ]; then
+		printf '%s\n' "$b/$1"
+		return 0
+	fi
+	if [ ! -x "$FUZZ_TOOL_BUILD/$1" ]; then
+		command -v make >/dev/null && command -v gcc >/dev/null ||
+			skip "$1 is not built and no compiler here"
+		make -s -C "$VDPA_TREE/tools/testing/fuzz" B="$FUZZ_TOOL_BUILD" \
+			>"$TEST_TMPDIR/build.log" 2>&1 ||
+			{ cat "$TEST_TMPDIR/build.log"; fail "cannot build $1"; }
+	fi
+	printf '%s\n' "$FUZZ_TOOL_BUILD/$1"
 }
 
 require_cmd() {

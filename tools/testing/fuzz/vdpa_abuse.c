@@ -527,6 +527,22 @@ static int cmd_mapforever(const char *node)
 	}
 }
 
+/* Open and own @node, IOTLB V2 messages and batches acked; dies on error. */
+static void open_batching(struct vdpa_dev *d, const char *node)
+{
+	int ret;
+
+	ret = vdpa_open(d, node);
+	if (!ret)
+		ret = vdpa_set_owner(d);
+	if (!ret)
+		ret = vdpa_set_backend_features(d,
+			VDPA_BIT(VHOST_BACKEND_F_IOTLB_MSG_V2) |
+			VDPA_BIT(VHOST_BACKEND_F_IOTLB_BATCH));
+	if (ret)
+		die("open: %s", strerror(-ret));
+}
+
 /* ---- memlock ---- */
 
 static int cmd_memlock(const char *node)
@@ -535,15 +551,7 @@ static int cmd_memlock(const char *node)
 	struct vdpa_dev d;
 	int ret;
 
-	ret = vdpa_open(&d, node);
-	if (!ret)
-		ret = vdpa_set_owner(&d);
-	if (!ret)
-		ret = vdpa_set_backend_features(&d,
-			VDPA_BIT(VHOST_BACKEND_F_IOTLB_MSG_V2) |
-			VDPA_BIT(VHOST_BACKEND_F_IOTLB_BATCH));
-	if (ret)
-		die("open: %s", strerror(-ret));
+	open_batching(&d, node);
 	set_memlock(64 * PAGE);
 
 	ret = vdpa_iotlb_update(&d, 0, 0x100000, 32 * PAGE, mem, VHOST_ACCESS_RW);
@@ -709,15 +717,7 @@ static int cmd_memlock_batch(const char *node, unsigned int n)
 	int ret;
 
 	base = fz_sys_pinned();
-	ret = vdpa_open(&d, node);
-	if (!ret)
-		ret = vdpa_set_owner(&d);
-	if (!ret)
-		ret = vdpa_set_backend_features(&d,
-			VDPA_BIT(VHOST_BACKEND_F_IOTLB_MSG_V2) |
-			VDPA_BIT(VHOST_BACKEND_F_IOTLB_BATCH));
-	if (ret)
-		die("open: %s", strerror(-ret));
+	open_batching(&d, node);
 	set_memlock(mib);
 	ret = vdpa_iotlb_batch_begin(&d, 0);
 	if (ret)
