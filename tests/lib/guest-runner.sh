@@ -130,7 +130,7 @@ dump_stuck() {
 # run_one NAME LOGNAME TIMEOUT FILE CMD: run CMD (a function of FILE) in
 # a fresh bash, output in out/LOGNAME.log, and report it.
 run_one() {
-	local name=$1 tmo=$2 file=$3 fn=$4 log dir t0 pid rc secs watch
+	local name=$1 tmo=$2 file=$3 fn=$4 log dir t0 pid rc secs watch sleeper
 
 	log=$RES/out/$name.log
 	mkdir_for "$log"
@@ -155,9 +155,12 @@ run_one() {
 	watch=$!
 	wait $pid
 	rc=$?
-	pkill -P $watch sleep 2>/dev/null
+	# The watcher first, then its sleep: killing the sleep first let the
+	# watcher go on to dump_stuck for a test that had passed.
+	sleeper=$(pgrep -P $watch sleep)
 	kill $watch 2>/dev/null
 	wait $watch 2>/dev/null
+	[ -z "$sleeper" ] || kill $sleeper 2>/dev/null
 	# Whatever the test left running goes (timeout made a process group).
 	kill -KILL -- -$pid 2>/dev/null
 	if [ -e "$log.stuck" ]; then
