@@ -20,10 +20,6 @@
 
 set -u -o pipefail
 
-TB_PROG=check-debug
-TB_TREE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
-# shellcheck source=tests/lib/host-lib.sh
-. "$TB_TREE/tests/lib/host-lib.sh"
 
 # Not run on the debug kernel: a nested TCG guest inside this TCG guest
 # with KASAN would take most of an hour to boot, and the 200-device scale
@@ -31,9 +27,16 @@ TB_TREE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 DEBUG_SKIP='^(40-qemu/|14-scale/200_devices$)'
 DEBUG_SKIP_WHY='too slow on the debug kernel (tests/check-debug.sh DEBUG_SKIP)'
 
-# Everything is several times slower there.
+# Everything is several times slower there.  Set before host-lib.sh, whose
+# defaults are for the stock kernel.
 : "${VDPA_TEST_TIMEOUT:=1800}"
+VM_TIMEOUT_SET=${VDPA_VM_TIMEOUT:+1}
 : "${VDPA_VM_TIMEOUT:=5400}"
+
+TB_PROG=check-debug
+TB_TREE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+# shellcheck source=tests/lib/host-lib.sh
+. "$TB_TREE/tests/lib/host-lib.sh"
 
 usage() {
 	sed -n '4,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
@@ -62,6 +65,9 @@ if [ -n "$FUZZ" ]; then
 	: "${FUZZ_SEED:=$(date +%s)}"
 	[ -n "$TESTS" ] || TESTS='^90-fuzz/'
 	FUZZ_PARAMS=("FUZZ_OPS=$FUZZ" "FUZZ_SEED=$FUZZ_SEED")
+	# The fuzz test's own limit grows with the count (90-fuzz.sh); the
+	# VM's leaves 20 minutes beyond it for boot, set-up and checks.
+	[ -n "$VM_TIMEOUT_SET" ] || VDPA_VM_TIMEOUT=$((1800 + FUZZ / 10))
 	[ -z "${FUZZ_THREADS:-}" ] || FUZZ_PARAMS+=("FUZZ_THREADS=$FUZZ_THREADS")
 elif [ -n "${FUZZ_SEED:-}" ]; then
 	FUZZ_PARAMS=("FUZZ_SEED=$FUZZ_SEED")

@@ -14,14 +14,12 @@
 # panic_on_warn the VM dies mid-test and the log's last "fuzz: op N" line
 # and the seed say where.  The fuzzer itself fails if pages stay pinned.
 
-# About 90 ops/s on the stock kernel under TCG, several times fewer with
-# KASAN and lockdep.  The per-test limit follows the requested count, capped
-# below the whole VM's; the fuzzer stops 3 minutes before it and reports
+# About 90 ops/s on the stock kernel under TCG; 150-250 ops/s on the debug
+# kernel (most operations there are cheap netlink and ioctl errors).  The
+# per-test limit follows the requested count (tests/check-debug.sh gives
+# the VM 20 minutes more); the fuzzer stops 3 minutes before it and reports
 # how many operations it ran.
 TIMEOUT_fuzz=$((600 + ${FUZZ_OPS:-5000} / 10))
-if [ $TIMEOUT_fuzz -gt 4500 ]; then
-	TIMEOUT_fuzz=4500
-fi
 
 test_fuzz() {
 	local ops=${FUZZ_OPS:-5000} seed=${FUZZ_SEED:-1} threads=${FUZZ_THREADS:-2}
