@@ -818,6 +818,17 @@ static int vdpasim_set_map_add(struct vdpa_device *vdpa, unsigned int asid,
 static int vdpasim_set_map_remove(struct vdpa_device *vdpa, unsigned int asid,
 				  u64 iova, u64 size)
 {
+	struct vdpasim *sim = vdpa_to_sim(vdpa);
+	bool inject;
+
+	if (asid >= sim->dev_attr.nas)
+		return -EINVAL;
+	/* a refused removal is what bus drivers must survive: let tests ask */
+	mutex_lock(&sim->lock);
+	inject = vdpasim_inject_map_failure(sim, asid);
+	mutex_unlock(&sim->lock);
+	if (inject)
+		return -EBUSY;
 	return vdpasim_dma_unmap(vdpa, asid, iova, size);
 }
 
