@@ -61,6 +61,8 @@ MODULE_PARM_DESC(max_iotlb_entries,
 
 /* Pages pinned per pin_user_pages() call: one page of page pointers. */
 #define VHOST_VDPA_PIN_CHUNK	(PAGE_SIZE / sizeof(struct page *))
+/* UPDATEs of at most this many pages take their page pointers on the stack. */
+#define VHOST_VDPA_PIN_STACK	8
 
 /**
  * struct vhost_vdpa_as - one address space of an open file
@@ -493,7 +495,8 @@ static int vhost_vdpa_dma_map_pa(struct vhost_vdpa_dma *dma,
 	unsigned int gup_flags = FOLL_LONGTERM;
 	unsigned long run_pfn = 0;
 	u64 npages, committed = 0, run_len = 0;
-	struct page **pages;
+	struct page *stack_pages[VHOST_VDPA_PIN_STACK];
+	struct page **pages = stack_pages;
 	bool one_by_one;
 	long pinned, i;
 	int r;
@@ -514,7 +517,9 @@ static int vhost_vdpa_dma_map_pa(struct vhost_vdpa_dma *dma,
 	}
 	/* After the flush above, which may have brought the table in sync. */
 	one_by_one = dma->per_entry || vhost_vdpa_dma_delta(dma, as);
-	pages = (struct page **)__get_free_page(GFP_KERNEL);
+	/* Most single-buffer maps are small: spare them a page allocation. */
+	if (npages > ARRAY_SIZE(stack_pages))
+		pages = (struct page **)__get_free_page(GFP_KERNEL);
 	if (!pages) {
 		*why = "out of memory";
 		r = -ENOMEM;
@@ -583,7 +588,8 @@ static int vhost_vdpa_dma_map_pa(struct vhost_vdpa_dma *dma,
 			goto undo;
 		}
 	}
-	free_page((unsigned long)pages);
+	if (pages != stack_pages)
+		free_page((unsigned long)pages);
 	return 0;
 
 undo:
@@ -594,7 +600,8 @@ undo:
 		vhost_vdpa_dma_undo_range(dma, as, start,
 					  start + (committed << PAGE_SHIFT) - 1,
 					  one_by_one);
-	free_page((unsigned long)pages);
+	if (pages != stack_pages)
+		free_page((unsigned long)pages);
 uncharge:
 	/* Entries removed above uncharged their own pages. */
 	vhost_vdpa_dma_uncharge(dma, npages - committed);
