@@ -48,7 +48,7 @@
 static bool batch_mapping = true;
 module_param(batch_mapping, bool, 0444);
 MODULE_PARM_DESC(batch_mapping,
-		 "1: take whole translation tables (set_map); 0: single entries (dma_map/dma_unmap)");
+		 "1: take whole translation tables (set_map), and single changes to them (set_map_add/set_map_remove); 0: single entries only (dma_map/dma_unmap)");
 
 static unsigned int max_iotlb_entries = 262144;
 module_param(max_iotlb_entries, uint, 0444);
@@ -803,6 +803,35 @@ static int vdpasim_dma_unmap(struct vdpa_device *vdpa, unsigned int asid,
 	return 0;
 }
 
+/*
+ * set_map_add/set_map_remove: one entry more or less in the table set_map
+ * installed, in O(log n) rather than a copy of the whole table.  The worker
+ * translates only under sim->lock, which both take: once set_map_remove
+ * returns, no pass can still reach the range.
+ */
+static int vdpasim_set_map_add(struct vdpa_device *vdpa, unsigned int asid,
+			       u64 iova, u64 size, u64 pa, u32 perm)
+{
+	return vdpasim_dma_map(vdpa, asid, iova, size, pa, perm, NULL);
+}
+
+static int vdpasim_set_map_remove(struct vdpa_device *vdpa, unsigned int asid,
+				  u64 iova, u64 size)
+{
+	struct vdpasim *sim = vdpa_to_sim(vdpa);
+	bool inject;
+
+	if (asid >= sim->dev_attr.nas)
+		return -EINVAL;
+	/* a refused removal is what bus drivers must survive: let tests ask */
+	mutex_lock(&sim->lock);
+	inject = vdpasim_inject_map_failure(sim, asid);
+	mutex_unlock(&sim->lock);
+	if (inject)
+		return -EBUSY;
+	return vdpasim_dma_unmap(vdpa, asid, iova, size);
+}
+
 static void vdpasim_free(struct vdpa_device *vdpa)
 {
 	struct vdpasim *sim = vdpa_to_sim(vdpa);
@@ -830,7 +859,7 @@ static void vdpasim_free(struct vdpa_device *vdpa)
 		module_put(THIS_MODULE);
 }
 
-/* batch_mapping=1: whole tables through set_map */
+/* batch_mapping=1: whole tables through set_map, and changes to them */
 static const struct vdpa_config_ops vdpasim_batch_ops = {
 	.set_vq_address		= vdpasim_set_vq_address,
 	.set_vq_num		= vdpasim_set_vq_num,
@@ -864,10 +893,12 @@ static const struct vdpa_config_ops vdpasim_batch_ops = {
 	.get_iova_range		= vdpasim_get_iova_range,
 	.set_group_asid		= vdpasim_set_group_asid,
 	.set_map		= vdpasim_set_map,
+	.set_map_add		= vdpasim_set_map_add,
+	.set_map_remove		= vdpasim_set_map_remove,
 	.free			= vdpasim_free,
 };
 
-/* batch_mapping=0: the same, with dma_map/dma_unmap instead of set_map */
+/* batch_mapping=0: the same, with dma_map/dma_unmap instead of set_map* */
 static struct vdpa_config_ops vdpasim_dma_ops __ro_after_init;
 
 /* debugfs */
@@ -1082,6 +1113,8 @@ static int __init vdpasim_init(void)
 
 	vdpasim_dma_ops = vdpasim_batch_ops;
 	vdpasim_dma_ops.set_map = NULL;
+	vdpasim_dma_ops.set_map_add = NULL;
+	vdpasim_dma_ops.set_map_remove = NULL;
 	vdpasim_dma_ops.dma_map = vdpasim_dma_map;
 	vdpasim_dma_ops.dma_unmap = vdpasim_dma_unmap;
 
