@@ -286,3 +286,67 @@ test_qsd_kill() {
 	expect_eq "$(vd_ctl destroy vduse0)" ok "destroy after the daemon died"
 	wait_for 10 test ! -e /dev/vduse/vduse0
 }
+
+# A daemon that answers garbage, then nothing: its bad responses get
+# errnos, the unanswered request times out (msg_timeout, set to 2 s here),
+# the device is marked broken and later requests fail at once, so
+# `vdpa dev add` and `vdpa dev del` return in bounded time.
+test_silent_daemon() {
+	local t0 secs out
+
+	load_modules vdpa vduse virtio_vdpa
+	modprobe virtio_blk
+	echo 2 >/sys/module/vduse/parameters/msg_timeout
+	expect_eq "$(vd_ctl create silent0 2 $VD_BLK_FEATURES 1 4096 8)" ok "create"
+	wait_for 10 test -c /dev/vduse/silent0
+	coproc BAD { "$PY3" -c "$VD_BAD_PY" silent0; }
+	read -r out <&"${BAD[0]}"
+	expect_eq "$out" ready "bad daemon set up"
+	t0=$SECONDS
+	timeout 120 vdpa dev add name silent0 mgmtdev vduse ||
+		fail "vdpa dev add failed or hung"
+	secs=$((SECONDS - t0))
+	log "vdpa dev add returned after $secs s"
+	read -r out <&"${BAD[0]}"
+	expect_eq "$out" "short-read EINVAL wrong-id ENOENT short-write EINVAL" \
+		"errnos of bad replies"
+	[ $secs -le 60 ] || fail "vdpa dev add took $secs s"
+	dmesg | grep -q 'vduse silent0: device broken: request timed out' ||
+		fail "no 'device broken' log line"
+	! vd_has_child silent0 || fail "a disk appeared on a silent daemon"
+	t0=$SECONDS
+	timeout 60 vdpa dev del silent0 || fail "vdpa dev del failed or hung"
+	[ $((SECONDS - t0)) -le 10 ] || fail "vdpa dev del waited $((SECONDS - t0)) s"
+	exec {BAD[1]}>&-
+	wait "$BAD_PID" || true
+	expect_eq "$(vd_ctl destroy silent0)" ok "destroy"
+}
+
+VD_BAD_PY=$(cat <<'PYEOF'
+import errno, fcntl, os, struct, sys
+
+def ioc(d, nr, size):
+    return (d << 30) | (size << 16) | (0x81 << 8) | nr
+
+fd = os.open("/dev/vduse/" + sys.argv[1], os.O_RDWR)
+fcntl.ioctl(fd, ioc(1, 0x14, 32), struct.pack("IH26s", 0, 64, b""))
+print("ready", flush=True)
+res = []
+try:
+    os.read(fd, 16)
+except OSError as e:
+    res += ["short-read", errno.errorcode[e.errno]]
+req = os.read(fd, 152)
+rtype, rid = struct.unpack_from("II", req)
+for name, data in (("wrong-id", struct.pack("II", rid + 1000, 0) + bytes(144)),
+                   ("short-write", struct.pack("II", rid, 0))):
+    try:
+        os.write(fd, data)
+        res += [name, "ok"]
+    except OSError as e:
+        res += [name, errno.errorcode[e.errno]]
+print(" ".join(res), flush=True)
+sys.stdin.read()
+PYEOF
+)
+
