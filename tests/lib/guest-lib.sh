@@ -41,7 +41,7 @@
 : "${VDPA_TREE:?VDPA_TREE is not set}"
 
 # Our modules, in load order; unload order is the reverse.
-VDPA_MODULES=(vdpa vdpa_sim vdpa_sim_net vdpa_sim_blk virtio_vdpa vhost_vdpa)
+VDPA_MODULES=(vdpa vdpa_sim vdpa_sim_net vdpa_sim_blk virtio_vdpa vhost_vdpa vduse)
 
 # Our modules each module needs (besides what modinfo says).
 declare -A VDPA_MODULE_DEPS=(
@@ -50,6 +50,7 @@ declare -A VDPA_MODULE_DEPS=(
 	[vdpa_sim_blk]="vdpa_sim"
 	[vhost_vdpa]="vdpa"
 	[virtio_vdpa]="vdpa"
+	[vduse]="vdpa"
 )
 
 log() { printf '# %s\n' "$*"; }
