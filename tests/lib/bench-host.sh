@@ -70,7 +70,7 @@ tb_bench_table() {
 	[ -s "$TB_BENCH_FIGURES" ] || { tb_say "bench: no figures"; return 0; }
 	awk -F '\t' -v noupstream="$why" '
 		function fmt(v) {
-			if (v >= 1000) return sprintf("%.0f", v)
+			if (v == int(v) || v >= 1000) return sprintf("%.0f", v)
 			if (v >= 10) return sprintf("%.1f", v)
 			return sprintf("%.3g", v)
 		}
