@@ -70,6 +70,16 @@ if [ "$MODE" = check ] &&
 		tail -n 50 "$TB_BUILD/unit-sim_ring.log" | sed 's/^/  | /'
 	fi
 fi
+# make bench's table (tests/lib/bench-host.sh) from a fixed set of figures.
+if [ "$MODE" = check ] &&
+	{ [ -z "$TESTS" ] || printf 'unit/bench_table\n' | grep -Eq -- "$TESTS"; }; then
+	if out=$("$TB_TREE/tests/helpers/bench-table-test.sh" 2>&1); then
+		tb_pass unit/bench_table
+	else
+		tb_fail unit/bench_table "see below"
+		printf '%s\n' "$out" | sed 's/^/  | /'
+	fi
+fi
 
 # Host hooks: tests/host-hooks/NN-*.sh runs as `HOOK setup` before the VM
 # boots and `HOOK teardown` after it is gone (always: also on errors and
