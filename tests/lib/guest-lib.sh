@@ -36,9 +36,13 @@
 #   require_cmd CMD...          skip unless every CMD is installed
 #
 # Environment: $VDPA_TREE, $TEST_NAME (e.g. 00-smoke/load_unload),
-# $TEST_TMPDIR (the cwd), $VDPA_RESULTS (the results share).
+# $TEST_TMPDIR (the cwd), $VDPA_RESULTS (the results share), and
+# $VDPA_MODTREE: where the modules under test are (our tree unless make
+# bench boots upstream's reference modules, built by
+# tests/lib/upstream-ref.sh with the same layout).
 
 : "${VDPA_TREE:?VDPA_TREE is not set}"
+: "${VDPA_MODTREE:=$VDPA_TREE}"
 
 # Our modules, in load order; unload order is the reverse.
 VDPA_MODULES=(vdpa vdpa_sim vdpa_sim_net vdpa_sim_blk virtio_vdpa vhost_vdpa vduse)
@@ -98,7 +102,7 @@ require_cmd() {
 # Relative paths of every .ko built in the tree (the runner computes it
 # once and exports it).
 if [ -z "${VDPA_TREE_KOS+x}" ]; then
-	VDPA_TREE_KOS=$(cd "$VDPA_TREE" && find drivers -name '*.ko' 2>/dev/null)
+	VDPA_TREE_KOS=$(cd "$VDPA_MODTREE" && find drivers -name '*.ko' 2>/dev/null)
 fi
 
 module_path() {
@@ -118,7 +122,7 @@ module_path() {
 		done
 		;;
 	esac
-	printf '%s\n' "$VDPA_TREE/$p"
+	printf '%s\n' "$VDPA_MODTREE/$p"
 }
 
 have_module() { [ -f "$(module_path "$1")" ]; }
@@ -208,25 +212,37 @@ del_all_devices() {
 }
 
 unload_modules() {
-	local rc=0 mods=() m i n
+	local rc=0 mods=() m i pass
 
 	del_all_devices || rc=1
 	mapfile -t mods < <(our_modules)
-	for ((i = ${#mods[@]} - 1; i >= 0; i--)); do
-		m=${mods[i]}
-		module_loaded "$m" || continue
-		# A release may still be in flight: retry for a few seconds.
-		for ((n = 0; n < 50; n++)); do
-			rmmod "$m" 2>/dev/null && break
-			sleep 0.1
+	# Two passes: a module others still use (upstream's vringh, listed
+	# after its users) waits for the second.
+	for pass in 1 2; do
+		for ((i = ${#mods[@]} - 1; i >= 0; i--)); do
+			m=${mods[i]}
+			module_loaded "$m" || continue
+			[ $pass = 2 ] || [ -z "$(ls "/sys/module/$m/holders" 2>/dev/null)" ] ||
+				continue
+			_unload_one "$m" || rc=1
 		done
-		if module_loaded "$m"; then
-			rmmod "$m" || true
-			echo "unload_modules: cannot unload $m" >&2
-			rc=1
-		fi
 	done
 	return $rc
+}
+
+# _unload_one NAME: rmmod NAME; a release may still be in flight, so
+# retry for a few seconds.
+_unload_one() {
+	local n
+
+	for ((n = 0; n < 50; n++)); do
+		rmmod "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	module_loaded "$1" || return 0
+	rmmod "$1" || true
+	echo "unload_modules: cannot unload $1" >&2
+	return 1
 }
 
 expect_eq() {

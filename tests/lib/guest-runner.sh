@@ -22,8 +22,9 @@
 # the final leak checks; see tests/debug/guest-debug.sh).  Optional
 # params: VDPA_MODROOT (the kernel's modules are VDPA_MODROOT/lib/modules,
 # bind-mounted on /lib/modules), VDPA_SKIP (regex of tests not run, with
-# the reason VDPA_SKIP_WHY), FUZZ_OPS, FUZZ_SEED, FUZZ_THREADS,
-# VDPA_STRESS_SECS (exported).
+# the reason VDPA_SKIP_WHY), VDPA_MODTREE and VDPA_SIDE (make bench: where
+# the modules under test are, and "ours" or "upstream"), FUZZ_OPS,
+# FUZZ_SEED, FUZZ_THREADS, VDPA_STRESS_SECS (exported).
 
 RES=${1:?usage: guest-runner.sh RESULTS_DIR}
 # shellcheck source=/dev/null
@@ -40,7 +41,10 @@ fi
 LIB=$VDPA_TREE/tests/lib/guest-lib.sh
 : "${TESTS:=}" "${VDPA_TEST_TIMEOUT:=600}"
 export VDPA_TEST_TIMEOUT
-VDPA_TREE_KOS=$(cd "$VDPA_TREE" && find drivers -name '*.ko' 2>/dev/null)
+# make bench's upstream boots: the modules under test are upstream's.
+: "${VDPA_MODTREE:=$VDPA_TREE}" "${VDPA_SIDE:=ours}"
+export VDPA_MODTREE VDPA_SIDE
+VDPA_TREE_KOS=$(cd "$VDPA_MODTREE" && find drivers -name '*.ko' 2>/dev/null)
 export VDPA_TREE_KOS
 OUR_MODULES="vdpa vdpa_sim vdpa_sim_net vdpa_sim_blk virtio_vdpa vhost_vdpa"
 for ko in $VDPA_TREE_KOS; do
