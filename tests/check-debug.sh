@@ -108,6 +108,8 @@ if [ $BUILD = 1 ]; then
 			tail -n 30 "$TB_BUILD/build-fuzz.log" | sed 's/^/  | /'
 		fi
 	fi
+else
+	tb_ko_dir
 fi
 # 9p and virtio are built into the debug kernel: no module in the initramfs.
 TB_INITRD_MODULES=()

@@ -50,6 +50,8 @@ if [ $BUILD = 1 ]; then
 	else
 		tb_pass build/no-warnings
 	fi
+else
+	tb_ko_dir
 fi
 # Host-side unit tests need no VM: run them before booting it.
 if [ "$MODE" = check ] &&
@@ -62,12 +64,11 @@ if [ "$MODE" = check ] &&
 		tail -n 50 "$TB_BUILD/unit-sim_ring.log" | sed 's/^/  | /'
 	fi
 fi
-
 # Host hooks: tests/host-hooks/NN-*.sh runs as `HOOK setup` before the VM
 # boots and `HOOK teardown` after it is gone (always: also on errors and
 # ^C) when a test of tests/cases/NN-*.sh is selected; for work the guest
 # cannot do, like installing into the host's module tree.  Environment:
-# TB_TREE, KVER.  See Documentation/testing.rst.
+# TB_TREE, KVER, TB_KO_DIR.  See Documentation/testing.rst.
 HOOKS=()
 if [ "$MODE" = check ]; then
 	for h in "$TB_TREE"/tests/host-hooks/[0-9][0-9]-*.sh; do
@@ -88,7 +89,7 @@ host_hooks_teardown() {
 	local h
 
 	for h in "${HOOKS[@]}"; do
-		TB_TREE=$TB_TREE KVER=$KVER "$h" teardown ||
+		TB_TREE=$TB_TREE KVER=$KVER TB_KO_DIR=$TB_KO_DIR "$h" teardown ||
 			tb_say "check: host hook ${h#"$TB_TREE"/} teardown failed"
 	done
 }
@@ -99,7 +100,7 @@ if [ ${#HOOKS[@]} -gt 0 ]; then
 	for h in "${HOOKS[@]}"; do
 		t0=$SECONDS
 		tb_say "check: host hook ${h#"$TB_TREE"/} setup"
-		TB_TREE=$TB_TREE KVER=$KVER "$h" setup ||
+		TB_TREE=$TB_TREE KVER=$KVER TB_KO_DIR=$TB_KO_DIR "$h" setup ||
 			tb_say "check: host hook ${h#"$TB_TREE"/} setup failed"
 		tb_say "check: host hook done in $((SECONDS - t0))s"
 	done

@@ -7,6 +7,8 @@
 #
 # Fixed API (see Documentation/testing.rst):
 #   $VDPA_TREE                  absolute path of the tree under test
+#   $VDPA_KO_DIR                where its modules were built for this
+#                               kernel (drivers/.../*.ko below it)
 #   load_modules NAME...        load our modules (vdpa, vdpa_sim, ...) and
 #                               their dependencies; idempotent
 #   unload_modules              delete every vdpa device, rmmod all of ours
@@ -39,6 +41,8 @@
 # $TEST_TMPDIR (the cwd), $VDPA_RESULTS (the results share).
 
 : "${VDPA_TREE:?VDPA_TREE is not set}"
+# The test bed builds in tests/.build/<release>; a plain make in the tree.
+: "${VDPA_KO_DIR:=$VDPA_TREE}"
 
 # Our modules, in load order; unload order is the reverse.
 VDPA_MODULES=(vdpa vdpa_sim vdpa_sim_net vdpa_sim_blk virtio_vdpa vhost_vdpa)
@@ -94,10 +98,10 @@ require_cmd() {
 	done
 }
 
-# Relative paths of every .ko built in the tree (the runner computes it
-# once and exports it).
+# Paths of every .ko built, relative to VDPA_KO_DIR (the runner computes
+# it once and exports it).
 if [ -z "${VDPA_TREE_KOS+x}" ]; then
-	VDPA_TREE_KOS=$(cd "$VDPA_TREE" && find drivers -name '*.ko' 2>/dev/null)
+	VDPA_TREE_KOS=$(cd "$VDPA_KO_DIR" && find drivers -name '*.ko' 2>/dev/null)
 fi
 
 module_path() {
@@ -117,7 +121,7 @@ module_path() {
 		done
 		;;
 	esac
-	printf '%s\n' "$VDPA_TREE/$p"
+	printf '%s\n' "$VDPA_KO_DIR/$p"
 }
 
 have_module() { [ -f "$(module_path "$1")" ]; }

@@ -23,7 +23,8 @@
 # params: VDPA_MODROOT (the kernel's modules are VDPA_MODROOT/lib/modules,
 # bind-mounted on /lib/modules), VDPA_SKIP (regex of tests not run, with
 # the reason VDPA_SKIP_WHY), FUZZ_OPS, FUZZ_SEED, FUZZ_THREADS,
-# VDPA_STRESS_SECS (exported).
+# VDPA_STRESS_SECS (exported), VDPA_KO_DIR (where the host built our
+# modules for this kernel, tests/.build/<release>; VDPA_TREE if unset).
 
 RES=${1:?usage: guest-runner.sh RESULTS_DIR}
 # shellcheck source=/dev/null
@@ -40,8 +41,9 @@ fi
 LIB=$VDPA_TREE/tests/lib/guest-lib.sh
 : "${TESTS:=}" "${VDPA_TEST_TIMEOUT:=600}"
 export VDPA_TEST_TIMEOUT
-VDPA_TREE_KOS=$(cd "$VDPA_TREE" && find drivers -name '*.ko' 2>/dev/null)
-export VDPA_TREE_KOS
+: "${VDPA_KO_DIR:=$VDPA_TREE}"
+VDPA_TREE_KOS=$(cd "$VDPA_KO_DIR" && find drivers -name '*.ko' 2>/dev/null)
+export VDPA_KO_DIR VDPA_TREE_KOS
 OUR_MODULES="vdpa vdpa_sim vdpa_sim_net vdpa_sim_blk virtio_vdpa vhost_vdpa"
 for ko in $VDPA_TREE_KOS; do
 	ko=${ko##*/}

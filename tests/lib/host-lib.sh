@@ -11,7 +11,10 @@
 #   tb_use_kernel K KDIR ROOT REL  use another kernel (the debug kernel of
 #                              check-debug): bzImage K, build tree KDIR,
 #                              modules in ROOT/lib/modules/REL
-#   tb_build [KDIR]            make the tree, log in $TB_BUILD/build.log
+#   tb_ko_dir [KDIR]           set TB_KO_DIR, the build directory of
+#                              KDIR's kernel, and lock it for this run
+#   tb_build [KDIR]            make the modules in TB_KO_DIR and the
+#                              tools, log in $TB_KO_DIR/build.log
 #   tb_initramfs               build (or reuse) the cached guest initramfs
 #   tb_new_run MODE            fresh results dir $TB_RUN, params written
 #   tb_vm_start                boot the VM in the background
@@ -116,18 +119,60 @@ tb_use_kernel() {
 		tb_die "no $TB_MODROOT/lib/modules/$KVER"
 }
 
-# tb_build [KDIR [MAKE ARGS...]]: build the tree.  Sets TB_BUILD_WARNINGS
-# to the number of compiler warnings seen (only files rebuilt now are seen).
+# tb_kernel_release KDIR: the release of the kernel build tree KDIR, as
+# modules built there have it in their vermagic (UTS_RELEASE: Debian's
+# headers have another include/config/kernel.release).
+tb_kernel_release() {
+	sed -n 's/^#define UTS_RELEASE "\(.*\)"$/\1/p' \
+		"$1/include/generated/utsrelease.h" 2>/dev/null | grep . ||
+		tb_die "no UTS_RELEASE in $1/include/generated/utsrelease.h"
+}
+
+# tb_ko_dir [KDIR]: set TB_KO_DIR to $TB_BUILD/<release of KDIR>, where
+# this run builds the modules (make BUILD_DIR=, scripts/build-tree.sh)
+# and the guest loads them from: builds for two kernels never share an
+# object.  The directory stays locked until this shell exits, so that
+# another run for the same kernel waits instead of rebuilding the .ko
+# files under this run's VM.
+tb_ko_dir() {
+	local kdir=${1:-$TB_KDIR}
+
+	[ -z "${TB_KO_DIR:-}" ] || return 0
+	TB_KO_DIR=$TB_BUILD/$(tb_kernel_release "$kdir") || exit 1
+	mkdir -p "$TB_BUILD"
+	exec {TB_KO_LOCK}>"$TB_KO_DIR.lock" ||
+		tb_die "cannot open $TB_KO_DIR.lock"
+	if ! flock -n "$TB_KO_LOCK"; then
+		tb_say "build: another run uses ${TB_KO_DIR#"$TB_TREE"/}: waiting for it"
+		flock "$TB_KO_LOCK" || tb_die "flock $TB_KO_DIR.lock failed"
+	fi
+}
+
+tb_build_failed() {
+	tail -n 60 "$1" | sed 's/^/  | /'
+	tb_die "build failed (full log: $1)"
+}
+
+# tb_build [KDIR [MAKE ARGS...]]: build the modules for KDIR in
+# TB_KO_DIR (tb_ko_dir), then the tools (shared by every kernel: one
+# build at a time).  Sets TB_BUILD_WARNINGS to the number of compiler
+# warnings seen (only files rebuilt now are seen).
 tb_build() {
-	local kdir=${1:-$TB_KDIR} log=$TB_BUILD/build.log
+	local kdir=${1:-$TB_KDIR} log lock
 
 	shift $(($# > 0 ? 1 : 0))
-	mkdir -p "$TB_BUILD"
-	tb_say "build: make -C $TB_TREE KDIR=$kdir${*:+ $*}"
-	if ! make -C "$TB_TREE" -j"$(nproc)" KDIR="$kdir" "$@" >"$log" 2>&1; then
-		tail -n 60 "$log" | sed 's/^/  | /'
-		tb_die "build failed (full log: $log)"
+	tb_ko_dir "$kdir"
+	log=$TB_KO_DIR/build.log
+	mkdir -p "$TB_KO_DIR"
+	tb_say "build: make -C $TB_TREE KDIR=$kdir BUILD_DIR=${TB_KO_DIR#"$TB_TREE"/}${*:+ $*} modules tools"
+	make -C "$TB_TREE" -j"$(nproc)" KDIR="$kdir" BUILD_DIR="$TB_KO_DIR" \
+		"$@" modules >"$log" 2>&1 || tb_build_failed "$log"
+	if ! { exec {lock}>"$TB_BUILD/tools.lock" && flock "$lock"; }; then
+		tb_die "cannot lock $TB_BUILD/tools.lock"
 	fi
+	make -C "$TB_TREE" -j"$(nproc)" tools >>"$log" 2>&1 ||
+		tb_build_failed "$log"
+	exec {lock}>&-
 	TB_BUILD_WARNINGS=$(grep -c -E '(warning|error):' "$log" || true)
 	if [ "$TB_BUILD_WARNINGS" -gt 0 ]; then
 		grep -E -A3 '(warning|error):' "$log" | sed 's/^/  | /'
@@ -201,6 +246,7 @@ tb_new_run() {
 	{
 		printf 'VDPA_TREE=%q\n' "$TB_TREE"
 		printf 'MODE=%q\n' "$mode"
+		printf 'VDPA_KO_DIR=%q\n' "${TB_KO_DIR:-$TB_TREE}"
 		printf 'VDPA_TEST_TIMEOUT=%q\n' "$VDPA_TEST_TIMEOUT"
 		printf 'VDPA_BENCH_TIMEOUT=%q\n' "$VDPA_BENCH_TIMEOUT"
 		printf 'VDPA_CLEANUP_TIMEOUT=%q\n' "$VDPA_CLEANUP_TIMEOUT"
