@@ -111,6 +111,30 @@ if [ $BUILD = 1 ]; then
 else
 	tb_ko_dir
 fi
+# Host-side test: builds for Debian's kernel and this one at the same
+# time keep to their own directories.
+if [ -z "$FUZZ" ] && printf 'build/isolation\n' | grep -Eq -- "${TESTS:-.}"; then
+	stock_kdir=$( (tb_find_kernel && echo "$TB_KDIR") 2>/dev/null)
+	log=$TB_BUILD/build-isolation.log
+	if [ -z "$stock_kdir" ]; then
+		tb_say "SKIP  build/isolation: no Debian kernel headers"
+		TB_SKIPPED=$((TB_SKIPPED + 1))
+	else
+		"$TB_TREE/tests/host-tests/build-isolation.sh" "$stock_kdir" \
+			"$TB_KDIR" "$TB_BUILD/isolation" >"$log" 2>&1
+		case $? in
+		0) tb_pass build/isolation "$(tail -n 1 "$log")" ;;
+		77)
+			tb_say "SKIP  build/isolation: $(tail -n 1 "$log")"
+			TB_SKIPPED=$((TB_SKIPPED + 1))
+			;;
+		*)
+			tb_fail build/isolation "see below; log: $log"
+			tail -n 40 "$log" | sed 's/^/  | /'
+			;;
+		esac
+	fi
+fi
 # 9p and virtio are built into the debug kernel: no module in the initramfs.
 TB_INITRD_MODULES=()
 tb_initramfs
