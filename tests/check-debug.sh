@@ -85,9 +85,11 @@ kunit_configs() {
 		sort -u | sed 's/$/=m/'
 }
 
-tb_ensure_packages linux-source-6.1 bc bison flex libelf-dev
+tb_timed setup/apt-get tb_ensure_packages linux-source-6.1 bc bison flex libelf-dev
+t0=$SECONDS
 debug_env=$("$TB_TREE/tests/debug/build-kernel.sh" --env) ||
 	tb_die "cannot build the debug kernel"
+tb_phase_add kernel/debug $((SECONDS - t0))
 eval "$debug_env"
 tb_use_kernel "$DEBUG_KERNEL" "$DEBUG_KDIR" "$DEBUG_MODROOT" "$DEBUG_KVER"
 tb_say "check-debug: tree $TB_TREE, kernel $KVER ($DEBUG_DIR)"
@@ -101,7 +103,8 @@ if [ $BUILD = 1 ]; then
 		tb_pass build/no-warnings "with ${kunit[*]:-no KUnit suite}"
 	fi
 	if [ -f "$TB_TREE/tools/testing/fuzz/Makefile" ]; then
-		if make -s -C "$TB_TREE/tools/testing/fuzz" >"$TB_BUILD/build-fuzz.log" 2>&1; then
+		if tb_timed build/fuzz make -s -C "$TB_TREE/tools/testing/fuzz" \
+			>"$TB_BUILD/build-fuzz.log" 2>&1; then
 			tb_pass build/fuzz
 		else
 			tb_fail build/fuzz "make -C tools/testing/fuzz failed"
@@ -120,7 +123,8 @@ if [ -z "$FUZZ" ] && printf 'build/isolation\n' | grep -Eq -- "${TESTS:-.}"; the
 		tb_say "SKIP  build/isolation: no Debian kernel headers"
 		TB_SKIPPED=$((TB_SKIPPED + 1))
 	else
-		"$TB_TREE/tests/host-tests/build-isolation.sh" "$stock_kdir" \
+		tb_timed build/isolation \
+			"$TB_TREE/tests/host-tests/build-isolation.sh" "$stock_kdir" \
 			"$TB_KDIR" "$TB_BUILD/isolation" >"$log" 2>&1
 		case $? in
 		0) tb_pass build/isolation "$(tail -n 1 "$log")" ;;
@@ -137,7 +141,7 @@ if [ -z "$FUZZ" ] && printf 'build/isolation\n' | grep -Eq -- "${TESTS:-.}"; the
 fi
 # 9p and virtio are built into the debug kernel: no module in the initramfs.
 TB_INITRD_MODULES=()
-tb_initramfs
+tb_timed initramfs tb_initramfs
 TB_APPEND="kmemleak=on"
 tb_new_run debug "TESTS=$TESTS" "VDPA_MODROOT=$TB_MODROOT" \
 	"VDPA_SKIP=$DEBUG_SKIP" "VDPA_SKIP_WHY=$DEBUG_SKIP_WHY" "${FUZZ_PARAMS[@]}"
@@ -149,6 +153,7 @@ tb_finish_run
 
 fuzzed=$(grep -h -o 'FUZZ-RESULT .*' "$TB_RUN"/out/90-fuzz/*.log 2>/dev/null)
 [ -z "$fuzzed" ] || tb_say "check-debug: $fuzzed"
+tb_phase_report
 tb_say "check-debug: results in $TB_RUN"
 tb_say "check-debug: elapsed $(tb_elapsed)"
 tb_say "$(tb_summary)"

@@ -40,7 +40,7 @@ TB_TESTS=$TESTS
 # shellcheck source=tests/lib/results.sh
 . "$TB_TREE/tests/lib/results.sh"
 
-tb_ensure_packages
+tb_timed setup/apt-get tb_ensure_packages
 tb_find_kernel
 tb_say "check: tree $TB_TREE, kernel $KVER"
 if [ $BUILD = 1 ]; then
@@ -57,7 +57,8 @@ fi
 if [ "$MODE" = check ] &&
 	{ [ -z "$TESTS" ] || printf 'unit/sim_ring\n' | grep -Eq -- "$TESTS"; }; then
 	mkdir -p "$TB_BUILD"
-	if make -s -C "$TB_TREE/tools/testing/sim_ring" >"$TB_BUILD/unit-sim_ring.log" 2>&1; then
+	if tb_timed unit/sim_ring make -s -C "$TB_TREE/tools/testing/sim_ring" \
+		>"$TB_BUILD/unit-sim_ring.log" 2>&1; then
 		tb_pass unit/sim_ring
 	else
 		tb_fail unit/sim_ring "see below"
@@ -94,7 +95,7 @@ host_hooks_teardown() {
 	done
 }
 if [ ${#HOOKS[@]} -gt 0 ]; then
-	tb_ensure_packages dkms openssl
+	tb_timed setup/apt-get tb_ensure_packages dkms openssl
 	trap host_hooks_teardown EXIT
 	trap 'exit 130' INT TERM
 	for h in "${HOOKS[@]}"; do
@@ -103,10 +104,11 @@ if [ ${#HOOKS[@]} -gt 0 ]; then
 		TB_TREE=$TB_TREE KVER=$KVER TB_KO_DIR=$TB_KO_DIR "$h" setup ||
 			tb_say "check: host hook ${h#"$TB_TREE"/} setup failed"
 		tb_say "check: host hook done in $((SECONDS - t0))s"
+		tb_phase_add "host-hook/$(basename "$h" .sh)" $((SECONDS - t0))
 	done
 fi
 
-tb_initramfs
+tb_timed initramfs tb_initramfs
 tb_new_run "$MODE" "TESTS=$TESTS"
 tb_say "check: booting the VM (logs in ${TB_RUN#"$TB_TREE"/})"
 tb_vm_start
@@ -115,6 +117,7 @@ tb_vm_start
 tb_follow tb_on_result
 tb_finish_run
 
+tb_phase_report
 tb_say "check: results in $TB_RUN"
 tb_say "check: elapsed $(tb_elapsed)"
 tb_say "$(tb_summary)"

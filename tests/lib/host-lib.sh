@@ -21,6 +21,9 @@
 #   tb_follow HANDLER          stream results until the VM exits
 #   tb_split_dmesg             the guest kernel log, split per test
 #   tb_kernel_log_problems     print the kernel log lines that are failures
+#   tb_timed PHASE CMD...      run CMD, its time added to PHASE
+#   tb_phase_add PHASE SECS    add SECS to PHASE
+#   tb_phase_report            one "time  PHASE  SECS" line per phase
 
 TB_LIB=$TB_TREE/tests/lib
 TB_BUILD=$TB_TREE/tests/.build
@@ -45,10 +48,44 @@ TB_START_TIME=$(date +%s)
 tb_say() { printf '%s\n' "$*"; }
 tb_die() { printf '%s: error: %s\n' "${TB_PROG:-testbed}" "$*" >&2; exit 1; }
 
-tb_elapsed() {
-	local s=$(($(date +%s) - TB_START_TIME))
+tb_mmss() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 
-	printf '%dm%02ds' $((s / 60)) $((s % 60))
+tb_elapsed() { tb_mmss $(($(date +%s) - TB_START_TIME)); }
+
+# How long each phase of a run took (whole seconds of the host's clock),
+# printed at its end by tb_phase_report; .ci/run adds them up.  Phases are
+# kept in the order they first ran.
+TB_PHASES=()
+declare -A TB_PHASE_SECS=()
+
+tb_phase_add() {
+	[ -n "${TB_PHASE_SECS[$1]+x}" ] || TB_PHASES+=("$1")
+	TB_PHASE_SECS[$1]=$((${TB_PHASE_SECS[$1]:-0} + $2))
+}
+
+# tb_timed PHASE CMD...: run CMD (in this shell), add its time to PHASE.
+tb_timed() {
+	local phase=$1 t0=$SECONDS rc
+
+	shift
+	"$@"
+	rc=$?
+	tb_phase_add "$phase" $((SECONDS - t0))
+	return $rc
+}
+
+# tb_phase_report: "time  PHASE  SECSs  MmSSs", one a line (PHASE has no
+# space), then "(sum)" of the phases and the run's "(wall-clock)" time.
+tb_phase_report() {
+	local p sum=0 wall=$(($(date +%s) - TB_START_TIME))
+
+	for p in "${TB_PHASES[@]}"; do
+		printf 'time  %-32s %6ss  %s\n' "$p" "${TB_PHASE_SECS[$p]}" \
+			"$(tb_mmss "${TB_PHASE_SECS[$p]}")"
+		sum=$((sum + TB_PHASE_SECS[$p]))
+	done
+	printf 'time  %-32s %6ss  %s\n' "(sum)" "$sum" "$(tb_mmss $sum)"
+	printf 'time  %-32s %6ss  %s\n' "(wall-clock)" "$wall" "$(tb_mmss $wall)"
 }
 
 tb_sudo() {
@@ -165,12 +202,13 @@ tb_build() {
 	log=$TB_KO_DIR/build.log
 	mkdir -p "$TB_KO_DIR"
 	tb_say "build: make -C $TB_TREE KDIR=$kdir BUILD_DIR=${TB_KO_DIR#"$TB_TREE"/}${*:+ $*} modules tools"
-	make -C "$TB_TREE" -j"$(nproc)" KDIR="$kdir" BUILD_DIR="$TB_KO_DIR" \
-		"$@" modules >"$log" 2>&1 || tb_build_failed "$log"
+	tb_timed build/modules make -C "$TB_TREE" -j"$(nproc)" KDIR="$kdir" \
+		BUILD_DIR="$TB_KO_DIR" "$@" modules >"$log" 2>&1 ||
+		tb_build_failed "$log"
 	if ! { exec {lock}>"$TB_BUILD/tools.lock" && flock "$lock"; }; then
 		tb_die "cannot lock $TB_BUILD/tools.lock"
 	fi
-	make -C "$TB_TREE" -j"$(nproc)" tools >>"$log" 2>&1 ||
+	tb_timed build/tools make -C "$TB_TREE" -j"$(nproc)" tools >>"$log" 2>&1 ||
 		tb_build_failed "$log"
 	exec {lock}>&-
 	TB_BUILD_WARNINGS=$(grep -c -E '(warning|error):' "$log" || true)
@@ -294,6 +332,7 @@ tb_vm_start() {
 		"${devices[@]}" \
 		</dev/null >"$TB_RUN/qemu.log" 2>&1 &
 	TB_QEMU_PID=$!
+	TB_VM_T0=$SECONDS
 	trap tb_vm_kill EXIT
 	trap 'tb_vm_kill; exit 130' INT TERM
 }
@@ -307,19 +346,27 @@ tb_vm_kill() {
 
 # tb_follow HANDLER: until the VM exits, call HANDLER with each new line
 # of $TB_RUN/results and print each new line of $TB_RUN/stream.  Sets
-# TB_VM_STATUS to QEMU's exit status (124: the whole-run limit hit).
+# TB_VM_STATUS to QEMU's exit status (124: the whole-run limit hit).  The
+# time until the guest's runner wrote its first line is the phase
+# vm/boot; from its DONE to QEMU's exit, vm/power-off.
 tb_follow() {
-	local handler=$1 rfd sfd rbuf='' sbuf='' line alive=1
+	local handler=$1 rfd sfd rbuf='' sbuf='' line alive=1 booted=0 done_t=
 
 	exec {rfd}<"$TB_RUN/results" {sfd}<"$TB_RUN/stream"
 	while :; do
 		kill -0 "$TB_QEMU_PID" 2>/dev/null || alive=0
+		if [ $booted = 0 ] &&
+			{ [ -s "$TB_RUN/results" ] || [ -s "$TB_RUN/stream" ]; }; then
+			booted=1
+			tb_phase_add vm/boot $((SECONDS - TB_VM_T0))
+		fi
 		while IFS= read -r -u "$sfd" line; do
 			printf '%s\n' "$sbuf$line"
 			sbuf=
 		done
 		sbuf=$sbuf$line
 		while IFS= read -r -u "$rfd" line; do
+			[ "$rbuf$line" != DONE ] || done_t=$SECONDS
 			"$handler" "$rbuf$line"
 			rbuf=
 		done
@@ -333,6 +380,11 @@ tb_follow() {
 	wait "$TB_QEMU_PID"
 	TB_VM_STATUS=$?
 	TB_QEMU_PID=
+	if [ $booted = 0 ]; then
+		tb_phase_add vm/boot-unfinished $((SECONDS - TB_VM_T0))
+	elif [ -n "$done_t" ]; then
+		tb_phase_add vm/power-off $((SECONDS - done_t))
+	fi
 }
 
 # Kernel messages that make a run fail.
