@@ -32,6 +32,7 @@ DEBUG_SKIP_WHY='too slow on the debug kernel (tests/check-debug.sh DEBUG_SKIP)'
 : "${VDPA_TEST_TIMEOUT:=1800}"
 VM_TIMEOUT_SET=${VDPA_VM_TIMEOUT:+1}
 : "${VDPA_VM_TIMEOUT:=5400}"
+: "${VDPA_BOOT_TIMEOUT:=1200}"
 
 TB_PROG=check-debug
 TB_TREE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)

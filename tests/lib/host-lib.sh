@@ -39,6 +39,7 @@ TB_INITRD_MODULES=(virtio_ring virtio virtio_pci_modern_dev
 
 # Time limits, in seconds.
 : "${VDPA_VM_TIMEOUT:=3600}"	# whole VM run (CI allows 90 min in all)
+: "${VDPA_BOOT_TIMEOUT:=600}"	# VM start to the guest's first output
 : "${VDPA_TEST_TIMEOUT:=600}"	# one test (a case file may override)
 : "${VDPA_CLEANUP_TIMEOUT:=300}"	# the clean-up after one test
 : "${VDPA_BENCH_TIMEOUT:=1800}"	# one benchmark
@@ -348,10 +349,14 @@ tb_vm_kill() {
 # of $TB_RUN/results and print each new line of $TB_RUN/stream.  Sets
 # TB_VM_STATUS to QEMU's exit status (124: the whole-run limit hit).  The
 # time until the guest's runner wrote its first line is the phase
-# vm/boot; from its DONE to QEMU's exit, vm/power-off.
+# vm/boot; from its DONE to QEMU's exit, vm/power-off.  A guest that
+# printed nothing in either file VDPA_BOOT_TIMEOUT seconds after QEMU
+# started (a kernel or an init that hangs) is stopped then:
+# TB_VM_BOOT_HUNG=1.
 tb_follow() {
 	local handler=$1 rfd sfd rbuf='' sbuf='' line alive=1 booted=0 done_t=
 
+	TB_VM_BOOT_HUNG=0
 	exec {rfd}<"$TB_RUN/results" {sfd}<"$TB_RUN/stream"
 	while :; do
 		kill -0 "$TB_QEMU_PID" 2>/dev/null || alive=0
@@ -359,6 +364,11 @@ tb_follow() {
 			{ [ -s "$TB_RUN/results" ] || [ -s "$TB_RUN/stream" ]; }; then
 			booted=1
 			tb_phase_add vm/boot $((SECONDS - TB_VM_T0))
+		elif [ $booted = 0 ] && [ $alive = 1 ] && [ $TB_VM_BOOT_HUNG = 0 ] &&
+			[ $((SECONDS - TB_VM_T0)) -ge "$VDPA_BOOT_TIMEOUT" ]; then
+			TB_VM_BOOT_HUNG=1
+			tb_say "vm: no output from the guest's test runner after ${VDPA_BOOT_TIMEOUT}s (VDPA_BOOT_TIMEOUT): stopping QEMU"
+			kill "$TB_QEMU_PID" 2>/dev/null
 		fi
 		while IFS= read -r -u "$sfd" line; do
 			printf '%s\n' "$sbuf$line"
@@ -418,14 +428,18 @@ tb_split_dmesg() {
 # tb_console_tail [N]: the end of the guest console, indented.
 tb_console_tail() {
 	tail -n "${1:-40}" "$TB_RUN/console.log" | tr -d '\r' |
-		sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/^/  | /'
+		sed 's/\x1b\[[0-9;?]*[A-Za-z]//g' | awk '{ print "  | " $0 }'
 }
 
-# tb_vm_report_exit: explain a VM that did not finish normally.
+# tb_vm_exit_reason: explain a VM that did not finish normally.
 tb_vm_exit_reason() {
+	if [ "${TB_VM_BOOT_HUNG:-0}" = 1 ]; then
+		echo "VM stopped by the boot limit: no output from the guest's test runner within ${VDPA_BOOT_TIMEOUT}s (VDPA_BOOT_TIMEOUT)"
+		return
+	fi
 	case $TB_VM_STATUS in
 	0) echo "VM exited" ;;
-	124 | 137) echo "VM killed after the ${VDPA_VM_TIMEOUT}s limit" ;;
+	124 | 137) echo "VM killed after the ${VDPA_VM_TIMEOUT}s limit (VDPA_VM_TIMEOUT)" ;;
 	*) echo "QEMU exited with status $TB_VM_STATUS" ;;
 	esac
 }
