@@ -65,6 +65,18 @@ if [ "$MODE" = check ] &&
 		tail -n 50 "$TB_BUILD/unit-sim_ring.log" | sed 's/^/  | /'
 	fi
 fi
+# The boot limit stops a VM whose boot hangs (an /init that sleeps).
+if [ "$MODE" = check ] &&
+	{ [ -z "$TESTS" ] || printf 'vm/hung_boot\n' | grep -Eq -- "$TESTS"; }; then
+	log=$TB_BUILD/hung-boot.log
+	if tb_timed vm/hung_boot "$TB_TREE/tests/host-tests/hung-boot.sh" 20 >"$log" 2>&1; then
+		tb_pass vm/hung_boot "$(tail -n 1 "$log")"
+	else
+		tb_fail vm/hung_boot "see below; log: $log"
+		tail -n 40 "$log" | sed 's/^/  | /'
+	fi
+fi
+
 # Host hooks: tests/host-hooks/NN-*.sh runs as `HOOK setup` before the VM
 # boots and `HOOK teardown` after it is gone (always: also on errors and
 # ^C) when a test of tests/cases/NN-*.sh is selected; for work the guest
