@@ -38,7 +38,9 @@
 #   require_cmd CMD...          skip unless every CMD is installed
 #
 # Environment: $VDPA_TREE, $TEST_NAME (e.g. 00-smoke/load_unload),
-# $TEST_TMPDIR (the cwd), $VDPA_RESULTS (the results share).
+# $TEST_TMPDIR (the cwd), $VDPA_RESULTS (the results share),
+# $TEST_DEADLINE (the guest's time, in seconds since the epoch, when the
+# runner kills the test: a wait can give up before it, with its reason).
 
 : "${VDPA_TREE:?VDPA_TREE is not set}"
 # The test bed builds in tests/.build/<release>; a plain make in the tree.

@@ -144,6 +144,7 @@ run_one() {
 	(
 		cd "$dir" || exit 1
 		export TEST_NAME=$name TEST_TMPDIR=$dir
+		export TEST_DEADLINE=$((EPOCHSECONDS + tmo))
 		exec timeout -k 10 "$tmo" bash -c \
 			'. "$1" || exit 1; . "$2"; set -e; "$3"' \
 			"$name" "$LIB" "$file" "$fn"
