@@ -8,6 +8,9 @@
 #   make check-debug    the suite on a debug kernel (KASAN, lockdep, KUnit)
 #   make fuzz OPS=N     a longer seeded fuzz run on the debug kernel
 #   make KDIR=/path     build against another kernel tree
+#   make BUILD_DIR=dir  build in dir, not in the source tree (one per
+#                       kernel lets builds for several kernels run at once;
+#                       also for install, uninstall and clean)
 #   make install        install the modules into updates/ of KDIR's kernel,
 #                       then depmod (INSTALL_MOD_PATH=/dir: a staging root;
 #                       NO_BUILD=1: install what is built, do not make;
@@ -34,7 +37,13 @@ VDPA_CONFIGS := CONFIG_VDPA=m CONFIG_VDPA_SIM=m CONFIG_VDPA_SIM_NET=m \
 	CONFIG_VDPA_SIM_BLK=m CONFIG_VP_VDPA=m CONFIG_VHOST_VDPA=m \
 	CONFIG_VIRTIO_VDPA=m CONFIG_VDPA_USER=m
 
-KBUILD_ARGS := -C $(KDIR) M=$(PWD) W=$(W) $(VDPA_CONFIGS)
+# BUILD_DIR: where kbuild writes the objects and .ko files; the source
+# tree itself when unset.  scripts/build-tree.sh makes it a mirror of the
+# sources (kbuild of 6.1 builds an external module where its sources are).
+BUILD_DIR ?=
+MOD_DIR := $(if $(BUILD_DIR),$(abspath $(BUILD_DIR)),$(PWD))
+
+KBUILD_ARGS := -C $(KDIR) M=$(MOD_DIR) W=$(W) $(VDPA_CONFIGS)
 
 .PHONY: all modules clean check check-debug fuzz run bench tools help install uninstall \
 	install-udev uninstall-udev version modules-list
@@ -45,6 +54,9 @@ modules:
 	@test -n "$(KDIR)" -a -d "$(KDIR)" || { \
 		echo "No kernel build tree found: install linux-headers-amd64 or pass KDIR=" >&2; \
 		exit 1; }
+ifneq ($(BUILD_DIR),)
+	./scripts/build-tree.sh $(MOD_DIR)
+endif
 	$(MAKE) $(KBUILD_ARGS) modules
 
 tools:
@@ -52,7 +64,8 @@ tools:
 	@if [ -f tools/testing/fuzz/Makefile ]; then $(MAKE) -C tools/testing/fuzz; fi
 
 clean:
-	@if [ -n "$(KDIR)" ] && [ -d "$(KDIR)" ]; then $(MAKE) $(KBUILD_ARGS) clean; fi
+	@if [ -n "$(KDIR)" ] && [ -d "$(KDIR)" ] && [ -d "$(MOD_DIR)" ]; then \
+		$(MAKE) $(KBUILD_ARGS) clean; fi
 	@if [ -f tools/Makefile ]; then $(MAKE) -C tools clean; fi
 	@if [ -f tools/testing/fuzz/Makefile ]; then $(MAKE) -C tools/testing/fuzz clean; fi
 	rm -rf tests/.build
@@ -76,7 +89,7 @@ fuzz:
 	./tests/check-debug.sh --fuzz $(or $(OPS),100000)
 
 help:
-	@sed -n '3,21p' Makefile
+	@sed -n '3,24p' Makefile
 
 # The one definition of the version is in include/linux/vdpa_version.h.
 VDPA_VERSION := $(shell sed -n 's/^\#define VDPA_VERSION "\(.*\)"$$/\1/p' \

@@ -32,6 +32,7 @@ DEBUG_SKIP_WHY='too slow on the debug kernel (tests/check-debug.sh DEBUG_SKIP)'
 : "${VDPA_TEST_TIMEOUT:=1800}"
 VM_TIMEOUT_SET=${VDPA_VM_TIMEOUT:+1}
 : "${VDPA_VM_TIMEOUT:=5400}"
+: "${VDPA_BOOT_TIMEOUT:=1200}"
 
 TB_PROG=check-debug
 TB_TREE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -85,9 +86,11 @@ kunit_configs() {
 		sort -u | sed 's/$/=m/'
 }
 
-tb_ensure_packages linux-source-6.1 bc bison flex libelf-dev
+tb_timed setup/apt-get tb_ensure_packages linux-source-6.1 bc bison flex libelf-dev
+t0=$SECONDS
 debug_env=$("$TB_TREE/tests/debug/build-kernel.sh" --env) ||
 	tb_die "cannot build the debug kernel"
+tb_phase_add kernel/debug $((SECONDS - t0))
 eval "$debug_env"
 tb_use_kernel "$DEBUG_KERNEL" "$DEBUG_KDIR" "$DEBUG_MODROOT" "$DEBUG_KVER"
 tb_say "check-debug: tree $TB_TREE, kernel $KVER ($DEBUG_DIR)"
@@ -101,17 +104,45 @@ if [ $BUILD = 1 ]; then
 		tb_pass build/no-warnings "with ${kunit[*]:-no KUnit suite}"
 	fi
 	if [ -f "$TB_TREE/tools/testing/fuzz/Makefile" ]; then
-		if make -s -C "$TB_TREE/tools/testing/fuzz" >"$TB_BUILD/build-fuzz.log" 2>&1; then
+		if tb_timed build/fuzz make -s -C "$TB_TREE/tools/testing/fuzz" \
+			>"$TB_BUILD/build-fuzz.log" 2>&1; then
 			tb_pass build/fuzz
 		else
 			tb_fail build/fuzz "make -C tools/testing/fuzz failed"
 			tail -n 30 "$TB_BUILD/build-fuzz.log" | sed 's/^/  | /'
 		fi
 	fi
+else
+	tb_ko_dir
+fi
+# Host-side test: builds for Debian's kernel and this one at the same
+# time keep to their own directories.
+if [ -z "$FUZZ" ] && printf 'build/isolation\n' | grep -Eq -- "${TESTS:-.}"; then
+	stock_kdir=$( (tb_find_kernel && echo "$TB_KDIR") 2>/dev/null)
+	log=$TB_BUILD/build-isolation.log
+	if [ -z "$stock_kdir" ]; then
+		tb_say "SKIP  build/isolation: no Debian kernel headers"
+		TB_SKIPPED=$((TB_SKIPPED + 1))
+	else
+		tb_timed build/isolation \
+			"$TB_TREE/tests/host-tests/build-isolation.sh" "$stock_kdir" \
+			"$TB_KDIR" "$TB_BUILD/isolation" >"$log" 2>&1
+		case $? in
+		0) tb_pass build/isolation "$(tail -n 1 "$log")" ;;
+		77)
+			tb_say "SKIP  build/isolation: $(tail -n 1 "$log")"
+			TB_SKIPPED=$((TB_SKIPPED + 1))
+			;;
+		*)
+			tb_fail build/isolation "see below; log: $log"
+			tail -n 40 "$log" | sed 's/^/  | /'
+			;;
+		esac
+	fi
 fi
 # 9p and virtio are built into the debug kernel: no module in the initramfs.
 TB_INITRD_MODULES=()
-tb_initramfs
+tb_timed initramfs tb_initramfs
 TB_APPEND="kmemleak=on"
 tb_new_run debug "TESTS=$TESTS" "VDPA_MODROOT=$TB_MODROOT" \
 	"VDPA_SKIP=$DEBUG_SKIP" "VDPA_SKIP_WHY=$DEBUG_SKIP_WHY" "${FUZZ_PARAMS[@]}"
@@ -123,6 +154,7 @@ tb_finish_run
 
 fuzzed=$(grep -h -o 'FUZZ-RESULT .*' "$TB_RUN"/out/90-fuzz/*.log 2>/dev/null)
 [ -z "$fuzzed" ] || tb_say "check-debug: $fuzzed"
+tb_phase_report
 tb_say "check-debug: results in $TB_RUN"
 tb_say "check-debug: elapsed $(tb_elapsed)"
 tb_say "$(tb_summary)"

@@ -45,9 +45,9 @@ TB_TESTS=$TESTS
 . "$TB_TREE/tests/lib/results.sh"
 
 if [ "$MODE" = bench ]; then
-	tb_ensure_packages fio
+	tb_timed setup/apt-get tb_ensure_packages fio
 else
-	tb_ensure_packages
+	tb_timed setup/apt-get tb_ensure_packages
 fi
 tb_find_kernel
 tb_say "check: tree $TB_TREE, kernel $KVER"
@@ -58,12 +58,15 @@ if [ $BUILD = 1 ]; then
 	else
 		tb_pass build/no-warnings
 	fi
+else
+	tb_ko_dir
 fi
 # Host-side unit tests need no VM: run them before booting it.
 if [ "$MODE" = check ] &&
 	{ [ -z "$TESTS" ] || printf 'unit/sim_ring\n' | grep -Eq -- "$TESTS"; }; then
 	mkdir -p "$TB_BUILD"
-	if make -s -C "$TB_TREE/tools/testing/sim_ring" >"$TB_BUILD/unit-sim_ring.log" 2>&1; then
+	if tb_timed unit/sim_ring make -s -C "$TB_TREE/tools/testing/sim_ring" \
+		>"$TB_BUILD/unit-sim_ring.log" 2>&1; then
 		tb_pass unit/sim_ring
 	else
 		tb_fail unit/sim_ring "see below"
@@ -80,12 +83,23 @@ if [ "$MODE" = check ] &&
 		printf '%s\n' "$out" | sed 's/^/  | /'
 	fi
 fi
+# The boot limit stops a VM whose boot hangs (an /init that sleeps).
+if [ "$MODE" = check ] &&
+	{ [ -z "$TESTS" ] || printf 'vm/hung_boot\n' | grep -Eq -- "$TESTS"; }; then
+	log=$TB_BUILD/hung-boot.log
+	if tb_timed vm/hung_boot "$TB_TREE/tests/host-tests/hung-boot.sh" 20 >"$log" 2>&1; then
+		tb_pass vm/hung_boot "$(tail -n 1 "$log")"
+	else
+		tb_fail vm/hung_boot "see below; log: $log"
+		tail -n 40 "$log" | sed 's/^/  | /'
+	fi
+fi
 
 # Host hooks: tests/host-hooks/NN-*.sh runs as `HOOK setup` before the VM
 # boots and `HOOK teardown` after it is gone (always: also on errors and
 # ^C) when a test of tests/cases/NN-*.sh is selected; for work the guest
 # cannot do, like installing into the host's module tree.  Environment:
-# TB_TREE, KVER.  See Documentation/testing.rst.
+# TB_TREE, KVER, TB_KO_DIR.  See Documentation/testing.rst.
 HOOKS=()
 if [ "$MODE" = check ]; then
 	for h in "$TB_TREE"/tests/host-hooks/[0-9][0-9]-*.sh; do
@@ -106,24 +120,25 @@ host_hooks_teardown() {
 	local h
 
 	for h in "${HOOKS[@]}"; do
-		TB_TREE=$TB_TREE KVER=$KVER "$h" teardown ||
+		TB_TREE=$TB_TREE KVER=$KVER TB_KO_DIR=$TB_KO_DIR "$h" teardown ||
 			tb_say "check: host hook ${h#"$TB_TREE"/} teardown failed"
 	done
 }
 if [ ${#HOOKS[@]} -gt 0 ]; then
-	tb_ensure_packages dkms openssl
+	tb_timed setup/apt-get tb_ensure_packages dkms openssl
 	trap host_hooks_teardown EXIT
 	trap 'exit 130' INT TERM
 	for h in "${HOOKS[@]}"; do
 		t0=$SECONDS
 		tb_say "check: host hook ${h#"$TB_TREE"/} setup"
-		TB_TREE=$TB_TREE KVER=$KVER "$h" setup ||
+		TB_TREE=$TB_TREE KVER=$KVER TB_KO_DIR=$TB_KO_DIR "$h" setup ||
 			tb_say "check: host hook ${h#"$TB_TREE"/} setup failed"
 		tb_say "check: host hook done in $((SECONDS - t0))s"
+		tb_phase_add "host-hook/$(basename "$h" .sh)" $((SECONDS - t0))
 	done
 fi
 
-tb_initramfs
+tb_timed initramfs tb_initramfs
 if [ "$MODE" = bench ]; then
 	# Ours and upstream 6.1's reference in alternating boots, then the
 	# table of the figures (tests/lib/bench-host.sh).
@@ -154,6 +169,7 @@ else
 	tb_finish_run
 fi
 
+tb_phase_report
 tb_say "check: results in $TB_RUN"
 tb_say "check: elapsed $(tb_elapsed)"
 tb_say "$(tb_summary)"

@@ -53,9 +53,13 @@ host_can_load_modules() {
 
 if [ -n "$HOST" ]; then
 	host_can_load_modules
-	[ $BUILD = 0 ] || tb_build "$TB_HOST_KDIR"
+	if [ $BUILD = 0 ]; then
+		tb_ko_dir "$TB_HOST_KDIR"
+	else
+		tb_build "$TB_HOST_KDIR"
+	fi
 	tb_say "run: demo on this host ($(uname -r))"
-	VDPA_TREE=$TB_TREE bash "$TB_LIB/demo.sh"
+	VDPA_TREE=$TB_TREE VDPA_KO_DIR=$TB_KO_DIR bash "$TB_LIB/demo.sh"
 	rc=$?
 	tb_say "run: elapsed $(tb_elapsed)"
 	exit $rc
@@ -63,7 +67,11 @@ fi
 
 tb_ensure_packages
 tb_find_kernel
-[ $BUILD = 0 ] || tb_build
+if [ $BUILD = 0 ]; then
+	tb_ko_dir
+else
+	tb_build
+fi
 tb_initramfs
 tb_new_run demo
 tb_say "run: booting the VM with kernel $KVER (logs in ${TB_RUN#"$TB_TREE"/})"

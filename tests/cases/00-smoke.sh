@@ -17,7 +17,7 @@ test_load_unload() {
 	local mods m round
 
 	mods=$(smoke_built_modules)
-	[ -n "$mods" ] || fail "no module is built in $VDPA_TREE"
+	[ -n "$mods" ] || fail "no module is built in $VDPA_KO_DIR"
 	log "built: $(echo $mods)"
 	for round in 1 2; do
 		# shellcheck disable=SC2086

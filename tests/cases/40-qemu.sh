@@ -144,16 +144,31 @@ nq_dump() {
 	cat "$NQ_RUN.err"
 }
 
-# nq_wait WORD SECS: wait for the console line "VT WORD..."; fail at once
-# on "VT fail" or if QEMU exits.  The guest's VT lines go to RUN.vt, after
+# nq_stop: kill QEMU (a nested guest that hangs or failed).
+nq_stop() {
+	kill -KILL "$NQ_PID" 2>/dev/null && log "$NQ_RUN: QEMU killed"
+	wait "$NQ_PID" 2>/dev/null
+}
+
+# nq_wait WORD SECS: wait up to SECS seconds (fewer if the test's own
+# limit comes first) for the console line "VT WORD..."; fail at once on
+# "VT fail" or if QEMU exits.  A guest that hangs is killed when the wait
+# gives up, with the reason.  The guest's VT lines go to RUN.vt, after
 # those of the file NQ_VT_KEEP if set (a migrated guest's lines from
 # before the switch are on the source's console).
 nq_wait() {
-	local word=$1 secs=$2 i
+	local word=$1 secs=$2 end why=
 
-	for ((i = 0; i < secs; i++)); do
+	end=$((EPOCHSECONDS + secs))
+	# 60 s before the runner's kill: time to dump, fail and clean up.
+	if [ -n "${TEST_DEADLINE:-}" ] && [ "$end" -gt $((TEST_DEADLINE - 60)) ]; then
+		end=$((TEST_DEADLINE - 60))
+		why=", the test's limit is near"
+	fi
+	while [ "$EPOCHSECONDS" -lt "$end" ]; do
 		if grep -aq "^VT fail" "$NQ_CON"; then
 			nq_dump
+			nq_stop
 			fail "$NQ_RUN: the nested guest failed"
 			return 1
 		fi
@@ -173,16 +188,18 @@ nq_wait() {
 		sleep 1
 	done
 	nq_dump
-	fail "$NQ_RUN: no '$word' within $secs s"
+	nq_stop
+	fail "$NQ_RUN: the nested guest hangs: no '$word' $(($(date +%s) - NQ_T0)) s after QEMU started (limit: ${secs} s$why); QEMU killed"
 }
 
 nq_go() { echo go >&"$NQ_CTL"; }
 
-# nq_exit SECS: wait for QEMU to exit; print its status.
+# nq_exit SECS: wait up to SECS seconds for QEMU to exit; print its status.
 nq_exit() {
-	local secs=$1 i rc=0
+	local secs=$1 end rc=0
 
-	for ((i = 0; i < secs * 10; i++)); do
+	end=$((EPOCHSECONDS + secs))
+	while [ "$EPOCHSECONDS" -lt "$end" ]; do
 		kill -0 "$NQ_PID" 2>/dev/null || break
 		sleep 0.1
 	done

@@ -121,7 +121,7 @@ test_modinfo_version() {
 	ver=$(inst_version)
 	[ -n "$ver" ] || fail "no VDPA_VERSION in include/linux/vdpa_version.h"
 	for ko in $VDPA_TREE_KOS; do
-		case $ko in *_test.ko) ;; *) kos+=("$VDPA_TREE/$ko") ;; esac
+		case $ko in *_test.ko) ;; *) kos+=("$VDPA_KO_DIR/$ko") ;; esac
 	done
 	[ ${#kos[@]} -gt 0 ] || fail "no module is built"
 	expect_eq "$(modinfo -F version "${kos[@]}" | sort -u)" "$ver" \
@@ -214,7 +214,7 @@ test_intree_conflict() {
 		fail "unexpected modprobe message: $err"
 	grep -q -E 'vdpa_sim: (disagrees about version of symbol|Unknown symbol)' \
 		<<<"$klog" || fail "no symbol errors in the kernel log"
-	err=$(insmod "$VDPA_TREE/drivers/vdpa/vdpa.ko" 2>&1) &&
+	err=$(insmod "$(module_path vdpa)" 2>&1) &&
 		fail "insmod of our vdpa.ko over the in-tree one worked"
 	log "insmod: $err"
 	grep -q 'File exists' <<<"$err" || fail "unexpected insmod message: $err"
@@ -244,7 +244,7 @@ test_builtin_conflict() {
 		<<<"$err" || fail "unexpected modprobe message: $err"
 
 	n=$(dmesg | wc -l)
-	err=$(insmod "$VDPA_TREE/drivers/vdpa/vdpa.ko" 2>&1) &&
+	err=$(insmod "$(module_path vdpa)" 2>&1) &&
 		fail "our vdpa.ko loaded beside a built-in core"
 	klog=$(dmesg | tail -n +$((n + 1)))
 	log "insmod: $err; kernel log:"

@@ -4,15 +4,17 @@
 # Host side of tests/cases/50-install.sh.  tests/check.sh runs it as
 # `50-install.sh setup` before the VM boots and `50-install.sh teardown`
 # after the VM is gone (always: also when a step or the run fails, or on
-# ^C).  Environment: TB_TREE, KVER (the kernel the VM boots).
+# ^C).  Environment: TB_TREE, KVER (the kernel the VM boots), TB_KO_DIR
+# (where check.sh built our modules for it).
 #
 # The guest sees the host root read-only and installing there takes
 # minutes under TCG, so both install paths run here, with the same
 # commands a user types, into private roots under tests/.build/install
 # (the machine's /lib/modules and /var/lib/dkms are never touched):
 #
-#   make/    `make install KDIR=... INSTALL_MOD_PATH=make/root SIGN_KEY=...
-#            SIGN_CERT=...` (the modules into updates/, signed with a key
+#   make/    `make install KDIR=... BUILD_DIR=... INSTALL_MOD_PATH=make/root
+#            SIGN_KEY=... SIGN_CERT=...` (BUILD_DIR: TB_KO_DIR, built by
+#            check.sh; the modules into updates/, signed with a key
 #            made here, then depmod, and the modprobe.d check of
 #            scripts/modprobe-setup.sh), a snapshot of the result to
 #            make/installed, then `make uninstall` with the same arguments.
@@ -38,6 +40,7 @@ set -u -o pipefail
 
 DIR=$TB_TREE/tests/.build/install
 KDIR=/usr/src/linux-headers-$KVER
+: "${TB_KO_DIR:?TB_KO_DIR is not set}"
 
 # step PATH NAME CMD...: run CMD, log its output, record the outcome.
 step() {
@@ -108,12 +111,12 @@ setup_make() {
 		-subj "/CN=vdpa test signing key" -newkey rsa:2048 \
 		-keyout "$d/key.pem" -outform DER -out "$d/cert.der" &&
 	step make install make -C "$TB_TREE" install KDIR="$KDIR" \
-		INSTALL_MOD_PATH="$root" SIGN_KEY="$d/key.pem" \
+		BUILD_DIR="$TB_KO_DIR" INSTALL_MOD_PATH="$root" SIGN_KEY="$d/key.pem" \
 		SIGN_CERT="$d/cert.der" &&
 	step make modprobe-files modprobe_files "$root" &&
 	step make snapshot cp -a "$root" "$DIR/make/installed" &&
 	step make uninstall make -C "$TB_TREE" uninstall KDIR="$KDIR" \
-		INSTALL_MOD_PATH="$root" &&
+		BUILD_DIR="$TB_KO_DIR" INSTALL_MOD_PATH="$root" &&
 	step make nothing-left nothing_left "$root"
 }
 

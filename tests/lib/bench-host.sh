@@ -35,7 +35,7 @@ tb_bench_reference() {
 }
 
 tb_bench_boot() {
-	local side=$1 modtree=$TB_TREE who="our modules" load0 load1
+	local side=$1 modtree=${TB_KO_DIR:-$TB_TREE} who="our modules" load0 load1
 
 	if [ "$side" = upstream ]; then
 		modtree=$TB_UPSTREAM

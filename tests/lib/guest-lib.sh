@@ -7,6 +7,8 @@
 #
 # Fixed API (see Documentation/testing.rst):
 #   $VDPA_TREE                  absolute path of the tree under test
+#   $VDPA_KO_DIR                where its modules were built for this
+#                               kernel (drivers/.../*.ko below it)
 #   load_modules NAME...        load our modules (vdpa, vdpa_sim, ...) and
 #                               their dependencies; idempotent
 #   unload_modules              delete every vdpa device, rmmod all of ours
@@ -36,13 +38,18 @@
 #   require_cmd CMD...          skip unless every CMD is installed
 #
 # Environment: $VDPA_TREE, $TEST_NAME (e.g. 00-smoke/load_unload),
-# $TEST_TMPDIR (the cwd), $VDPA_RESULTS (the results share), and
-# $VDPA_MODTREE: where the modules under test are (our tree unless make
-# bench boots upstream's reference modules, built by
-# tests/lib/upstream-ref.sh with the same layout).
+# $TEST_TMPDIR (the cwd), $VDPA_RESULTS (the results share),
+# $TEST_DEADLINE (the guest's time, in seconds since the epoch, when the
+# runner kills the test: a wait can give up before it, with its reason),
+# $VDPA_KO_DIR (where the host built our modules for this kernel,
+# tests/.build/<release>; the tree for a plain make) and $VDPA_MODTREE:
+# where the modules under test are (VDPA_KO_DIR unless make bench boots
+# upstream's reference modules, built by tests/lib/upstream-ref.sh with
+# the same layout).
 
 : "${VDPA_TREE:?VDPA_TREE is not set}"
-: "${VDPA_MODTREE:=$VDPA_TREE}"
+: "${VDPA_KO_DIR:=$VDPA_TREE}"
+: "${VDPA_MODTREE:=$VDPA_KO_DIR}"
 
 # Our modules, in load order; unload order is the reverse.
 VDPA_MODULES=(vdpa vdpa_sim vdpa_sim_net vdpa_sim_blk virtio_vdpa vhost_vdpa vduse)
@@ -99,8 +106,8 @@ require_cmd() {
 	done
 }
 
-# Relative paths of every .ko built in the tree (the runner computes it
-# once and exports it).
+# Paths of every .ko built, relative to VDPA_KO_DIR (the runner computes
+# it once and exports it).
 if [ -z "${VDPA_TREE_KOS+x}" ]; then
 	VDPA_TREE_KOS=$(cd "$VDPA_MODTREE" && find drivers -name '*.ko' 2>/dev/null)
 fi

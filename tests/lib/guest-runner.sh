@@ -24,7 +24,9 @@
 # bind-mounted on /lib/modules), VDPA_SKIP (regex of tests not run, with
 # the reason VDPA_SKIP_WHY), VDPA_MODTREE and VDPA_SIDE (make bench: where
 # the modules under test are, and "ours" or "upstream"), FUZZ_OPS,
-# FUZZ_SEED, FUZZ_THREADS, VDPA_STRESS_SECS (exported).
+# FUZZ_SEED, FUZZ_THREADS, VDPA_STRESS_SECS (exported), VDPA_KO_DIR (where
+# the host built our modules for this kernel, tests/.build/<release>;
+# VDPA_TREE if unset).
 
 RES=${1:?usage: guest-runner.sh RESULTS_DIR}
 # shellcheck source=/dev/null
@@ -42,10 +44,10 @@ LIB=$VDPA_TREE/tests/lib/guest-lib.sh
 : "${TESTS:=}" "${VDPA_TEST_TIMEOUT:=600}"
 export VDPA_TEST_TIMEOUT
 # make bench's upstream boots: the modules under test are upstream's.
-: "${VDPA_MODTREE:=$VDPA_TREE}" "${VDPA_SIDE:=ours}"
-export VDPA_MODTREE VDPA_SIDE
+: "${VDPA_KO_DIR:=$VDPA_TREE}"
+: "${VDPA_MODTREE:=$VDPA_KO_DIR}" "${VDPA_SIDE:=ours}"
 VDPA_TREE_KOS=$(cd "$VDPA_MODTREE" && find drivers -name '*.ko' 2>/dev/null)
-export VDPA_TREE_KOS
+export VDPA_KO_DIR VDPA_MODTREE VDPA_SIDE VDPA_TREE_KOS
 OUR_MODULES="vdpa vdpa_sim vdpa_sim_net vdpa_sim_blk virtio_vdpa vhost_vdpa"
 for ko in $VDPA_TREE_KOS; do
 	ko=${ko##*/}
@@ -146,6 +148,7 @@ run_one() {
 	(
 		cd "$dir" || exit 1
 		export TEST_NAME=$name TEST_TMPDIR=$dir
+		export TEST_DEADLINE=$((EPOCHSECONDS + tmo))
 		exec timeout -k 10 "$tmo" bash -c \
 			'. "$1" || exit 1; . "$2"; set -e; "$3"' \
 			"$name" "$LIB" "$file" "$fn"

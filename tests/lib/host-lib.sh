@@ -11,13 +11,19 @@
 #   tb_use_kernel K KDIR ROOT REL  use another kernel (the debug kernel of
 #                              check-debug): bzImage K, build tree KDIR,
 #                              modules in ROOT/lib/modules/REL
-#   tb_build [KDIR]            make the tree, log in $TB_BUILD/build.log
+#   tb_ko_dir [KDIR]           set TB_KO_DIR, the build directory of
+#                              KDIR's kernel, and lock it for this run
+#   tb_build [KDIR]            make the modules in TB_KO_DIR and the
+#                              tools, log in $TB_KO_DIR/build.log
 #   tb_initramfs               build (or reuse) the cached guest initramfs
 #   tb_new_run MODE            fresh results dir $TB_RUN, params written
 #   tb_vm_start                boot the VM in the background
 #   tb_follow HANDLER          stream results until the VM exits
 #   tb_split_dmesg             the guest kernel log, split per test
 #   tb_kernel_log_problems     print the kernel log lines that are failures
+#   tb_timed PHASE CMD...      run CMD, its time added to PHASE
+#   tb_phase_add PHASE SECS    add SECS to PHASE
+#   tb_phase_report            one "time  PHASE  SECS" line per phase
 
 TB_LIB=$TB_TREE/tests/lib
 TB_BUILD=$TB_TREE/tests/.build
@@ -33,6 +39,7 @@ TB_INITRD_MODULES=(virtio_ring virtio virtio_pci_modern_dev
 
 # Time limits, in seconds.
 : "${VDPA_VM_TIMEOUT:=3600}"	# whole VM run (CI allows 90 min in all)
+: "${VDPA_BOOT_TIMEOUT:=600}"	# VM start to the guest's first output
 : "${VDPA_TEST_TIMEOUT:=600}"	# one test (a case file may override)
 : "${VDPA_CLEANUP_TIMEOUT:=300}"	# the clean-up after one test
 : "${VDPA_BENCH_TIMEOUT:=1800}"	# one benchmark
@@ -42,10 +49,44 @@ TB_START_TIME=$(date +%s)
 tb_say() { printf '%s\n' "$*"; }
 tb_die() { printf '%s: error: %s\n' "${TB_PROG:-testbed}" "$*" >&2; exit 1; }
 
-tb_elapsed() {
-	local s=$(($(date +%s) - TB_START_TIME))
+tb_mmss() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 
-	printf '%dm%02ds' $((s / 60)) $((s % 60))
+tb_elapsed() { tb_mmss $(($(date +%s) - TB_START_TIME)); }
+
+# How long each phase of a run took (whole seconds of the host's clock),
+# printed at its end by tb_phase_report; .ci/run adds them up.  Phases are
+# kept in the order they first ran.
+TB_PHASES=()
+declare -A TB_PHASE_SECS=()
+
+tb_phase_add() {
+	[ -n "${TB_PHASE_SECS[$1]+x}" ] || TB_PHASES+=("$1")
+	TB_PHASE_SECS[$1]=$((${TB_PHASE_SECS[$1]:-0} + $2))
+}
+
+# tb_timed PHASE CMD...: run CMD (in this shell), add its time to PHASE.
+tb_timed() {
+	local phase=$1 t0=$SECONDS rc
+
+	shift
+	"$@"
+	rc=$?
+	tb_phase_add "$phase" $((SECONDS - t0))
+	return $rc
+}
+
+# tb_phase_report: "time  PHASE  SECSs  MmSSs", one a line (PHASE has no
+# space), then "(sum)" of the phases and the run's "(wall-clock)" time.
+tb_phase_report() {
+	local p sum=0 wall=$(($(date +%s) - TB_START_TIME))
+
+	for p in "${TB_PHASES[@]}"; do
+		printf 'time  %-32s %6ss  %s\n' "$p" "${TB_PHASE_SECS[$p]}" \
+			"$(tb_mmss "${TB_PHASE_SECS[$p]}")"
+		sum=$((sum + TB_PHASE_SECS[$p]))
+	done
+	printf 'time  %-32s %6ss  %s\n' "(sum)" "$sum" "$(tb_mmss $sum)"
+	printf 'time  %-32s %6ss  %s\n' "(wall-clock)" "$wall" "$(tb_mmss $wall)"
 }
 
 tb_sudo() {
@@ -116,18 +157,61 @@ tb_use_kernel() {
 		tb_die "no $TB_MODROOT/lib/modules/$KVER"
 }
 
-# tb_build [KDIR [MAKE ARGS...]]: build the tree.  Sets TB_BUILD_WARNINGS
-# to the number of compiler warnings seen (only files rebuilt now are seen).
+# tb_kernel_release KDIR: the release of the kernel build tree KDIR, as
+# modules built there have it in their vermagic (UTS_RELEASE: Debian's
+# headers have another include/config/kernel.release).
+tb_kernel_release() {
+	sed -n 's/^#define UTS_RELEASE "\(.*\)"$/\1/p' \
+		"$1/include/generated/utsrelease.h" 2>/dev/null | grep . ||
+		tb_die "no UTS_RELEASE in $1/include/generated/utsrelease.h"
+}
+
+# tb_ko_dir [KDIR]: set TB_KO_DIR to $TB_BUILD/<release of KDIR>, where
+# this run builds the modules (make BUILD_DIR=, scripts/build-tree.sh)
+# and the guest loads them from: builds for two kernels never share an
+# object.  The directory stays locked until this shell exits, so that
+# another run for the same kernel waits instead of rebuilding the .ko
+# files under this run's VM.
+tb_ko_dir() {
+	local kdir=${1:-$TB_KDIR}
+
+	[ -z "${TB_KO_DIR:-}" ] || return 0
+	TB_KO_DIR=$TB_BUILD/$(tb_kernel_release "$kdir") || exit 1
+	mkdir -p "$TB_BUILD"
+	exec {TB_KO_LOCK}>"$TB_KO_DIR.lock" ||
+		tb_die "cannot open $TB_KO_DIR.lock"
+	if ! flock -n "$TB_KO_LOCK"; then
+		tb_say "build: another run uses ${TB_KO_DIR#"$TB_TREE"/}: waiting for it"
+		flock "$TB_KO_LOCK" || tb_die "flock $TB_KO_DIR.lock failed"
+	fi
+}
+
+tb_build_failed() {
+	tail -n 60 "$1" | sed 's/^/  | /'
+	tb_die "build failed (full log: $1)"
+}
+
+# tb_build [KDIR [MAKE ARGS...]]: build the modules for KDIR in
+# TB_KO_DIR (tb_ko_dir), then the tools (shared by every kernel: one
+# build at a time).  Sets TB_BUILD_WARNINGS to the number of compiler
+# warnings seen (only files rebuilt now are seen).
 tb_build() {
-	local kdir=${1:-$TB_KDIR} log=$TB_BUILD/build.log
+	local kdir=${1:-$TB_KDIR} log lock
 
 	shift $(($# > 0 ? 1 : 0))
-	mkdir -p "$TB_BUILD"
-	tb_say "build: make -C $TB_TREE KDIR=$kdir${*:+ $*}"
-	if ! make -C "$TB_TREE" -j"$(nproc)" KDIR="$kdir" "$@" >"$log" 2>&1; then
-		tail -n 60 "$log" | sed 's/^/  | /'
-		tb_die "build failed (full log: $log)"
+	tb_ko_dir "$kdir"
+	log=$TB_KO_DIR/build.log
+	mkdir -p "$TB_KO_DIR"
+	tb_say "build: make -C $TB_TREE KDIR=$kdir BUILD_DIR=${TB_KO_DIR#"$TB_TREE"/}${*:+ $*} modules tools"
+	tb_timed build/modules make -C "$TB_TREE" -j"$(nproc)" KDIR="$kdir" \
+		BUILD_DIR="$TB_KO_DIR" "$@" modules >"$log" 2>&1 ||
+		tb_build_failed "$log"
+	if ! { exec {lock}>"$TB_BUILD/tools.lock" && flock "$lock"; }; then
+		tb_die "cannot lock $TB_BUILD/tools.lock"
 	fi
+	tb_timed build/tools make -C "$TB_TREE" -j"$(nproc)" tools >>"$log" 2>&1 ||
+		tb_build_failed "$log"
+	exec {lock}>&-
 	TB_BUILD_WARNINGS=$(grep -c -E '(warning|error):' "$log" || true)
 	if [ "$TB_BUILD_WARNINGS" -gt 0 ]; then
 		grep -E -A3 '(warning|error):' "$log" | sed 's/^/  | /'
@@ -201,6 +285,7 @@ tb_new_run() {
 	{
 		printf 'VDPA_TREE=%q\n' "$TB_TREE"
 		printf 'MODE=%q\n' "$mode"
+		printf 'VDPA_KO_DIR=%q\n' "${TB_KO_DIR:-$TB_TREE}"
 		printf 'VDPA_TEST_TIMEOUT=%q\n' "$VDPA_TEST_TIMEOUT"
 		printf 'VDPA_BENCH_TIMEOUT=%q\n' "$VDPA_BENCH_TIMEOUT"
 		printf 'VDPA_CLEANUP_TIMEOUT=%q\n' "$VDPA_CLEANUP_TIMEOUT"
@@ -248,6 +333,7 @@ tb_vm_start() {
 		"${devices[@]}" \
 		</dev/null >"$TB_RUN/qemu.log" 2>&1 &
 	TB_QEMU_PID=$!
+	TB_VM_T0=$SECONDS
 	trap tb_vm_kill EXIT
 	trap 'tb_vm_kill; exit 130' INT TERM
 }
@@ -261,19 +347,36 @@ tb_vm_kill() {
 
 # tb_follow HANDLER: until the VM exits, call HANDLER with each new line
 # of $TB_RUN/results and print each new line of $TB_RUN/stream.  Sets
-# TB_VM_STATUS to QEMU's exit status (124: the whole-run limit hit).
+# TB_VM_STATUS to QEMU's exit status (124: the whole-run limit hit).  The
+# time until the guest's runner wrote its first line is the phase
+# vm/boot; from its DONE to QEMU's exit, vm/power-off.  A guest that
+# printed nothing in either file VDPA_BOOT_TIMEOUT seconds after QEMU
+# started (a kernel or an init that hangs) is stopped then:
+# TB_VM_BOOT_HUNG=1.
 tb_follow() {
-	local handler=$1 rfd sfd rbuf='' sbuf='' line alive=1
+	local handler=$1 rfd sfd rbuf='' sbuf='' line alive=1 booted=0 done_t=
 
+	TB_VM_BOOT_HUNG=0
 	exec {rfd}<"$TB_RUN/results" {sfd}<"$TB_RUN/stream"
 	while :; do
 		kill -0 "$TB_QEMU_PID" 2>/dev/null || alive=0
+		if [ $booted = 0 ] &&
+			{ [ -s "$TB_RUN/results" ] || [ -s "$TB_RUN/stream" ]; }; then
+			booted=1
+			tb_phase_add vm/boot $((SECONDS - TB_VM_T0))
+		elif [ $booted = 0 ] && [ $alive = 1 ] && [ $TB_VM_BOOT_HUNG = 0 ] &&
+			[ $((SECONDS - TB_VM_T0)) -ge "$VDPA_BOOT_TIMEOUT" ]; then
+			TB_VM_BOOT_HUNG=1
+			tb_say "vm: no output from the guest's test runner after ${VDPA_BOOT_TIMEOUT}s (VDPA_BOOT_TIMEOUT): stopping QEMU"
+			kill "$TB_QEMU_PID" 2>/dev/null
+		fi
 		while IFS= read -r -u "$sfd" line; do
 			printf '%s\n' "$sbuf$line"
 			sbuf=
 		done
 		sbuf=$sbuf$line
 		while IFS= read -r -u "$rfd" line; do
+			[ "$rbuf$line" != DONE ] || done_t=$SECONDS
 			"$handler" "$rbuf$line"
 			rbuf=
 		done
@@ -287,6 +390,11 @@ tb_follow() {
 	wait "$TB_QEMU_PID"
 	TB_VM_STATUS=$?
 	TB_QEMU_PID=
+	if [ $booted = 0 ]; then
+		tb_phase_add vm/boot-unfinished $((SECONDS - TB_VM_T0))
+	elif [ -n "$done_t" ]; then
+		tb_phase_add vm/power-off $((SECONDS - done_t))
+	fi
 }
 
 # Kernel messages that make a run fail.
@@ -320,14 +428,18 @@ tb_split_dmesg() {
 # tb_console_tail [N]: the end of the guest console, indented.
 tb_console_tail() {
 	tail -n "${1:-40}" "$TB_RUN/console.log" | tr -d '\r' |
-		sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/^/  | /'
+		sed 's/\x1b\[[0-9;?]*[A-Za-z]//g' | awk '{ print "  | " $0 }'
 }
 
-# tb_vm_report_exit: explain a VM that did not finish normally.
+# tb_vm_exit_reason: explain a VM that did not finish normally.
 tb_vm_exit_reason() {
+	if [ "${TB_VM_BOOT_HUNG:-0}" = 1 ]; then
+		echo "VM stopped by the boot limit: no output from the guest's test runner within ${VDPA_BOOT_TIMEOUT}s (VDPA_BOOT_TIMEOUT)"
+		return
+	fi
 	case $TB_VM_STATUS in
 	0) echo "VM exited" ;;
-	124 | 137) echo "VM killed after the ${VDPA_VM_TIMEOUT}s limit" ;;
+	124 | 137) echo "VM killed after the ${VDPA_VM_TIMEOUT}s limit (VDPA_VM_TIMEOUT)" ;;
 	*) echo "QEMU exited with status $TB_VM_STATUS" ;;
 	esac
 }

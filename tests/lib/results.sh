@@ -18,6 +18,10 @@
 #
 # TB_PASSED, TB_FAILED, TB_SKIPPED, TB_RAN count; TB_DONE is 1 once the
 # guest's runner said DONE; TB_TESTS is the selection (for the message).
+# Each case file (the part of a test name before the first /: 00-smoke,
+# kunit, debug, ...) is a phase for tb_phase_report: the host's time from
+# the START of its first test to the START of the next file's (its
+# clean-ups included), or to DONE.
 
 TB_PASSED=0
 TB_FAILED=0
@@ -28,6 +32,8 @@ TB_DONE=0
 TB_TAINT=0
 TB_TESTS=${TB_TESTS:-}
 declare -A TB_STARTED=()
+TB_FILE=
+TB_FILE_T0=0
 
 tb_pass() {
 	TB_PASSED=$((TB_PASSED + 1))
@@ -62,10 +68,25 @@ tb_wall_secs() {
 	awk -v a="$d" -v b="$2" 'BEGIN { a /= 1e6; printf "%.1f", (a > b ? a : b) }'
 }
 
+# tb_file_phase [STEM]: the case file STEM starts (none: the run ends).
+tb_file_phase() {
+	local now=${EPOCHREALTIME/[.,]/}
+
+	[ "${1:-}" != "$TB_FILE" ] || return 0
+	[ -z "$TB_FILE" ] ||
+		tb_phase_add "cases/$TB_FILE" $(((now - TB_FILE_T0 + 500000) / 1000000))
+	TB_FILE=${1:-}
+	TB_FILE_T0=$now
+}
+
 tb_on_result() {
 	local what name secs rest
 
 	read -r what name secs rest <<<"$1"
+	case $what in
+	START) tb_file_phase "${name%%/*}" ;;
+	DONE) tb_file_phase ;;
+	esac
 	case $what in
 	PASS | SKIP | FAIL | RAN)
 		TB_NRESULTS=$((TB_NRESULTS + 1))
@@ -103,6 +124,8 @@ tb_on_result() {
 
 tb_finish_run() {
 	local name problems culprits log
+
+	tb_file_phase
 
 	# Tests that started but never reported: the guest died under them.
 	for name in "${!TB_STARTED[@]}"; do
