@@ -7,6 +7,8 @@
 #   make run            demo: a vdpasim_net device driven by the real tools
 #   make check-debug    the suite on a debug kernel (KASAN, lockdep, KUnit)
 #   make fuzz OPS=N     a longer seeded fuzz run on the debug kernel
+#   make coverage       check-debug plus a fuzz pass with gcov counters in
+#                       our modules: line and branch coverage per file
 #   make KDIR=/path     build against another kernel tree
 #   make install        install the modules into updates/ of KDIR's kernel,
 #                       then depmod (INSTALL_MOD_PATH=/dir: a staging root;
@@ -36,7 +38,7 @@ VDPA_CONFIGS := CONFIG_VDPA=m CONFIG_VDPA_SIM=m CONFIG_VDPA_SIM_NET=m \
 
 KBUILD_ARGS := -C $(KDIR) M=$(PWD) W=$(W) $(VDPA_CONFIGS)
 
-.PHONY: all modules clean check check-debug fuzz run bench tools help install uninstall \
+.PHONY: all modules clean check check-debug fuzz coverage run bench tools help install uninstall \
 	install-udev uninstall-udev version modules-list
 
 all: modules tools
@@ -75,8 +77,14 @@ check-debug:
 fuzz:
 	./tests/check-debug.sh --fuzz $(or $(OPS),100000)
 
+# Line and branch coverage of our modules (gcov) over the check-debug suite
+# and a fuzz pass of OPS operations (default 20000).
+coverage:
+	$(if $(OPS),FUZZ_OPS=$(OPS)) ./tests/check-debug.sh --coverage \
+		$(if $(TESTS),--tests '$(TESTS)')
+
 help:
-	@sed -n '3,21p' Makefile
+	@sed -n '3,23p' Makefile
 
 # The one definition of the version is in include/linux/vdpa_version.h.
 VDPA_VERSION := $(shell sed -n 's/^\#define VDPA_VERSION "\(.*\)"$$/\1/p' \

@@ -23,7 +23,8 @@
 # params: VDPA_MODROOT (the kernel's modules are VDPA_MODROOT/lib/modules,
 # bind-mounted on /lib/modules), VDPA_SKIP (regex of tests not run, with
 # the reason VDPA_SKIP_WHY), FUZZ_OPS, FUZZ_SEED, FUZZ_THREADS,
-# VDPA_STRESS_SECS (exported).
+# VDPA_STRESS_SECS (exported), VDPA_COVERAGE (debug: save the gcov
+# counters of our modules in RESULTS_DIR/gcov).
 
 RES=${1:?usage: guest-runner.sh RESULTS_DIR}
 # shellcheck source=/dev/null
@@ -293,6 +294,8 @@ run_cases() {
 			run_one "$name" "$tmo" "$file" "$fn"
 			cleanup "$name"
 		done <<<"$list"
+		# make coverage: what a run stopped later has reached so far.
+		[ "${VDPA_COVERAGE:-0}" = 0 ] || save_coverage quiet
 	done
 	say "guest: $n tests run"
 }
@@ -366,6 +369,7 @@ debug)
 	run_cases "$VDPA_TREE/tests/cases" "$VDPA_TREE/tests/debug-cases"
 	run_kunit
 	debug_after
+	[ "${VDPA_COVERAGE:-0}" = 0 ] || save_coverage
 	;;
 *) say "guest: unknown mode $MODE" ;;
 esac
