@@ -23,8 +23,9 @@ one of them; otherwise the object with the most outcomes taken on that line
 stands for it.  "Taken" is gcov's "taken at least once".
 
 Prints one row per source file of TREE (drivers/ and include/): lines
-executed, branch outcomes taken, and the lines executed without the KUnit
-modules (objects named *_test), then the test code itself.  With --out,
+executed, branch outcomes taken, and the lines executed without the
+counters of the KUnit objects (named *_test: code compiled into them, not
+module code they call), then the test code itself.  With --out,
 writes there DIR/<file>.gcov (the source annotated in gcov's format with the
 merged counts: "#####" marks a line never executed, branch lines follow a
 line with an outcome never taken), DIR/uncovered.txt (every run of
@@ -197,7 +198,7 @@ def table(files, objects):
 
     width = max([len(r) for r in ours + tests] + [20])
     head = '%-*s  %-20s  %-20s  %s' % (width, 'file', 'lines executed',
-                                       'branches taken', 'lines w/o KUnit')
+                                       'branches taken', 'w/o KUnit objects')
     out = [head, '-' * len(head)]
     total = [0, 0, 0, 0, 0]
     for rel in ours:
