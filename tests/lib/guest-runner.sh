@@ -26,7 +26,8 @@
 # the modules under test are, and "ours" or "upstream"), FUZZ_OPS,
 # FUZZ_SEED, FUZZ_THREADS, VDPA_STRESS_SECS (exported), VDPA_KO_DIR (where
 # the host built our modules for this kernel, tests/.build/<release>;
-# VDPA_TREE if unset).
+# VDPA_TREE if unset), VDPA_COVERAGE (debug: save the gcov counters of our
+# modules in RESULTS_DIR/gcov).
 
 RES=${1:?usage: guest-runner.sh RESULTS_DIR}
 # shellcheck source=/dev/null
@@ -300,6 +301,8 @@ run_cases() {
 			run_one "$name" "$tmo" "$file" "$fn"
 			cleanup "$name"
 		done <<<"$list"
+		# make coverage: what a run stopped later has reached so far.
+		[ "${VDPA_COVERAGE:-0}" = 0 ] || save_coverage quiet
 	done
 	say "guest: $n tests run"
 }
@@ -373,6 +376,7 @@ debug)
 	run_cases "$VDPA_TREE/tests/cases" "$VDPA_TREE/tests/debug-cases"
 	run_kunit
 	debug_after
+	[ "${VDPA_COVERAGE:-0}" = 0 ] || save_coverage
 	;;
 *) say "guest: unknown mode $MODE" ;;
 esac
