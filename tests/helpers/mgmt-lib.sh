@@ -52,9 +52,10 @@ mgmt_load() {
 	load_modules vdpa vdpa_sim vdpa_sim_net
 }
 
-# Features of the net simulator, in bit order, as iproute2 names them.
-SIM_NET_FEATURES="MTU MAC STATUS CTRL_VQ CTRL_MAC_ADDR ANY_LAYOUT VERSION_1 ACCESS_PLATFORM"
-SIM_NET_FEATURES_JSON='["MTU","MAC","STATUS","CTRL_VQ","CTRL_MAC_ADDR","ANY_LAYOUT","VERSION_1","ACCESS_PLATFORM"]'
+# Features the net simulator supports (its default set plus RING_PACKED,
+# offered only when provisioned), in bit order, as iproute2 names them.
+SIM_NET_FEATURES="MTU MAC STATUS CTRL_VQ CTRL_MAC_ADDR ANY_LAYOUT VERSION_1 ACCESS_PLATFORM RING_PACKED"
+SIM_NET_FEATURES_JSON='["MTU","MAC","STATUS","CTRL_VQ","CTRL_MAC_ADDR","ANY_LAYOUT","VERSION_1","ACCESS_PLATFORM","RING_PACKED"]'
 
 # Feature bits (hex) for raw DEV_NEW requests.
 F_MTU=0x8
