@@ -408,6 +408,30 @@ static bool vdpasim_get_vq_ready(struct vdpa_device *vdpa, u16 idx)
 	return READ_ONCE(sim->vqs[idx].ready);
 }
 
+/*
+ * Some clients encode only the avail half of a packed position in
+ * VHOST_SET_VRING_BASE (DPDK's virtio-user sends 0x8000 for a fresh ring,
+ * following vhost-user, where the used position follows the avail one), so
+ * the used half arrives as index 0 with wrap counter 0.  The simulator
+ * completes in order and holds no chain across a stop, so its own state
+ * always has used = avail: a used half of 0 beside another avail half can
+ * only mean that, and is served as used = avail.
+ */
+static void vdpasim_set_packed_state(struct vdpasim_ring *r,
+				     const struct vdpa_vq_state_packed *s)
+{
+	u16 used_idx = s->last_used_idx;
+	bool used_wrap = s->last_used_counter;
+
+	if (!used_idx && !used_wrap &&
+	    (s->last_avail_idx || s->last_avail_counter)) {
+		used_idx = s->last_avail_idx;
+		used_wrap = s->last_avail_counter;
+	}
+	vdpasim_ring_init_packed(r, s->last_avail_idx, s->last_avail_counter,
+				 used_idx, used_wrap);
+}
+
 static int vdpasim_set_vq_state(struct vdpa_device *vdpa, u16 idx,
 				const struct vdpa_vq_state *state)
 {
@@ -417,10 +441,7 @@ static int vdpasim_set_vq_state(struct vdpa_device *vdpa, u16 idx,
 	mutex_lock(&sim->lock);
 	r->packed = vdpasim_has_feature(sim, VIRTIO_F_RING_PACKED);
 	if (r->packed)
-		vdpasim_ring_init_packed(r, state->packed.last_avail_idx,
-					 state->packed.last_avail_counter,
-					 state->packed.last_used_idx,
-					 state->packed.last_used_counter);
+		vdpasim_set_packed_state(r, &state->packed);
 	else
 		vdpasim_ring_init(r, state->split.avail_index);
 	/*
