@@ -134,6 +134,7 @@ static bool vdpasim_inject_used_fault(struct vdpasim *sim,
 		dev_info_ratelimited(&sim->vdpa.dev,
 				     "debugfs: %s: dropping used entry of chain %u\n",
 				     vq->name, *head);
+		vdpasim_ring_drop(&vq->ring);
 		return true;
 	}
 	if (sim->corrupt_used) {

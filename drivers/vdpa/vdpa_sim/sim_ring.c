@@ -422,6 +422,13 @@ ssize_t vdpasim_chain_write(struct vdpasim_ring *r,
 }
 EXPORT_SYMBOL_GPL(vdpasim_chain_write);
 
+void vdpasim_ring_drop(struct vdpasim_ring *r)
+{
+	if (r->packed)
+		vdpasim_ring_packed_complete_oldest(r);
+}
+EXPORT_SYMBOL_GPL(vdpasim_ring_drop);
+
 int vdpasim_ring_push(struct vdpasim_ring *r, u16 head, u32 len)
 {
 	struct vdpasim_used_elem elem = {

@@ -142,6 +142,14 @@ ssize_t vdpasim_chain_write(struct vdpasim_ring *r,
 			    const void *buf, size_t len);
 
 /*
+ * Consider the oldest fetched chain completed without telling the driver
+ * (the simulator's drop_used fault injection): nothing is written, the used
+ * position does not move.  Keeps the packed engine's record of chains in
+ * flight in step; nothing to do for a split ring.
+ */
+void vdpasim_ring_drop(struct vdpasim_ring *r);
+
+/*
  * Add {@head, @len} to the used ring and publish the new used index after
  * it (smp_wmb() between the two stores).  Returns 0, or <0 when the used
  * ring is not writable (the ring is then broken) or already broken.

@@ -30,8 +30,8 @@
  *    after writable, unmapped or read-only ring and event areas;
  *  - driver event suppression: ENABLE, DISABLE, DESC with and without
  *    event_idx, across the wrap; device event publication with event_idx;
- *  - unfetch, too many chains in flight, state set through init_packed and
- *    positions beyond the queue size.
+ *  - unfetch, a dropped completion, too many chains in flight, state set
+ *    through init_packed and positions beyond the queue size.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -350,7 +350,7 @@ void vdpasim_ring_packed_unfetch(struct vdpasim_ring *r)
 }
 
 /* The ring descriptors the oldest fetched chain took (1 if none is known). */
-static u32 vdpasim_packed_complete_oldest(struct vdpasim_ring *r)
+u32 vdpasim_ring_packed_complete_oldest(struct vdpasim_ring *r)
 {
 	u32 ndescs;
 
@@ -396,7 +396,7 @@ int vdpasim_ring_packed_push(struct vdpasim_ring *r, u16 id, u32 len)
 	if (ret)
 		goto fail;
 	vdpasim_packed_advance(r, &r->used_idx, &r->used_wrap,
-			       vdpasim_packed_complete_oldest(r));
+			       vdpasim_ring_packed_complete_oldest(r));
 	return 0;
 
 fail:

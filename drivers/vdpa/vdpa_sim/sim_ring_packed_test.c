@@ -719,6 +719,39 @@ static void inflight_test(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, fx->r.broken);
 }
 
+/* A dropped completion writes nothing and keeps the record in step. */
+static void drop_test(struct kunit *test)
+{
+	struct ring_fixture *fx = test->priv;
+	const struct seg two[] = {
+		{ DATA_OFF, 4, 0 },
+		{ DATA_OFF, 4, 0 },
+	};
+	unsigned int i;
+
+	pk_setup(fx, 16);
+	pk_add(fx, two, 2, 1);
+	pk_add1(fx, 4, 0, 2);
+	KUNIT_ASSERT_EQ(test, fetch(fx), 1);
+	KUNIT_ASSERT_EQ(test, fetch(fx), 1);
+	vdpasim_ring_drop(&fx->r);
+	KUNIT_EXPECT_EQ(test, fx->r.used_idx, 0);
+	/* the head of the dropped chain is left as the driver made it */
+	KUNIT_EXPECT_EQ(test, fx_get16(fx, RING_OFF + 14),
+			F_AVAIL | VRING_DESC_F_NEXT);
+	/* the next completion takes the second chain's length: 1 */
+	KUNIT_ASSERT_EQ(test, vdpasim_ring_push(&fx->r, 2, 0), 0);
+	KUNIT_EXPECT_EQ(test, fx->r.used_idx, 1);
+	/* more drops than the limit of chains in flight: never broken */
+	for (i = 0; i < 2 * VDPASIM_PACKED_INFLIGHT_MAX; i++) {
+		pk_add1(fx, 4, 0, i);
+		KUNIT_ASSERT_EQ(test, fetch(fx), 1);
+		vdpasim_ring_drop(&fx->r);
+	}
+	KUNIT_EXPECT_FALSE(test, fx->r.broken);
+	KUNIT_EXPECT_EQ(test, fx->r.inflight_count, 0);
+}
+
 /* ---- event suppression ---- */
 
 struct notify_case {
@@ -855,6 +888,7 @@ static struct kunit_case vdpasim_ring_packed_cases[] = {
 	KUNIT_CASE(used_read_only_test),
 	KUNIT_CASE(unfetch_test),
 	KUNIT_CASE(inflight_test),
+	KUNIT_CASE(drop_test),
 	KUNIT_CASE_PARAM(notify_test, notify_gen_params),
 	KUNIT_CASE(notify_unreadable_test),
 	KUNIT_CASE(device_event_test),

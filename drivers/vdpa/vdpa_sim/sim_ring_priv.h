@@ -33,6 +33,7 @@ void vdpasim_ring_packed_reset(struct vdpasim_ring *r);
 int vdpasim_ring_packed_fetch(struct vdpasim_ring *r, struct vdpasim_chain *c,
 			      const char *name);
 void vdpasim_ring_packed_unfetch(struct vdpasim_ring *r);
+u32 vdpasim_ring_packed_complete_oldest(struct vdpasim_ring *r);
 int vdpasim_ring_packed_push(struct vdpasim_ring *r, u16 id, u32 len);
 bool vdpasim_ring_packed_should_notify(struct vdpasim_ring *r);
 
