@@ -134,6 +134,7 @@ static bool vdpasim_inject_used_fault(struct vdpasim *sim,
 		dev_info_ratelimited(&sim->vdpa.dev,
 				     "debugfs: %s: dropping used entry of chain %u\n",
 				     vq->name, *head);
+		vdpasim_ring_drop(&vq->ring);
 		return true;
 	}
 	if (sim->corrupt_used) {
@@ -260,12 +261,18 @@ static void vdpasim_as_leave_identity(struct vdpasim *sim, unsigned int asid)
 	vhost_iotlb_reset(sim->iotlb[asid]);
 }
 
-static bool vdpasim_ring_num_ok(u32 num)
+/* Split rings need a power of 2; packed rings take any size. */
+static bool vdpasim_ring_num_ok(const struct vdpasim_ring *r)
 {
-	return num && num <= VDPASIM_RING_MAX_NUM && is_power_of_2(num);
+	return r->num && r->num <= VDPASIM_RING_MAX_NUM &&
+	       (r->packed || is_power_of_2(r->num));
 }
 
-/* Load the ring from the driver's settings, keeping last_avail_idx. */
+/*
+ * Load the ring from the driver's settings, keeping its position: split,
+ * last_avail_idx (used idx follows it: every chain was completed); packed,
+ * both positions and wrap counters, as reset or set_vq_state left them.
+ */
 static void vdpasim_vq_load(struct vdpasim *sim, struct vdpasim_vq *vq)
 {
 	struct vdpasim_ring *r = &vq->ring;
@@ -275,11 +282,16 @@ static void vdpasim_vq_load(struct vdpasim *sim, struct vdpasim_vq *vq)
 	r->avail_addr = vq->driver_addr;
 	r->used_addr = vq->device_addr;
 	r->event_idx = vdpasim_has_feature(sim, VIRTIO_RING_F_EVENT_IDX);
+	r->packed = vdpasim_has_feature(sim, VIRTIO_F_RING_PACKED);
 	r->broken = false;
-	vdpasim_ring_init(r, r->last_avail_idx);
+	if (r->packed)
+		vdpasim_ring_init_packed(r, r->last_avail_idx, r->avail_wrap,
+					 r->used_idx, r->used_wrap);
+	else
+		vdpasim_ring_init(r, r->last_avail_idx);
 	vq->used_pending = false;
 
-	if (!vdpasim_ring_num_ok(vq->num)) {
+	if (!vdpasim_ring_num_ok(r)) {
 		dev_warn_ratelimited(&sim->vdpa.dev,
 				     "%s: invalid queue size %u, queue not served\n",
 				     vq->name, vq->num);
@@ -397,6 +409,30 @@ static bool vdpasim_get_vq_ready(struct vdpa_device *vdpa, u16 idx)
 	return READ_ONCE(sim->vqs[idx].ready);
 }
 
+/*
+ * Some clients encode only the avail half of a packed position in
+ * VHOST_SET_VRING_BASE (DPDK's virtio-user sends 0x8000 for a fresh ring,
+ * following vhost-user, where the used position follows the avail one), so
+ * the used half arrives as index 0 with wrap counter 0.  The simulator
+ * completes in order and holds no chain across a stop, so its own state
+ * always has used = avail: a used half of 0 beside another avail half can
+ * only mean that, and is served as used = avail.
+ */
+static void vdpasim_set_packed_state(struct vdpasim_ring *r,
+				     const struct vdpa_vq_state_packed *s)
+{
+	u16 used_idx = s->last_used_idx;
+	bool used_wrap = s->last_used_counter;
+
+	if (!used_idx && !used_wrap &&
+	    (s->last_avail_idx || s->last_avail_counter)) {
+		used_idx = s->last_avail_idx;
+		used_wrap = s->last_avail_counter;
+	}
+	vdpasim_ring_init_packed(r, s->last_avail_idx, s->last_avail_counter,
+				 used_idx, used_wrap);
+}
+
 static int vdpasim_set_vq_state(struct vdpa_device *vdpa, u16 idx,
 				const struct vdpa_vq_state *state)
 {
@@ -404,9 +440,16 @@ static int vdpasim_set_vq_state(struct vdpa_device *vdpa, u16 idx,
 	struct vdpasim_ring *r = &sim->vqs[idx].ring;
 
 	mutex_lock(&sim->lock);
-	vdpasim_ring_init(r, state->split.avail_index);
-	/* a loaded ring with a bad size stays off (ready reloads it anyway) */
-	if (!vdpasim_ring_num_ok(r->num))
+	r->packed = vdpasim_has_feature(sim, VIRTIO_F_RING_PACKED);
+	if (r->packed)
+		vdpasim_set_packed_state(r, &state->packed);
+	else
+		vdpasim_ring_init(r, state->split.avail_index);
+	/*
+	 * A loaded ring with a bad size stays off (ready reloads it anyway);
+	 * packed positions beyond the size break the ring at its next use.
+	 */
+	if (!vdpasim_ring_num_ok(r))
 		r->broken = true;
 	mutex_unlock(&sim->lock);
 	return 0;
@@ -416,9 +459,18 @@ static int vdpasim_get_vq_state(struct vdpa_device *vdpa, u16 idx,
 				struct vdpa_vq_state *state)
 {
 	struct vdpasim *sim = vdpa_to_sim(vdpa);
+	const struct vdpasim_ring *r;
 
 	mutex_lock(&sim->lock);
-	state->split.avail_index = sim->vqs[idx].ring.last_avail_idx;
+	r = &sim->vqs[idx].ring;
+	if (vdpasim_has_feature(sim, VIRTIO_F_RING_PACKED)) {
+		state->packed.last_avail_idx = r->last_avail_idx;
+		state->packed.last_avail_counter = r->avail_wrap;
+		state->packed.last_used_idx = r->used_idx;
+		state->packed.last_used_counter = r->used_wrap;
+	} else {
+		state->split.avail_index = r->last_avail_idx;
+	}
 	mutex_unlock(&sim->lock);
 	return 0;
 }
