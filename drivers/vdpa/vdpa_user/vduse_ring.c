@@ -122,6 +122,22 @@ void vduse_vq_track(struct vduse_dev *dev, struct vduse_vq *vq)
 }
 
 /*
+ * Split ring entries as a VERSION_1 device sees them: little-endian always
+ * (<linux/virtio_ring.h> types them __virtio*, for legacy devices too).
+ */
+struct vduse_desc {
+	__le64 addr;
+	__le32 len;
+	__le16 flags;
+	__le16 next;
+};
+
+struct vduse_used_elem {
+	__le32 id;
+	__le32 len;
+};
+
+/*
  * The device-writable byte a virtio-blk request ends with is its status:
  * find the last device-writable descriptor of the chain at @head, through
  * an indirect table if there is one.
@@ -131,7 +147,7 @@ static bool vduse_blk_status_addr(struct vduse_dev *dev, struct vduse_vq *vq,
 {
 	u64 table = vq->desc_addr;
 	u32 entries = vq->num, i = head, n;
-	struct vring_desc desc;
+	struct vduse_desc desc;
 	bool found = false;
 
 	for (n = 0; n < VDUSE_MAX_CHAIN; n++) {
@@ -189,7 +205,7 @@ static unsigned int vduse_vq_fail_inflight(struct vduse_dev *dev,
 	static const u8 ioerr = VIRTIO_BLK_S_IOERR;
 	unsigned int failed = 0, round;
 	unsigned long head;
-	struct vring_used_elem elem;
+	struct vduse_used_elem elem;
 	__le16 idx;
 	u64 status;
 
