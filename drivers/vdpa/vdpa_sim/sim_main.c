@@ -746,6 +746,17 @@ static bool vdpasim_inject_map_failure(struct vdpasim *sim, unsigned int asid)
 	return true;
 }
 
+/* The same, for an operation that does not hold sim->lock otherwise. */
+static bool vdpasim_map_refused(struct vdpasim *sim, unsigned int asid)
+{
+	bool refused;
+
+	mutex_lock(&sim->lock);
+	refused = vdpasim_inject_map_failure(sim, asid);
+	mutex_unlock(&sim->lock);
+	return refused;
+}
+
 static void vdpasim_log_map_error(struct vdpasim *sim, unsigned int asid,
 				  int err)
 {
@@ -769,16 +780,11 @@ static int vdpasim_set_map(struct vdpa_device *vdpa, unsigned int asid,
 	struct vdpasim *sim = vdpa_to_sim(vdpa);
 	struct vhost_iotlb_map *map;
 	struct vhost_iotlb *new, *old;
-	bool inject;
 	int ret;
 
 	if (asid >= sim->dev_attr.nas)
 		return -EINVAL;
-
-	mutex_lock(&sim->lock);
-	inject = vdpasim_inject_map_failure(sim, asid);
-	mutex_unlock(&sim->lock);
-	if (inject)
+	if (vdpasim_map_refused(sim, asid))
 		return -ENOMEM;
 
 	new = vhost_iotlb_alloc(sim->iotlb_limit, 0);
@@ -871,15 +877,11 @@ static int vdpasim_set_map_remove(struct vdpa_device *vdpa, unsigned int asid,
 				  u64 iova, u64 size)
 {
 	struct vdpasim *sim = vdpa_to_sim(vdpa);
-	bool inject;
 
 	if (asid >= sim->dev_attr.nas)
 		return -EINVAL;
 	/* a refused removal is what bus drivers must survive: let tests ask */
-	mutex_lock(&sim->lock);
-	inject = vdpasim_inject_map_failure(sim, asid);
-	mutex_unlock(&sim->lock);
-	if (inject)
+	if (vdpasim_map_refused(sim, asid))
 		return -EBUSY;
 	return vdpasim_dma_unmap(vdpa, asid, iova, size);
 }
