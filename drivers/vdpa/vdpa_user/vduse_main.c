@@ -22,6 +22,7 @@
 #include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/vdpa_version.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
@@ -1318,3 +1319,4 @@ module_exit(vduse_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("vDPA devices implemented in userspace (VDUSE)");
+MODULE_VERSION(VDPA_VERSION);
