@@ -5,7 +5,10 @@
 #   make                build every module against KDIR
 #   make check          build, boot a QEMU test VM and run the test suite
 #   make run            demo: a vdpasim_net device driven by the real tools
-#   make check-debug    the suite on a debug kernel (KASAN, lockdep, KUnit)
+#   make check-debug    the suite on a debug kernel (KASAN, lockdep, KUnit),
+#                       minus the client tests left to check-full
+#   make check-full     make check, then every test on the debug kernel
+#                       (.ci/run --full); CI runs .ci/run
 #   make fuzz OPS=N     a longer seeded fuzz run on the debug kernel
 #   make coverage       check-debug plus a fuzz pass with gcov counters in
 #                       our modules: line and branch coverage per file
@@ -47,7 +50,7 @@ MOD_DIR := $(if $(BUILD_DIR),$(abspath $(BUILD_DIR)),$(PWD))
 
 KBUILD_ARGS := -C $(KDIR) M=$(MOD_DIR) W=$(W) $(VDPA_CONFIGS)
 
-.PHONY: all modules clean check check-debug fuzz coverage run bench tools help install uninstall \
+.PHONY: all modules clean check check-debug check-full fuzz coverage run bench tools help install uninstall \
 	install-udev uninstall-udev version modules-list
 
 all: modules tools
@@ -85,7 +88,11 @@ bench:
 # injection) built once from Debian's linux-source and cached; see
 # Documentation/testing.rst.
 check-debug:
-	./tests/check-debug.sh $(if $(TESTS),--tests '$(TESTS)')
+	./tests/check-debug.sh $(if $(FULL),--full) $(if $(TESTS),--tests '$(TESTS)')
+
+# What CI runs, with every test on the debug kernel too (FULL=1).
+check-full:
+	./.ci/run --full
 
 fuzz:
 	./tests/check-debug.sh --fuzz $(or $(OPS),100000)

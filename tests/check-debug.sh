@@ -5,11 +5,14 @@
 # kmemleak, fault injection, KUnit), built once from Debian's
 # linux-source-6.1 by tests/debug/build-kernel.sh and cached.
 #
-#   tests/check-debug.sh [--tests REGEX] [--fuzz OPS] [--coverage] [--no-build]
+#   tests/check-debug.sh [--tests REGEX] [--full] [--fuzz OPS] [--coverage]
+#                        [--no-build]
 #
 # Builds our modules and every KUnit test module (*_test.ko) against it,
 # boots it with panic_on_warn=1, runs tests/cases/*.sh (minus those too
-# slow there, see DEBUG_SKIP) and tests/debug-cases/*.sh, each KUnit suite
+# slow there, see DEBUG_SKIP, and, unless --full or --tests is given, those
+# left to make check-full, see DEBUG_FULL_ONLY) and tests/debug-cases/*.sh,
+# each KUnit suite
 # as a test kunit/SUITE, then the final checks debug/* (module refcounts,
 # pinned pages, lockdep still on, empty kmemleak report).  --fuzz OPS runs
 # only the fuzzer (tests/debug-cases/90-fuzz.sh) with FUZZ_OPS=OPS (and
@@ -32,6 +35,18 @@ set -u -o pipefail
 DEBUG_SKIP='^(40-qemu/|14-scale/200_devices$)'
 DEBUG_SKIP_WHY='too slow on the debug kernel (tests/check-debug.sh DEBUG_SKIP)'
 
+# Run on the debug kernel only by make check-full (--full), or when --tests
+# names them: make check runs them on every CI run, on Debian's kernel.
+# They drive real clients whose own code (DPDK's poll loops, udev rules,
+# iproute2's output formats) is most of their time, through kernel paths
+# that the tests kept here already take: vhost-vdpa's ioctls and IOTLB and
+# the simulator's data path (30-vhost-vdpa, 33-vhost-blk, 80-abuse, the
+# fuzzer), netlink dumps (11-dev, 12-dev-errors, 16-blk-mgmt), and
+# concurrent adds and deletes (14-scale/concurrent).  Together about a
+# quarter of make check-debug's time (Documentation/testing.rst, "CI time").
+DEBUG_FULL_ONLY='^(31-dpdk/|17-udev/|70-vp-vdpa/dpdk_|10-mgmtdev/show_(plain|by_name|json|json_pretty)$|14-scale/interleaved$)'
+DEBUG_FULL_ONLY_WHY='make check-full only on the debug kernel; make check runs it (tests/check-debug.sh DEBUG_FULL_ONLY)'
+
 # Everything is several times slower there.  Set before host-lib.sh, whose
 # defaults are for the stock kernel.
 : "${VDPA_TEST_TIMEOUT:=1800}"
@@ -53,6 +68,7 @@ TESTS=
 BUILD=1
 FUZZ=
 COVERAGE=0
+FULL=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--tests) TESTS=${2?--tests needs a regex}; shift ;;
@@ -60,6 +76,7 @@ while [ $# -gt 0 ]; do
 	--fuzz) FUZZ=${2?--fuzz needs a number of operations}; shift ;;
 	--fuzz=*) FUZZ=${1#--fuzz=} ;;
 	--coverage) COVERAGE=1 ;;
+	--full) FULL=1 ;;
 	--no-build) BUILD=0 ;;
 	-h | --help) usage 0 ;;
 	*) echo "check-debug: unknown option $1" >&2; usage 2 >&2 ;;
@@ -95,6 +112,13 @@ if [ $COVERAGE = 1 ]; then
 	COVERAGE_PARAMS=(VDPA_COVERAGE=1)
 	COVERAGE_PACKAGES=(python3)	# tests/debug/coverage.py
 	GCOV_BUILD=(VDPA_GCOV=1)
+fi
+
+# Coverage counts what the whole suite reaches; a named test always runs.
+SKIP_FULL=()
+if [ $FULL = 0 ] && [ $COVERAGE = 0 ] && [ -z "$TESTS" ]; then
+	SKIP_FULL=("VDPA_SKIP_FULL=$DEBUG_FULL_ONLY"
+		"VDPA_SKIP_FULL_WHY=$DEBUG_FULL_ONLY_WHY")
 fi
 
 TB_TESTS=$TESTS
@@ -204,7 +228,8 @@ TB_INITRD_MODULES=()
 tb_timed initramfs tb_initramfs
 TB_APPEND="kmemleak=on"
 tb_new_run debug "TESTS=$TESTS" "VDPA_MODROOT=$TB_MODROOT" \
-	"VDPA_SKIP=$DEBUG_SKIP" "VDPA_SKIP_WHY=$DEBUG_SKIP_WHY" "${FUZZ_PARAMS[@]}" \
+	"VDPA_SKIP=$DEBUG_SKIP" "VDPA_SKIP_WHY=$DEBUG_SKIP_WHY" "${SKIP_FULL[@]}" \
+	"${FUZZ_PARAMS[@]}" \
 	"${COVERAGE_PARAMS[@]}"
 [ $COVERAGE = 0 ] || coverage_start
 [ -z "$FUZZ" ] || tb_say "check-debug: fuzz: FUZZ_OPS=$FUZZ FUZZ_SEED=$FUZZ_SEED"

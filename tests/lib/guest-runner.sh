@@ -22,7 +22,8 @@
 # the final leak checks; see tests/debug/guest-debug.sh).  Optional
 # params: VDPA_MODROOT (the kernel's modules are VDPA_MODROOT/lib/modules,
 # bind-mounted on /lib/modules), VDPA_SKIP (regex of tests not run, with
-# the reason VDPA_SKIP_WHY), VDPA_MODTREE and VDPA_SIDE (make bench: where
+# the reason VDPA_SKIP_WHY), VDPA_SKIP_FULL (the same for tests left to
+# make check-full, with VDPA_SKIP_FULL_WHY), VDPA_MODTREE and VDPA_SIDE (make bench: where
 # the modules under test are, and "ours" or "upstream"), FUZZ_OPS,
 # FUZZ_SEED, FUZZ_THREADS, VDPA_STRESS_SECS (exported), VDPA_KO_DIR (where
 # the host built our modules for this kernel, tests/.build/<release>;
@@ -258,12 +259,21 @@ any_selected() {
 	return 1
 }
 
-# skipped NAME: true (and NAME reported as skipped) if VDPA_SKIP says
-# NAME does not run here.
+# skipped NAME: true (and NAME reported as skipped) if VDPA_SKIP, or
+# VDPA_SKIP_FULL (tests left to make check-full), says NAME does not run
+# here; its log says why (VDPA_SKIP_WHY, VDPA_SKIP_FULL_WHY).
 skipped() {
-	[ -n "${VDPA_SKIP:-}" ] && [[ $1 =~ $VDPA_SKIP ]] || return 1
+	local why
+
+	if [ -n "${VDPA_SKIP:-}" ] && [[ $1 =~ $VDPA_SKIP ]]; then
+		why=${VDPA_SKIP_WHY:-not run in this mode}
+	elif [ -n "${VDPA_SKIP_FULL:-}" ] && [[ $1 =~ $VDPA_SKIP_FULL ]]; then
+		why=${VDPA_SKIP_FULL_WHY:-run by make check-full only}
+	else
+		return 1
+	fi
 	mkdir_for "$RES/out/$1.log"
-	printf 'skip: %s\n' "${VDPA_SKIP_WHY:-not run in this mode}" >"$RES/out/$1.log"
+	printf 'skip: %s\n' "$why" >"$RES/out/$1.log"
 	report "START $1"
 	report "SKIP $1 0"
 }
