@@ -395,6 +395,33 @@ static void config_read_test(struct kunit *test)
 	}
 }
 
+/*
+ * The data-path thread: none for a device that is only provisioned, one
+ * from the first DRIVER_OK, the same one across resets and later
+ * DRIVER_OKs (freed with the device, in core_exit()).
+ */
+static void worker_lifetime_test(struct kunit *test)
+{
+	struct vdpasim *sim = test->priv;
+	struct vdpa_device *vdev = vdev_of(test);
+	struct kthread_worker *first;
+
+	KUNIT_EXPECT_NULL(test, sim->worker);
+	KUNIT_ASSERT_EQ(test, vdpa_set_features(vdev, DEV_FEATURES), 0);
+	KUNIT_EXPECT_EQ(test, vdpa_set_status(vdev, ACK | DRV | FOK), 0);
+	KUNIT_EXPECT_NULL(test, sim->worker);
+	KUNIT_EXPECT_EQ(test, vdpa_set_status(vdev, ACK | DRV | FOK | DOK), 0);
+	first = sim->worker;
+	KUNIT_ASSERT_NOT_NULL(test, first);
+	KUNIT_EXPECT_EQ(test, vdpa_get_status(vdev), ACK | DRV | FOK | DOK);
+
+	KUNIT_EXPECT_EQ(test, vdpa_set_status(vdev, 0), 0);
+	KUNIT_EXPECT_PTR_EQ(test, sim->worker, first);
+	KUNIT_ASSERT_EQ(test, vdpa_set_features(vdev, DEV_FEATURES), 0);
+	KUNIT_EXPECT_EQ(test, vdpa_set_status(vdev, ACK | DRV | FOK | DOK), 0);
+	KUNIT_EXPECT_PTR_EQ(test, sim->worker, first);
+}
+
 static struct kunit_case vdpasim_core_cases[] = {
 	KUNIT_CASE_PARAM(features_test, feature_gen_params),
 	KUNIT_CASE_PARAM(status_test, status_gen_params),
@@ -403,6 +430,7 @@ static struct kunit_case vdpasim_core_cases[] = {
 	KUNIT_CASE(vq_limits_test),
 	KUNIT_CASE(legacy_config_read_test),
 	KUNIT_CASE(config_read_test),
+	KUNIT_CASE(worker_lifetime_test),
 	{}
 };
 

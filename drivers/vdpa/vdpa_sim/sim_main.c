@@ -26,7 +26,10 @@
  * unrelated system work, the work can be cancelled and flushed on its own
  * at reset and suspend, and the thread shows up in ps as "vdpasim-<name>".
  * Each pass is bounded by the class budget and re-queues itself, so the
- * thread yields between passes.
+ * thread yields between passes.  The thread starts with the data path, at
+ * the first DRIVER_OK, not with the device: starting and stopping a kthread
+ * costs milliseconds on a slow or emulated CPU, and devices that are only
+ * provisioned (thousands of them, for some users) never need one.
  */
 
 #include <linux/bottom_half.h>
@@ -171,7 +174,12 @@ EXPORT_SYMBOL_GPL(vdpasim_vq_push);
 
 void vdpasim_schedule_work(struct vdpasim *sim)
 {
-	kthread_queue_work(sim->worker, &sim->work);
+	/* paired with the release in vdpasim_start_worker() */
+	struct kthread_worker *worker = smp_load_acquire(&sim->worker);
+
+	/* none before the first DRIVER_OK, which queues a pass itself */
+	if (worker)
+		kthread_queue_work(worker, &sim->work);
 }
 EXPORT_SYMBOL_GPL(vdpasim_schedule_work);
 
@@ -588,14 +596,46 @@ static u8 vdpasim_get_status(struct vdpa_device *vdpa)
 	return status;
 }
 
+/*
+ * Create the data-path thread at the first DRIVER_OK; it lives until the
+ * device is freed.  Lockless readers (vdpasim_schedule_work(), from any
+ * context) see either NULL or a fully set up worker.
+ */
+static int vdpasim_start_worker(struct vdpasim *sim)
+{
+	struct kthread_worker *worker;
+
+	lockdep_assert_held(&sim->lock);
+	if (sim->worker)
+		return 0;
+	worker = kthread_create_worker(0, "vdpasim-%s", dev_name(&sim->vdpa.dev));
+	if (IS_ERR(worker))
+		return PTR_ERR(worker);
+	/* paired with the acquire in vdpasim_schedule_work() */
+	smp_store_release(&sim->worker, worker);
+	return 0;
+}
+
 static void vdpasim_set_status(struct vdpa_device *vdpa, u8 status)
 {
 	struct vdpasim *sim = vdpa_to_sim(vdpa);
 	bool start;
+	int ret;
 
 	mutex_lock(&sim->lock);
 	start = !(sim->status & VIRTIO_CONFIG_S_DRIVER_OK) &&
 		(status & VIRTIO_CONFIG_S_DRIVER_OK);
+	if (start) {
+		ret = vdpasim_start_worker(sim);
+		if (ret) {
+			/* no data path: tell the driver, which must reset */
+			dev_err_ratelimited(&vdpa->dev,
+					    "cannot start the data-path thread: %d\n",
+					    ret);
+			status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+			start = false;
+		}
+	}
 	sim->status = status;
 	mutex_unlock(&sim->lock);
 
@@ -1066,12 +1106,6 @@ struct vdpasim *vdpasim_create(const struct vdpasim_dev_attr *attr,
 			goto err_put;
 		snprintf(vq->name, sizeof(vq->name), "%s-vq%u",
 			 dev_name(&vdpa->dev), i);
-	}
-
-	sim->worker = kthread_create_worker(0, "vdpasim-%s", dev_name(&vdpa->dev));
-	if (IS_ERR(sim->worker)) {
-		sim->worker = NULL;
-		goto err_put;
 	}
 
 	mutex_lock(&sim->lock);

@@ -127,7 +127,8 @@ struct vdpasim_vq {
  *	  A mutex: all users run in process context (the worker is a kthread),
  *	  and set_map may rebuild large tables; kick_vq, the only atomic op,
  *	  does not take it.
- * @worker: dedicated data-path thread of this device
+ * @worker: dedicated data-path thread of this device; NULL until the
+ *	    first DRIVER_OK, set once under @lock, read locklessly
  * @work: the data-path pass queued on @worker
  * @vqs: @dev_attr.nvqs virtqueues
  * @iotlb: per-address-space translation copies (@dev_attr.nas entries)
