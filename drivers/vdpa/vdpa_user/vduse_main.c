@@ -26,6 +26,8 @@
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_ring.h>
 
 #include "vduse.h"
 
@@ -904,6 +906,49 @@ static bool vduse_name_ok(const char *name)
 	       strcmp(name, "..");
 }
 
+/*
+ * What a virtio-net device from userspace may offer.  No control virtqueue,
+ * as upstream: virtio_net waits for its answers with the RTNL held, so a
+ * daemon that stops answering would stall every network configuration of
+ * the host; nor what depends on it (multiqueue, receive filters, VLAN
+ * filters, announcements, MAC setting, offload control, RSS).  Without
+ * multiqueue, one queue pair.
+ */
+#define VDUSE_NET_FEATURES						\
+	(BIT_ULL(VIRTIO_NET_F_CSUM) | BIT_ULL(VIRTIO_NET_F_GUEST_CSUM) |	\
+	 BIT_ULL(VIRTIO_NET_F_MTU) | BIT_ULL(VIRTIO_NET_F_MAC) |		\
+	 BIT_ULL(VIRTIO_NET_F_GUEST_TSO4) | BIT_ULL(VIRTIO_NET_F_GUEST_TSO6) | \
+	 BIT_ULL(VIRTIO_NET_F_GUEST_ECN) | BIT_ULL(VIRTIO_NET_F_GUEST_UFO) | \
+	 BIT_ULL(VIRTIO_NET_F_HOST_TSO4) | BIT_ULL(VIRTIO_NET_F_HOST_TSO6) | \
+	 BIT_ULL(VIRTIO_NET_F_HOST_ECN) | BIT_ULL(VIRTIO_NET_F_HOST_UFO) |	\
+	 BIT_ULL(VIRTIO_NET_F_MRG_RXBUF) | BIT_ULL(VIRTIO_NET_F_STATUS) |	\
+	 BIT_ULL(VIRTIO_NET_F_SPEED_DUPLEX) |				\
+	 BIT_ULL(VIRTIO_F_ANY_LAYOUT) | BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC) | \
+	 BIT_ULL(VIRTIO_RING_F_EVENT_IDX) | BIT_ULL(VIRTIO_F_VERSION_1) |	\
+	 BIT_ULL(VIRTIO_F_ACCESS_PLATFORM))
+
+static const char *vduse_net_config_problem(const struct vduse_dev_config *config)
+{
+	if (config->features & BIT_ULL(VIRTIO_NET_F_CTRL_VQ))
+		return "virtio-net: no control virtqueue (VIRTIO_NET_F_CTRL_VQ) from userspace";
+	if (config->features & ~VDUSE_NET_FEATURES)
+		return "virtio-net: a feature offered is not supported from userspace";
+	if (config->vq_num != 2)
+		return "virtio-net: vq_num must be 2 (one queue pair)";
+	if ((config->features & BIT_ULL(VIRTIO_NET_F_MTU)) &&
+	    config->config_size < offsetofend(struct virtio_net_config, mtu))
+		return "virtio-net: VIRTIO_NET_F_MTU offered without mtu in config";
+	return NULL;
+}
+
+static const char *vduse_blk_config_problem(const struct vduse_dev_config *config)
+{
+	if ((config->features & BIT_ULL(VIRTIO_BLK_F_MQ)) &&
+	    config->config_size < offsetofend(struct virtio_blk_config, num_queues))
+		return "VIRTIO_BLK_F_MQ offered without num_queues in config";
+	return NULL;
+}
+
 /* Why a config is refused, for the log; NULL if it is acceptable. */
 static const char *vduse_config_problem(const struct vduse_dev_config *config)
 {
@@ -911,8 +956,9 @@ static const char *vduse_config_problem(const struct vduse_dev_config *config)
 		return "reserved fields not zero";
 	if (!vduse_name_ok(config->name))
 		return "name empty, too long (63 bytes at most), or containing '/'";
-	if (config->device_id != VIRTIO_ID_BLOCK)
-		return "device class not supported (only virtio-blk, id 2)";
+	if (config->device_id != VIRTIO_ID_BLOCK &&
+	    config->device_id != VIRTIO_ID_NET)
+		return "device class not supported (virtio-net, id 1, and virtio-blk, id 2)";
 	if (!(config->features & BIT_ULL(VIRTIO_F_VERSION_1)))
 		return "VIRTIO_F_VERSION_1 not offered";
 	if (!(config->features & BIT_ULL(VIRTIO_F_ACCESS_PLATFORM)))
@@ -927,10 +973,9 @@ static const char *vduse_config_problem(const struct vduse_dev_config *config)
 	if (config->config_size < sizeof(__virtio64) ||
 	    config->config_size > VDUSE_MAX_CONFIG_SIZE)
 		return "config_size not in 8..PAGE_SIZE";
-	if ((config->features & BIT_ULL(VIRTIO_BLK_F_MQ)) &&
-	    config->config_size < offsetofend(struct virtio_blk_config, num_queues))
-		return "VIRTIO_BLK_F_MQ offered without num_queues in config";
-	return NULL;
+	if (config->device_id == VIRTIO_ID_NET)
+		return vduse_net_config_problem(config);
+	return vduse_blk_config_problem(config);
 }
 
 /* Create a device with config space @buf, which it takes over (or frees). */
@@ -1200,6 +1245,7 @@ static const struct vdpa_mgmtdev_ops vduse_mgmtdev_ops = {
 };
 
 static const struct virtio_device_id vduse_id_table[] = {
+	{ VIRTIO_ID_NET, VIRTIO_DEV_ANY_ID },
 	{ VIRTIO_ID_BLOCK, VIRTIO_DEV_ANY_ID },
 	{ 0 },
 };
