@@ -4,6 +4,8 @@
 # VDUSE: /dev/vduse/control's checks, then Debian's qemu-storage-daemon
 # exporting an image file as a VDUSE block device that virtio_vdpa and
 # virtio_blk drive; and what happens when that daemon is killed under I/O.
+# Then our own daemon, tools/vduse_net.c: a virtio-net device whose frames
+# go to a TAP interface, driven by virtio_vdpa and virtio_net.
 
 . "$VDPA_TREE/tests/helpers/mgmt-lib.sh"
 
@@ -74,15 +76,27 @@ VD_BLK_FEATURES=$(((1 << 32) | (1 << 33)))
 test_control() {
 	load_modules vdpa vduse
 	vdpa mgmtdev show | grep -q '^vduse:' || fail "mgmtdev vduse not listed"
-	vdpa mgmtdev show vduse | grep -q 'supported_classes block' ||
-		fail "vduse does not list the block class"
+	vdpa mgmtdev show vduse | grep -q 'supported_classes net block' ||
+		fail "vduse does not list the net and block classes: $(vdpa mgmtdev show vduse)"
 	wait_for 10 test -c /dev/vduse/control
 	expect_eq "$(vd_ctl api)" "0 ok EINVAL" "API version, set 0, set 1"
 
 	# config validation: each bad field gets EINVAL
 	expect_eq "$(vd_ctl create x0 2 $((1 << 32)) 1 4096 8)" EINVAL "no ACCESS_PLATFORM"
 	expect_eq "$(vd_ctl create x0 2 $((1 << 33)) 1 4096 8)" EINVAL "no VERSION_1"
-	expect_eq "$(vd_ctl create x0 1 $VD_BLK_FEATURES 1 4096 8)" EINVAL "net class"
+	expect_eq "$(vd_ctl create x0 3 $VD_BLK_FEATURES 1 4096 8)" EINVAL "console class"
+	# virtio-net: one queue pair, no control virtqueue, no feature beyond
+	# the list (VIRTIO_NET_F_GUEST_ANNOUNCE, bit 21, needs the control vq)
+	expect_eq "$(vd_ctl create x0 1 $VD_BLK_FEATURES 1 4096 8)" EINVAL "net, 1 queue"
+	expect_eq "$(vd_ctl create x0 1 $((VD_BLK_FEATURES | 1 << 17)) 3 4096 8)" \
+		EINVAL "net, control vq"
+	expect_eq "$(vd_ctl create x0 1 $((VD_BLK_FEATURES | 1 << 21)) 2 4096 8)" \
+		EINVAL "net, GUEST_ANNOUNCE"
+	expect_eq "$(vd_ctl create x0 1 $((VD_BLK_FEATURES | 1 << 3)) 2 4096 8)" \
+		EINVAL "net, MTU without mtu in config"
+	expect_eq "$(vd_ctl create n0 1 $((VD_BLK_FEATURES | 1 << 5)) 2 4096 8)" ok \
+		"net, MAC, 2 queues"
+	expect_eq "$(vd_ctl destroy n0)" ok "destroy n0"
 	expect_eq "$(vd_ctl create x0 2 $VD_BLK_FEATURES 0 4096 8)" EINVAL "0 queues"
 	expect_eq "$(vd_ctl create x0 2 $VD_BLK_FEATURES 65 4096 8)" EINVAL "65 queues"
 	expect_eq "$(vd_ctl create x0 2 $VD_BLK_FEATURES 1 3000 8)" EINVAL "align 3000"
@@ -350,3 +364,111 @@ sys.stdin.read()
 PYEOF
 )
 
+# ---- our VDUSE net daemon: tools/vduse_net.c ----
+
+VN_NS=vduse-peer
+VN_MAC=52:54:00:76:64:01
+VN_OUR_IP=10.77.0.1
+VN_PEER_IP=10.77.0.2
+
+vn_netdev() {
+	local d
+
+	for d in /sys/bus/vdpa/devices/"$1"/virtio*/net/*; do
+		[ -e "$d" ] && printf '%s\n' "${d##*/}" && return 0
+	done
+	return 1
+}
+
+vn_listening() {
+	ip netns exec "$VN_NS" ss -Hltn "sport = :$1" | grep -q .
+}
+
+vn_exited() { ! kill -0 "$1" 2>/dev/null; }
+
+vn_stop() {
+	if [ -n "${VN_PID:-}" ] && kill -0 "$VN_PID" 2>/dev/null; then
+		kill "$VN_PID"
+		wait "$VN_PID" || true
+	fi
+	ip netns del "$VN_NS" 2>/dev/null || true
+}
+
+# vduse-net's device, attached through virtio_vdpa: the kernel's
+# virtio_net pings a peer in another namespace behind the TAP interface,
+# and 4 MiB sent over TCP arrive intact; the daemon's counters agree with
+# the interface's; vdpa dev del while it runs, then its exit removes the
+# device node.
+test_net_tap() {
+	local tools=$VDPA_TREE/tools/build dev pid sum tx rx dtx drx ttx trx
+
+	[ -x "$tools/vduse-net" ] || fail "$tools/vduse-net is not built (make tools)"
+	load_modules vdpa vduse virtio_vdpa
+	modprobe virtio_net
+	modprobe tun
+	trap vn_stop EXIT
+	"$tools/vduse-net" -n vnet0 -t vtap0 -m $VN_MAC >vn.log 2>&1 &
+	VN_PID=$!
+	wait_for 30 grep -q ready vn.log || { cat vn.log; fail "vduse-net did not start"; }
+	ip netns add "$VN_NS"
+	ip link set vtap0 netns "$VN_NS"
+	# IPv4 only: no neighbour discovery frames beside the test's own
+	ip netns exec "$VN_NS" sysctl -qw net.ipv6.conf.vtap0.disable_ipv6=1
+	ip -n "$VN_NS" addr add "$VN_PEER_IP/24" dev vtap0
+	ip -n "$VN_NS" link set vtap0 up
+	ip -n "$VN_NS" link set lo up
+
+	vdpa dev add name vnet0 mgmtdev vduse
+	vdpa dev show vnet0 | grep -q 'type network' ||
+		fail "vnet0 is not a net device: $(vdpa dev show vnet0)"
+	wait_for 30 vn_netdev vnet0 >/dev/null || fail "no netdev on vnet0"
+	dev=$(vn_netdev vnet0)
+	expect_eq "$(cat /sys/class/net/"$dev"/address)" $VN_MAC "MAC of $dev"
+	sysctl -qw net.ipv6.conf."$dev".disable_ipv6=1
+	ip addr add "$VN_OUR_IP/24" dev "$dev"
+	ip link set "$dev" up
+	busybox ping -c 3 -W 10 "$VN_PEER_IP" >/dev/null ||
+		{ cat vn.log; fail "$dev cannot ping the peer behind vtap0"; }
+
+	head -c 4M /dev/urandom >data
+	ip netns exec "$VN_NS" busybox nc -l -p 7070 >recv &
+	pid=$!
+	wait_for 30 vn_listening 7070 || fail "the peer's nc never listened"
+	exec 3<>"/dev/tcp/$VN_PEER_IP/7070"
+	cat data >&3
+	exec 3>&-
+	wait_for 60 vn_exited "$pid"
+	wait "$pid" || true
+	sum=$(sha256sum <data)
+	expect_eq "$(sha256sum <recv)" "$sum" "sha256 of what the peer received"
+
+	# detach while the daemon runs: the netdev goes, the daemon stays
+	tx=$(cat /sys/class/net/"$dev"/statistics/tx_packets)
+	rx=$(cat /sys/class/net/"$dev"/statistics/rx_packets)
+	vdpa dev del vnet0
+	wait_for 30 test ! -e /sys/class/net/"$dev"
+	kill -0 "$VN_PID" || fail "the daemon died on detach"
+	test -c /dev/vduse/vnet0 || fail "the daemon's node went on detach"
+	# (vtap0 goes with the daemon)
+	trx=$(ip netns exec "$VN_NS" cat /sys/class/net/vtap0/statistics/rx_packets)
+	ttx=$(ip netns exec "$VN_NS" cat /sys/class/net/vtap0/statistics/tx_packets)
+	kill "$VN_PID"
+	wait "$VN_PID" || fail "vduse-net exited with an error: $(cat vn.log)"
+	VN_PID=
+	cat vn.log
+	wait_for 30 test ! -e /dev/vduse/vnet0
+	grep -q 'bad chains 0, tap errors 0' vn.log || fail "errors in vduse-net"
+
+	# Counts.  The daemon wrote to the TAP interface exactly what it
+	# counted as sent; it cannot give the driver more than it read from
+	# there; and the driver (which counts completed buffers) sent no more
+	# than the daemon took, and received no more than it was given.
+	read -r dtx drx < <(sed -n 's/.* tx \([0-9]*\) frames .* rx \([0-9]*\) frames .*/\1 \2/p' vn.log)
+	[ -n "$dtx" ] && [ -n "$drx" ] || fail "no counters in vduse-net's output"
+	log "driver tx $tx rx $rx; daemon tx $dtx rx $drx; vtap0 rx $trx tx $ttx"
+	expect_eq "$dtx" "$trx" "frames the daemon sent = frames vtap0 received"
+	[ "$drx" -le "$ttx" ] || fail "the daemon gave $drx frames, vtap0 sent only $ttx"
+	[ "$tx" -le "$dtx" ] || fail "$dev sent $tx frames, the daemon took only $dtx"
+	[ "$rx" -le "$drx" ] || fail "$dev received $rx frames, the daemon gave only $drx"
+	[ "$tx" -ge 2000 ] || fail "only $tx frames sent for 4 MiB"
+}

@@ -1,0 +1,671 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vduse-net: a virtio-net device implemented in userspace through VDUSE,
+ * whose frames go to and come from a TAP interface.
+ *
+ *   vduse-net [-n NAME] [-t TAP] [-m MAC] [-q QUEUE_SIZE]
+ *
+ * It creates the VDUSE device NAME (default vduse-net0; one queue pair,
+ * features VERSION_1, ACCESS_PLATFORM, MAC, STATUS), sets up its two
+ * queues and opens the TAP interface TAP (default vtap0), then serves the
+ * device until SIGINT or SIGTERM: `vdpa dev add name NAME mgmtdev vduse`
+ * makes it a vdpa device, and a bus driver (virtio_vdpa: a kernel ethX;
+ * vhost_vdpa) drives it.  Frames the driver sends go out of the TAP
+ * interface; frames that come in on it are given to the driver.  On exit
+ * it prints its counters ("vduse-net: tx N frames ... rx N frames ...")
+ * and destroys the device (which fails while a vdpa device still uses it;
+ * the kernel then fails the driver's outstanding buffers itself).
+ *
+ * The driver's memory is reached through VDUSE_IOTLB_GET_FD: the kernel
+ * returns a file for the region holding an IOVA, which is mapped here and
+ * kept until the kernel says the region changed (VDUSE_UPDATE_IOTLB) or
+ * the device is reset.  Everything read from the rings comes from the
+ * driver and is checked: indexes against the queue size, chains against
+ * loops, every address against the regions the kernel gave.
+ *
+ * No dependency beyond libc and the kernel's uapi headers.
+ */
+
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <linux/vduse.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_ring.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define NQUEUES		2	/* 0: receive, 1: transmit */
+#define RXQ		0
+#define TXQ		1
+#define MAX_REGIONS	64
+#define MAX_FRAME	65536
+#define NET_HDR_LEN	sizeof(struct virtio_net_hdr_v1)
+
+struct region {
+	uint64_t start, last;
+	uint8_t *base;
+	uint8_t perm;
+};
+
+struct queue {
+	bool on;
+	uint16_t num;
+	uint16_t last_avail;	/* next avail entry to take */
+	uint16_t used_idx;	/* next used entry to fill */
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	int kickfd;
+};
+
+struct stats {
+	unsigned long long tx_frames, tx_bytes, rx_frames, rx_bytes;
+	unsigned long long rx_dropped, bad_chains, tap_errors;
+};
+
+static const char *prog = "vduse-net";
+static volatile sig_atomic_t stop;
+static int devfd = -1, tapfd = -1;
+static uint8_t status;
+static struct region regions[MAX_REGIONS];
+static unsigned int nregions;
+static struct queue queues[NQUEUES];
+static struct stats st;
+static uint8_t frame[NET_HDR_LEN + MAX_FRAME];
+
+static void warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: ", prog);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: ", prog);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(1);
+}
+
+/* ---- the driver's memory ---- */
+
+static void unmap_regions(uint64_t start, uint64_t last)
+{
+	unsigned int i = 0;
+
+	while (i < nregions) {
+		struct region *r = &regions[i];
+
+		if (r->last < start || r->start > last) {
+			i++;
+			continue;
+		}
+		munmap(r->base, r->last - r->start + 1);
+		regions[i] = regions[--nregions];
+	}
+}
+
+static struct region *find_region(uint64_t iova)
+{
+	struct vduse_iotlb_entry e = { .start = iova, .last = iova };
+	struct region *r;
+	unsigned int i;
+	int prot = 0;
+	void *p;
+	int fd;
+
+	for (i = 0; i < nregions; i++)
+		if (iova >= regions[i].start && iova <= regions[i].last)
+			return &regions[i];
+	if (nregions == MAX_REGIONS)
+		unmap_regions(regions[0].start, regions[0].last);
+
+	fd = ioctl(devfd, VDUSE_IOTLB_GET_FD, &e);
+	if (fd < 0)
+		return NULL;
+	if (e.start > iova || e.last < iova || e.last - e.start >= SIZE_MAX) {
+		close(fd);
+		return NULL;
+	}
+	if (e.perm & VDUSE_ACCESS_RO)
+		prot |= PROT_READ;
+	if (e.perm & VDUSE_ACCESS_WO)
+		prot |= PROT_WRITE | PROT_READ;
+	p = mmap(NULL, e.last - e.start + 1, prot, MAP_SHARED, fd, e.offset);
+	close(fd);
+	if (p == MAP_FAILED)
+		return NULL;
+	r = &regions[nregions++];
+	r->start = e.start;
+	r->last = e.last;
+	r->base = p;
+	r->perm = e.perm;
+	return r;
+}
+
+/*
+ * The address of [iova, iova + len) in this process, if one region holds
+ * it all with the access asked (VDUSE_ACCESS_RO to read, _WO to write).
+ */
+static void *iova_ptr(uint64_t iova, uint64_t len, uint8_t access)
+{
+	struct region *r;
+
+	if (!len || iova + len - 1 < iova)
+		return NULL;
+	r = find_region(iova);
+	if (!r || iova + len - 1 > r->last || (r->perm & access) != access)
+		return NULL;
+	return r->base + (iova - r->start);
+}
+
+/* Copy between @buf and the driver's memory, across regions. */
+static bool iova_copy(uint64_t iova, void *buf, uint64_t len, bool to_driver)
+{
+	while (len) {
+		struct region *r = find_region(iova);
+		uint64_t n;
+
+		if (!r || (r->perm & (to_driver ? VDUSE_ACCESS_WO :
+				      VDUSE_ACCESS_RO)) == 0)
+			return false;
+		n = r->last - iova + 1;
+		if (!n || n > len)	/* !n: the region ends at 2^64 */
+			n = len;
+		if (to_driver)
+			memcpy(r->base + (iova - r->start), buf, n);
+		else
+			memcpy(buf, r->base + (iova - r->start), n);
+		buf = (uint8_t *)buf + n;
+		iova += n;
+		len -= n;
+	}
+	return true;
+}
+
+/* ---- virtqueues ---- */
+
+static void queue_stop(struct queue *q)
+{
+	q->on = false;
+	q->desc = NULL;
+	q->avail = NULL;
+	q->used = NULL;
+}
+
+static void reset_device(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < NQUEUES; i++) {
+		queue_stop(&queues[i]);
+		queues[i].last_avail = 0;
+		queues[i].used_idx = 0;
+	}
+	unmap_regions(0, UINT64_MAX);
+}
+
+/*
+ * Learn where the rings are: at DRIVER_OK (@fresh: the indexes too, from
+ * the state the driver set), or again after the kernel changed a region
+ * (the indexes go on).
+ */
+static void start_queues(bool fresh)
+{
+	unsigned int i;
+
+	for (i = 0; i < NQUEUES; i++) {
+		struct vduse_vq_info info = { .index = i };
+		struct queue *q = &queues[i];
+		uint64_t n;
+
+		if (ioctl(devfd, VDUSE_VQ_GET_INFO, &info) < 0) {
+			warnx("queue %u: VQ_GET_INFO: %s", i, strerror(errno));
+			continue;
+		}
+		if (!info.ready)
+			continue;
+		n = info.num;
+		if (!n || n > 32768 || (n & (n - 1))) {
+			warnx("queue %u: bad size %llu", i, (unsigned long long)n);
+			continue;
+		}
+		q->desc = iova_ptr(info.desc_addr, 16 * n, VDUSE_ACCESS_RO);
+		q->avail = iova_ptr(info.driver_addr, 6 + 2 * n, VDUSE_ACCESS_RO);
+		q->used = iova_ptr(info.device_addr, 6 + 8 * n, VDUSE_ACCESS_RW);
+		if (!q->desc || !q->avail || !q->used) {
+			warnx("queue %u: rings not mapped", i);
+			queue_stop(q);
+			continue;
+		}
+		q->num = n;
+		if (fresh) {
+			q->last_avail = info.split.avail_index;
+			q->used_idx = q->last_avail;
+		}
+		q->on = true;
+	}
+}
+
+static bool queue_has_avail(struct queue *q)
+{
+	return q->on &&
+	       __atomic_load_n(&q->avail->idx, __ATOMIC_ACQUIRE) != q->last_avail;
+}
+
+static void queue_push(struct queue *q, uint16_t head, uint32_t len)
+{
+	struct vring_used_elem *e = &q->used->ring[q->used_idx % q->num];
+
+	e->id = head;
+	e->len = len;
+	q->used_idx++;
+	__atomic_store_n(&q->used->idx, q->used_idx, __ATOMIC_RELEASE);
+}
+
+static void queue_notify(unsigned int index)
+{
+	struct queue *q = &queues[index];
+	uint32_t i = index;
+
+	if (__atomic_load_n(&q->avail->flags, __ATOMIC_ACQUIRE) &
+	    VRING_AVAIL_F_NO_INTERRUPT)
+		return;
+	if (ioctl(devfd, VDUSE_VQ_INJECT_IRQ, &i) < 0)
+		warnx("queue %u: VQ_INJECT_IRQ: %s", index, strerror(errno));
+}
+
+/*
+ * Walk the chain at @head: call @fn on each descriptor's buffer, readable
+ * ones if @writable is false, writable ones otherwise (a descriptor of the
+ * other kind is an error).  False on a malformed chain.
+ */
+static bool walk_chain(struct queue *q, uint16_t head, bool writable,
+		       bool (*fn)(uint64_t addr, uint32_t len, void *arg),
+		       void *arg)
+{
+	unsigned int count = 0;
+	uint16_t i = head;
+
+	for (;;) {
+		struct vring_desc d;
+
+		if (i >= q->num || ++count > q->num)
+			return false;
+		d = q->desc[i];
+		if (d.flags & VRING_DESC_F_INDIRECT)
+			return false;	/* not offered */
+		if (!!(d.flags & VRING_DESC_F_WRITE) != writable)
+			return false;
+		if (!fn(d.addr, d.len, arg))
+			return false;
+		if (!(d.flags & VRING_DESC_F_NEXT))
+			return true;
+		i = d.next;
+	}
+}
+
+struct gather {
+	uint8_t *buf;
+	size_t len, cap;
+};
+
+static bool gather_fn(uint64_t addr, uint32_t len, void *arg)
+{
+	struct gather *g = arg;
+
+	if (len > g->cap - g->len)
+		return false;
+	if (!iova_copy(addr, g->buf + g->len, len, false))
+		return false;
+	g->len += len;
+	return true;
+}
+
+static bool scatter_fn(uint64_t addr, uint32_t len, void *arg)
+{
+	struct gather *g = arg;
+	size_t n = g->cap - g->len;
+
+	if (n > len)
+		n = len;
+	if (n && !iova_copy(addr, g->buf + g->len, n, true))
+		return false;
+	g->len += n;
+	return true;
+}
+
+/* Frames the driver sent: out of the TAP interface. */
+static void serve_tx(void)
+{
+	struct queue *q = &queues[TXQ];
+	bool done = false;
+
+	while (!stop && queue_has_avail(q)) {
+		uint16_t head = q->avail->ring[q->last_avail % q->num];
+		struct gather g = { .buf = frame, .cap = sizeof(frame) };
+
+		if (walk_chain(q, head, false, gather_fn, &g) &&
+		    g.len >= NET_HDR_LEN) {
+			if (write(tapfd, frame + NET_HDR_LEN,
+				  g.len - NET_HDR_LEN) < 0) {
+				st.tap_errors++;
+			} else {
+				st.tx_frames++;
+				st.tx_bytes += g.len - NET_HDR_LEN;
+			}
+		} else {
+			st.bad_chains++;
+		}
+		q->last_avail++;
+		queue_push(q, head, 0);
+		done = true;
+	}
+	if (done)
+		queue_notify(TXQ);
+}
+
+/* Frames from the TAP interface: to the driver, while it has buffers. */
+static bool serve_rx(void)
+{
+	struct queue *q = &queues[RXQ];
+	struct virtio_net_hdr_v1 hdr = { .num_buffers = 1 };
+	bool done = false;
+	ssize_t n;
+
+	while (!stop && queue_has_avail(q)) {
+		uint16_t head = q->avail->ring[q->last_avail % q->num];
+		struct gather g;
+
+		n = read(tapfd, frame + NET_HDR_LEN, MAX_FRAME);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				st.tap_errors++;
+			break;
+		}
+		memcpy(frame, &hdr, sizeof(hdr));
+		g = (struct gather){ .buf = frame, .cap = NET_HDR_LEN + n };
+		if (!walk_chain(q, head, true, scatter_fn, &g)) {
+			st.bad_chains++;
+			g.len = 0;
+		} else if (g.len < g.cap) {
+			st.rx_dropped++;	/* buffer too small */
+			continue;
+		} else {
+			st.rx_frames++;
+			st.rx_bytes += n;
+		}
+		q->last_avail++;
+		queue_push(q, head, g.len);
+		done = true;
+	}
+	if (done)
+		queue_notify(RXQ);
+	return queue_has_avail(q);
+}
+
+/* ---- requests from the kernel ---- */
+
+static void serve_request(void)
+{
+	struct vduse_dev_response resp = { 0 };
+	struct vduse_dev_request req;
+	ssize_t n;
+
+	n = read(devfd, &req, sizeof(req));
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		die("read a request: %s", strerror(errno));
+	}
+	if (n != sizeof(req))
+		die("short request: %zd bytes", n);
+	resp.request_id = req.request_id;
+	resp.result = VDUSE_REQ_RESULT_OK;
+	switch (req.type) {
+	case VDUSE_SET_STATUS:
+		if (!req.s.status)
+			reset_device();
+		else if ((req.s.status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+			 !(status & VIRTIO_CONFIG_S_DRIVER_OK))
+			start_queues(true);
+		status = req.s.status;
+		break;
+	case VDUSE_GET_VQ_STATE:
+		if (req.vq_state.index >= NQUEUES) {
+			resp.result = VDUSE_REQ_RESULT_FAILED;
+			break;
+		}
+		resp.vq_state.index = req.vq_state.index;
+		resp.vq_state.split.avail_index =
+			queues[req.vq_state.index].last_avail;
+		break;
+	case VDUSE_UPDATE_IOTLB:
+		/* the rings may have been in it: find them again */
+		unmap_regions(req.iova.start, req.iova.last);
+		if (status & VIRTIO_CONFIG_S_DRIVER_OK) {
+			queue_stop(&queues[RXQ]);
+			queue_stop(&queues[TXQ]);
+			start_queues(false);
+		}
+		break;
+	default:
+		resp.result = VDUSE_REQ_RESULT_FAILED;
+		break;
+	}
+	if (write(devfd, &resp, sizeof(resp)) != sizeof(resp))
+		warnx("answer request %u: %s", req.request_id, strerror(errno));
+}
+
+/* ---- set-up ---- */
+
+static int create_device(const char *name, const uint8_t mac[6], int qsize)
+{
+	struct virtio_net_config net = { 0 };
+	struct vduse_dev_config *cfg;
+	size_t csize = offsetof(struct virtio_net_config, max_virtqueue_pairs);
+	uint64_t api = VDUSE_API_VERSION;
+	char path[300];
+	int ctl, fd, i;
+
+	ctl = open("/dev/vduse/control", O_RDWR);
+	if (ctl < 0)
+		die("/dev/vduse/control: %s (is the vduse module loaded?)",
+		    strerror(errno));
+	if (ioctl(ctl, VDUSE_SET_API_VERSION, &api) < 0)
+		die("SET_API_VERSION %llu: %s", (unsigned long long)api,
+		    strerror(errno));
+	cfg = calloc(1, sizeof(*cfg) + csize);
+	if (!cfg)
+		die("out of memory");
+	snprintf(cfg->name, sizeof(cfg->name), "%s", name);
+	cfg->device_id = VIRTIO_ID_NET;
+	cfg->features = 1ULL << VIRTIO_F_VERSION_1 |
+			1ULL << VIRTIO_F_ACCESS_PLATFORM |
+			1ULL << VIRTIO_NET_F_MAC | 1ULL << VIRTIO_NET_F_STATUS;
+	cfg->vq_num = NQUEUES;
+	cfg->vq_align = 4096;
+	cfg->config_size = csize;
+	memcpy(net.mac, mac, 6);
+	net.status = htole16(VIRTIO_NET_S_LINK_UP);
+	memcpy(cfg->config, &net, csize);
+	if (ioctl(ctl, VDUSE_CREATE_DEV, cfg) < 0)
+		die("CREATE_DEV %s: %s", name, strerror(errno));
+	free(cfg);
+
+	snprintf(path, sizeof(path), "/dev/vduse/%s", name);
+	for (i = 0; i < 100; i++) {
+		fd = open(path, O_RDWR | O_NONBLOCK);
+		if (fd >= 0 || errno != ENOENT)
+			break;
+		usleep(50000);
+	}
+	if (fd < 0)
+		die("%s: %s", path, strerror(errno));
+	for (i = 0; i < NQUEUES; i++) {
+		struct vduse_vq_config vq = { .index = i, .max_size = qsize };
+		struct vduse_vq_eventfd efd = { .index = i };
+
+		if (ioctl(fd, VDUSE_VQ_SETUP, &vq) < 0)
+			die("VQ_SETUP %d: %s", i, strerror(errno));
+		queues[i].kickfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (queues[i].kickfd < 0)
+			die("eventfd: %s", strerror(errno));
+		efd.fd = queues[i].kickfd;
+		if (ioctl(fd, VDUSE_VQ_SETUP_KICKFD, &efd) < 0)
+			die("VQ_SETUP_KICKFD %d: %s", i, strerror(errno));
+	}
+	devfd = fd;
+	return ctl;
+}
+
+static void destroy_device(int ctl, const char *name)
+{
+	char buf[VDUSE_NAME_MAX] = { 0 };
+
+	close(devfd);
+	devfd = -1;
+	snprintf(buf, sizeof(buf), "%s", name);
+	if (ioctl(ctl, VDUSE_DESTROY_DEV, buf) < 0)
+		warnx("DESTROY_DEV %s: %s", name, strerror(errno));
+	close(ctl);
+}
+
+static int open_tap(const char *name)
+{
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
+	int fd;
+
+	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		die("/dev/net/tun: %s", strerror(errno));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+		die("TUNSETIFF %s: %s", name, strerror(errno));
+	return fd;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: %s [-n NAME] [-t TAP] [-m MAC] [-q QUEUE_SIZE]\n", prog);
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	const char *name = "vduse-net0", *tap = "vtap0";
+	uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x60 };
+	struct sigaction sa = { .sa_handler = on_signal };
+	bool rx_wait = false;
+	int qsize = 256, ctl, c;
+
+	while ((c = getopt(argc, argv, "n:t:m:q:h")) != -1) {
+		switch (c) {
+		case 'n':
+			name = optarg;
+			break;
+		case 't':
+			tap = optarg;
+			break;
+		case 'm':
+			if (sscanf(optarg, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx",
+				   &mac[0], &mac[1], &mac[2], &mac[3], &mac[4],
+				   &mac[5]) != 6)
+				usage();
+			break;
+		case 'q':
+			qsize = atoi(optarg);
+			if (qsize < 1 || qsize > 32768 || (qsize & (qsize - 1)))
+				die("queue size must be a power of 2 up to 32768");
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	tapfd = open_tap(tap);
+	ctl = create_device(name, mac, qsize);
+	printf("%s: device %s, TAP %s: ready\n", prog, name, tap);
+	fflush(stdout);
+
+	while (!stop) {
+		struct pollfd p[4] = {
+			{ .fd = devfd, .events = POLLIN },
+			{ .fd = queues[RXQ].kickfd, .events = POLLIN },
+			{ .fd = queues[TXQ].kickfd, .events = POLLIN },
+			{ .fd = rx_wait ? -1 : tapfd, .events = POLLIN },
+		};
+		uint64_t v;
+
+		if (poll(p, 4, 1000) < 0) {
+			if (errno == EINTR)
+				continue;
+			die("poll: %s", strerror(errno));
+		}
+		if (p[0].revents & (POLLERR | POLLHUP))
+			die("device node closed under us");
+		if (p[0].revents & POLLIN)
+			serve_request();
+		if (p[1].revents & POLLIN) {
+			if (read(queues[RXQ].kickfd, &v, sizeof(v)) < 0)
+				v = 0;
+			rx_wait = false;	/* new receive buffers */
+		}
+		if (p[2].revents & POLLIN &&
+		    read(queues[TXQ].kickfd, &v, sizeof(v)) < 0)
+			v = 0;
+		if (!(status & VIRTIO_CONFIG_S_DRIVER_OK))
+			continue;
+		/* kicks may be coalesced: look at both rings every time */
+		serve_tx();
+		if (!rx_wait || p[3].revents & POLLIN)
+			rx_wait = !serve_rx();
+	}
+
+	printf("%s: tx %llu frames %llu bytes, rx %llu frames %llu bytes, rx dropped %llu, bad chains %llu, tap errors %llu\n",
+	       prog, st.tx_frames, st.tx_bytes, st.rx_frames, st.rx_bytes,
+	       st.rx_dropped, st.bad_chains, st.tap_errors);
+	fflush(stdout);
+	destroy_device(ctl, name);
+	close(tapfd);
+	return 0;
+}
