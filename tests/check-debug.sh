@@ -30,9 +30,9 @@ set -u -o pipefail
 
 
 # Not run on the debug kernel: a nested TCG guest inside this TCG guest
-# with KASAN would take most of an hour to boot, and the 200-device scale
+# with KASAN (40-qemu, 45-libvirt's guest) would take most of an hour to boot, and the 200-device scale
 # runs add only time to what the other tests already cover.
-DEBUG_SKIP='^(40-qemu/|14-scale/200_devices$)'
+DEBUG_SKIP='^(40-qemu/|45-libvirt/guest$|14-scale/200_devices$)'
 DEBUG_SKIP_WHY='too slow on the debug kernel (tests/check-debug.sh DEBUG_SKIP)'
 
 # Run on the debug kernel only by make check-full (--full), or when --tests
