@@ -2,14 +2,17 @@
 # shellcheck shell=bash
 #
 # QEMU's own vhost-vdpa netdev end to end: the distro's unmodified
-# qemu-system-x86_64 (TCG) boots Debian's kernel with a busybox initramfs
-# (tests/lib/nested-init.sh) on `-netdev type=vhost-vdpa` over vdpasim_net
-# devices.  The nested guest checks its MACs and the loopback counts itself
+# qemu-system-x86_64 (TCG) boots a small kernel (run1) or Debian's kernel
+# (reuse) with a busybox initramfs (tests/lib/nested-init.sh) on
+# `-netdev type=vhost-vdpa` over vdpasim_net devices.  The nested guest checks its MACs and the loopback counts itself
 # and reports on the serial console; this side checks the vstats counters,
 # QEMU's stderr, the pinned pages and the devices' state after QEMU exits.
 #
 # A nested boot costs minutes (TCG inside TCG), so two boots serve every
-# check:
+# check.  run1 boots the small guest kernel of tests/nested (built on the
+# host by tests/host-hooks/40-qemu.sh, everything built in, seconds to
+# boot), reuse Debian's own kernel, so the distro's guest path stays
+# covered:
 #   run1   one QEMU, three NICs on three devices at once: vdpa0 plain,
 #          vdpa1 with x-svq=on (shadow virtqueues, QEMU's live migration
 #          path), vdpa2 created with max_vqp 2 and used with mq=on on 2
@@ -71,6 +74,8 @@ nq_setup() {
 	done
 	ulimit -l unlimited
 	bash "$VDPA_TREE/tests/lib/nested-initramfs.sh" "$TEST_TMPDIR/nested.cpio"
+	bash "$VDPA_TREE/tests/lib/nested-initramfs.sh" "$TEST_TMPDIR/small.cpio" -
+	nq_small_kernel
 	# the unpacked kernel is kept for the other tests of this VM boot
 	NQ_KERNEL=/tmp/vdpa-nested-kernel-$(uname -r)
 	if [ ! -s "$NQ_KERNEL" ]; then
@@ -80,10 +85,26 @@ nq_setup() {
 	fi
 }
 
+# nq_small_kernel: NQ_SMALL, the vmlinux of the small guest kernel the
+# host hook built (tests/.build/nested/dir); fails with the hook's log if
+# there is none.
+nq_small_kernel() {
+	local d=$VDPA_TREE/tests/.build/nested dir
+
+	if ! read -r dir <"$d/dir" 2>/dev/null || [ ! -r "$dir/vmlinux" ]; then
+		[ ! -r "$d/log" ] || tail -n 20 "$d/log"
+		fail "no small guest kernel: tests/host-hooks/40-qemu.sh setup failed"
+		return 1
+	fi
+	NQ_SMALL=$dir/vmlinux
+	log "small guest kernel: $NQ_SMALL ($(cat "$dir/release"))"
+}
+
 nq_pinned_is() { [ "$(pinned_pages)" = "$1" ]; }
 
 # nq_start RUN SMP I...: start QEMU in the background with one NIC on each
-# device I, in that order (eth0, eth1, ...).  The console goes to $NQ_CON
+# device I, in that order (eth0, eth1, ...); it boots NQ_BOOT_KERNEL with
+# NQ_BOOT_INITRD.  The console goes to $NQ_CON
 # (in the results, next to the test's log: out/40-qemu/TEST.RUN.console),
 # stderr to RUN.err; the guest reads "go" lines from the fifo RUN.ctl,
 # kept open on fd $NQ_CTL.  A lean boot: 128 MB, no crypto self-tests, no
@@ -113,12 +134,12 @@ nq_start() {
 	exec {NQ_CTL}<>"$run.ctl"
 	: >"$NQ_CON"	# for nq_wait before QEMU's redirection opened it
 	NQ_T0=$(date +%s)
-	log "$run: qemu-system-x86_64 -smp $smp ${args[*]}"
+	log "$run: qemu-system-x86_64 -smp $smp -kernel $NQ_BOOT_KERNEL ${args[*]}"
 	qemu-system-x86_64 -accel tcg -m 128M -smp "$smp" \
 		-nodefaults -no-user-config -display none -no-reboot \
 		-chardev stdio,id=con,signal=off -serial chardev:con \
 		-monitor none \
-		-kernel "$NQ_KERNEL" -initrd "$TEST_TMPDIR/nested.cpio" \
+		-kernel "$NQ_BOOT_KERNEL" -initrd "$NQ_BOOT_INITRD" \
 		-append "console=ttyS0 quiet ipv6.disable=1 panic=-1 no_timer_check cryptomgr.notests rodata=off pci=noacpi vt.slow=2 vt.count=$NQ_COUNT vt.foreign=$NQ_FOREIGN vt.nics=$#" \
 		"${args[@]}" <"$run.ctl" >"$NQ_CON" 2>"$run.err" &
 	NQ_PID=$!
@@ -374,6 +395,7 @@ test_plain_svq_mq_then_reuse_and_del() {
 
 	nq_setup
 	pinned=$(pinned_pages)
+	NQ_BOOT_KERNEL=$NQ_SMALL NQ_BOOT_INITRD=$TEST_TMPDIR/small.cpio
 	nq_start run1 2 0 1 2
 	nq_run_traffic
 	# the guest powers off while this side checks its counts
@@ -394,6 +416,7 @@ test_plain_svq_mq_then_reuse_and_del() {
 
 	# the second QEMU on the same device
 	cdev=$(nq_cdev 0)
+	NQ_BOOT_KERNEL=$NQ_KERNEL NQ_BOOT_INITRD=$TEST_TMPDIR/nested.cpio
 	nq_start reuse 1 0
 	nq_run_traffic
 	nq_check_traffic 0
