@@ -7,6 +7,8 @@
 #   make run            demo: a vdpasim_net device driven by the real tools
 #   make check-debug    the suite on a debug kernel (KASAN, lockdep, KUnit)
 #   make fuzz OPS=N     a longer seeded fuzz run on the debug kernel
+#   make coverage       check-debug plus a fuzz pass with gcov counters in
+#                       our modules: line and branch coverage per file
 #   make KDIR=/path     build against another kernel tree
 #   make BUILD_DIR=dir  build in dir, not in the source tree (one per
 #                       kernel lets builds for several kernels run at once;
@@ -35,7 +37,7 @@ PWD := $(shell pwd)
 # in-tree build.
 VDPA_CONFIGS := CONFIG_VDPA=m CONFIG_VDPA_SIM=m CONFIG_VDPA_SIM_NET=m \
 	CONFIG_VDPA_SIM_BLK=m CONFIG_VP_VDPA=m CONFIG_VHOST_VDPA=m \
-	CONFIG_VIRTIO_VDPA=m
+	CONFIG_VIRTIO_VDPA=m CONFIG_VDPA_USER=m
 
 # BUILD_DIR: where kbuild writes the objects and .ko files; the source
 # tree itself when unset.  scripts/build-tree.sh makes it a mirror of the
@@ -45,7 +47,7 @@ MOD_DIR := $(if $(BUILD_DIR),$(abspath $(BUILD_DIR)),$(PWD))
 
 KBUILD_ARGS := -C $(KDIR) M=$(MOD_DIR) W=$(W) $(VDPA_CONFIGS)
 
-.PHONY: all modules clean check check-debug fuzz run bench tools help install uninstall \
+.PHONY: all modules clean check check-debug fuzz coverage run bench tools help install uninstall \
 	install-udev uninstall-udev version modules-list
 
 all: modules tools
@@ -88,8 +90,14 @@ check-debug:
 fuzz:
 	./tests/check-debug.sh --fuzz $(or $(OPS),100000)
 
+# Line and branch coverage of our modules (gcov) over the check-debug suite
+# and a fuzz pass of OPS operations (default 20000).
+coverage:
+	$(if $(OPS),FUZZ_OPS=$(OPS)) ./tests/check-debug.sh --coverage \
+		$(if $(TESTS),--tests '$(TESTS)')
+
 help:
-	@sed -n '3,24p' Makefile
+	@sed -n '3,26p' Makefile
 
 # The one definition of the version is in include/linux/vdpa_version.h.
 VDPA_VERSION := $(shell sed -n 's/^\#define VDPA_VERSION "\(.*\)"$$/\1/p' \

@@ -5,7 +5,7 @@
 # kmemleak, fault injection, KUnit), built once from Debian's
 # linux-source-6.1 by tests/debug/build-kernel.sh and cached.
 #
-#   tests/check-debug.sh [--tests REGEX] [--fuzz OPS] [--no-build]
+#   tests/check-debug.sh [--tests REGEX] [--fuzz OPS] [--coverage] [--no-build]
 #
 # Builds our modules and every KUnit test module (*_test.ko) against it,
 # boots it with panic_on_warn=1, runs tests/cases/*.sh (minus those too
@@ -13,7 +13,12 @@
 # as a test kunit/SUITE, then the final checks debug/* (module refcounts,
 # pinned pages, lockdep still on, empty kmemleak report).  --fuzz OPS runs
 # only the fuzzer (tests/debug-cases/90-fuzz.sh) with FUZZ_OPS=OPS (and
-# FUZZ_SEED, random unless set) and the final checks.
+# FUZZ_SEED, random unless set) and the final checks.  --coverage (make
+# coverage) builds our modules with gcov counters (VDPA_GCOV=1), runs the
+# fuzz pass with FUZZ_OPS (default 20000, seed FUZZ_SEED, default 1)
+# unless --fuzz is given, saves the counters in RUN/gcov and prints line
+# and branch coverage per file (tests/debug/coverage.py; annotated
+# sources in RUN/coverage).
 #
 # The last line is "N passed, N failed[, N skipped]"; the exit status is
 # non-zero on any failure or kernel report.  See Documentation/testing.rst.
@@ -40,19 +45,21 @@ TB_TREE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 . "$TB_TREE/tests/lib/host-lib.sh"
 
 usage() {
-	sed -n '4,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '4,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 
 TESTS=
 BUILD=1
 FUZZ=
+COVERAGE=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--tests) TESTS=${2?--tests needs a regex}; shift ;;
 	--tests=*) TESTS=${1#--tests=} ;;
 	--fuzz) FUZZ=${2?--fuzz needs a number of operations}; shift ;;
 	--fuzz=*) FUZZ=${1#--fuzz=} ;;
+	--coverage) COVERAGE=1 ;;
 	--no-build) BUILD=0 ;;
 	-h | --help) usage 0 ;;
 	*) echo "check-debug: unknown option $1" >&2; usage 2 >&2 ;;
@@ -70,8 +77,24 @@ if [ -n "$FUZZ" ]; then
 	# VM's leaves 20 minutes beyond it for boot, set-up and checks.
 	[ -n "$VM_TIMEOUT_SET" ] || VDPA_VM_TIMEOUT=$((1800 + FUZZ / 10))
 	[ -z "${FUZZ_THREADS:-}" ] || FUZZ_PARAMS+=("FUZZ_THREADS=$FUZZ_THREADS")
+elif [ $COVERAGE = 1 ]; then
+	# A longer fuzz pass than check-debug's 5000 operations, seed 1 (the
+	# figures of two runs compare).
+	: "${FUZZ_OPS:=20000}" "${FUZZ_SEED:=1}"
+	[[ $FUZZ_OPS =~ ^[0-9]+$ ]] || tb_die "FUZZ_OPS must be a number, not '$FUZZ_OPS'"
+	FUZZ_PARAMS=("FUZZ_OPS=$FUZZ_OPS" "FUZZ_SEED=$FUZZ_SEED")
+	[ -z "${FUZZ_THREADS:-}" ] || FUZZ_PARAMS+=("FUZZ_THREADS=$FUZZ_THREADS")
+	[ -n "$VM_TIMEOUT_SET" ] || VDPA_VM_TIMEOUT=$((VDPA_VM_TIMEOUT + FUZZ_OPS / 10))
 elif [ -n "${FUZZ_SEED:-}" ]; then
 	FUZZ_PARAMS=("FUZZ_SEED=$FUZZ_SEED")
+fi
+COVERAGE_PARAMS=()
+COVERAGE_PACKAGES=()
+GCOV_BUILD=()
+if [ $COVERAGE = 1 ]; then
+	COVERAGE_PARAMS=(VDPA_COVERAGE=1)
+	COVERAGE_PACKAGES=(python3)	# tests/debug/coverage.py
+	GCOV_BUILD=(VDPA_GCOV=1)
 fi
 
 TB_TESTS=$TESTS
@@ -86,7 +109,43 @@ kunit_configs() {
 		sort -u | sed 's/$/=m/'
 }
 
-tb_timed setup/apt-get tb_ensure_packages linux-source-6.1 bc bison flex libelf-dev
+# coverage_start: the notes files (.gcno) of this build go to RUN/gcov,
+# where the guest puts the counters (.gcda) of the same objects: the run
+# directory alone then gives the figures, whatever is built later.
+coverage_start() {
+	local f n=0
+
+	while IFS= read -r f; do
+		mkdir -p "$TB_RUN/gcov/${f%/*}" && cp "$TB_KO_DIR/$f" "$TB_RUN/gcov/$f" &&
+			n=$((n + 1))
+	done < <(cd "$TB_KO_DIR" && find drivers -name '*.gcno')
+	[ $n -gt 0 ] ||
+		tb_die "coverage: no .gcno file in $TB_KO_DIR (built without VDPA_GCOV=1?)"
+	tb_say "check-debug: coverage: $n objects with gcov counters"
+}
+
+# coverage_report: line and branch coverage per file, from RUN/gcov.
+coverage_report() {
+	local out=$TB_RUN/coverage
+
+	if ! find "$TB_RUN/gcov" -name '*.gcda' | grep -q .; then
+		tb_fail coverage/report "the guest saved no gcov counters (RUN/gcov)"
+		return
+	fi
+	[ $TB_DONE = 1 ] ||
+		tb_say "check-debug: coverage: the run did not finish: partial counters"
+	if python3 "$TB_TREE/tests/debug/coverage.py" --out "$out" "$TB_RUN/gcov" \
+		>"$TB_RUN/coverage.txt" 2>"$TB_RUN/coverage.err"; then
+		cat "$TB_RUN/coverage.txt"
+		tb_pass coverage/report "table in ${TB_RUN#"$TB_TREE"/}/coverage.txt"
+	else
+		sed 's/^/  | /' "$TB_RUN/coverage.err" | tail -n 20
+		tb_fail coverage/report "tests/debug/coverage.py failed"
+	fi
+}
+
+tb_timed setup/apt-get tb_ensure_packages linux-source-6.1 bc bison flex libelf-dev \
+	"${COVERAGE_PACKAGES[@]}"
 t0=$SECONDS
 debug_env=$("$TB_TREE/tests/debug/build-kernel.sh" --env) ||
 	tb_die "cannot build the debug kernel"
@@ -97,7 +156,7 @@ tb_say "check-debug: tree $TB_TREE, kernel $KVER ($DEBUG_DIR)"
 if [ $BUILD = 1 ]; then
 	mapfile -t kunit < <(kunit_configs)
 	# vdpa_sim.check_pins on: WARN on access to a page nobody pins
-	tb_build "$TB_KDIR" "${kunit[@]}" CONFIG_VDPA_SIM_CHECK_PINS=y
+	tb_build "$TB_KDIR" "${kunit[@]}" CONFIG_VDPA_SIM_CHECK_PINS=y "${GCOV_BUILD[@]}"
 	if [ "$TB_BUILD_WARNINGS" -gt 0 ]; then
 		tb_fail build/no-warnings "$TB_BUILD_WARNINGS compiler warnings"
 	else
@@ -145,12 +204,17 @@ TB_INITRD_MODULES=()
 tb_timed initramfs tb_initramfs
 TB_APPEND="kmemleak=on"
 tb_new_run debug "TESTS=$TESTS" "VDPA_MODROOT=$TB_MODROOT" \
-	"VDPA_SKIP=$DEBUG_SKIP" "VDPA_SKIP_WHY=$DEBUG_SKIP_WHY" "${FUZZ_PARAMS[@]}"
+	"VDPA_SKIP=$DEBUG_SKIP" "VDPA_SKIP_WHY=$DEBUG_SKIP_WHY" "${FUZZ_PARAMS[@]}" \
+	"${COVERAGE_PARAMS[@]}"
+[ $COVERAGE = 0 ] || coverage_start
 [ -z "$FUZZ" ] || tb_say "check-debug: fuzz: FUZZ_OPS=$FUZZ FUZZ_SEED=$FUZZ_SEED"
+[ $COVERAGE = 0 ] || [ -n "$FUZZ" ] ||
+	tb_say "check-debug: coverage: fuzz pass FUZZ_OPS=$FUZZ_OPS FUZZ_SEED=$FUZZ_SEED"
 tb_say "check-debug: booting the VM (logs in ${TB_RUN#"$TB_TREE"/})"
 tb_vm_start
 tb_follow tb_on_result
 tb_finish_run
+[ $COVERAGE = 0 ] || coverage_report
 
 fuzzed=$(grep -h -o 'FUZZ-RESULT .*' "$TB_RUN"/out/90-fuzz/*.log 2>/dev/null)
 [ -z "$fuzzed" ] || tb_say "check-debug: $fuzzed"

@@ -6,6 +6,10 @@
 #
 #   tests/check.sh [--tests REGEX] [--bench] [--no-build]
 #
+# --bench: tests/bench/*.sh instead, on our modules and on upstream 6.1's
+# built from linux-source-6.1, in VDPA_BENCH_ROUNDS (2) pairs of boots,
+# then a table of the figures.
+#
 # The last line is "N passed, N failed[, N skipped]"; the exit status is
 # non-zero on any failure.  See Documentation/testing.rst.
 
@@ -17,7 +21,7 @@ TB_TREE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 . "$TB_TREE/tests/lib/host-lib.sh"
 
 usage() {
-	sed -n '4,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '4,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 
@@ -40,7 +44,11 @@ TB_TESTS=$TESTS
 # shellcheck source=tests/lib/results.sh
 . "$TB_TREE/tests/lib/results.sh"
 
-tb_timed setup/apt-get tb_ensure_packages
+if [ "$MODE" = bench ]; then
+	tb_timed setup/apt-get tb_ensure_packages fio
+else
+	tb_timed setup/apt-get tb_ensure_packages
+fi
 tb_find_kernel
 tb_say "check: tree $TB_TREE, kernel $KVER"
 if [ $BUILD = 1 ]; then
@@ -63,6 +71,16 @@ if [ "$MODE" = check ] &&
 	else
 		tb_fail unit/sim_ring "see below"
 		tail -n 50 "$TB_BUILD/unit-sim_ring.log" | sed 's/^/  | /'
+	fi
+fi
+# make bench's table (tests/lib/bench-host.sh) from a fixed set of figures.
+if [ "$MODE" = check ] &&
+	{ [ -z "$TESTS" ] || printf 'unit/bench_table\n' | grep -Eq -- "$TESTS"; }; then
+	if out=$("$TB_TREE/tests/helpers/bench-table-test.sh" 2>&1); then
+		tb_pass unit/bench_table
+	else
+		tb_fail unit/bench_table "see below"
+		printf '%s\n' "$out" | sed 's/^/  | /'
 	fi
 fi
 # The boot limit stops a VM whose boot hangs (an /init that sleeps).
@@ -121,13 +139,35 @@ if [ ${#HOOKS[@]} -gt 0 ]; then
 fi
 
 tb_timed initramfs tb_initramfs
-tb_new_run "$MODE" "TESTS=$TESTS"
-tb_say "check: booting the VM (logs in ${TB_RUN#"$TB_TREE"/})"
-tb_vm_start
-# tb_vm_start sets its own EXIT trap: the hooks' teardown goes with it.
-[ ${#HOOKS[@]} -eq 0 ] || trap 'tb_vm_kill; host_hooks_teardown' EXIT
-tb_follow tb_on_result
-tb_finish_run
+if [ "$MODE" = bench ]; then
+	# Ours and upstream 6.1's reference in alternating boots, then the
+	# table of the figures (tests/lib/bench-host.sh).
+	# shellcheck source=tests/lib/bench-host.sh
+	. "$TB_TREE/tests/lib/bench-host.sh"
+	tb_bench_reference
+	TB_BENCH_FIGURES=$TB_BUILD/bench-figures
+	: >"$TB_BENCH_FIGURES"
+	TB_BENCH_BOOTS=0
+	SIDES=(ours)
+	[ -z "$TB_UPSTREAM" ] || SIDES+=(upstream)
+	for ((round = 0; round < ${VDPA_BENCH_ROUNDS:-2}; round++)); do
+		for side in "${SIDES[@]}"; do
+			tb_bench_boot "$side"
+		done
+	done
+	tb_say ""
+	tb_bench_table | tee "$TB_BUILD/bench-table"
+	tb_say ""
+	tb_say "bench: host load (1, 5, 15 min) at each boot's start -> end: $TB_BENCH_LOADS"
+else
+	tb_new_run "$MODE" "TESTS=$TESTS"
+	tb_say "check: booting the VM (logs in ${TB_RUN#"$TB_TREE"/})"
+	tb_vm_start
+	# tb_vm_start sets its own EXIT trap: the hooks' teardown goes with it.
+	[ ${#HOOKS[@]} -eq 0 ] || trap 'tb_vm_kill; host_hooks_teardown' EXIT
+	tb_follow tb_on_result
+	tb_finish_run
+fi
 
 tb_phase_report
 tb_say "check: results in $TB_RUN"

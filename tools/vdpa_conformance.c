@@ -1001,6 +1001,126 @@ static void check_suspend_resume(void)
 	}
 }
 
+/* GET_VRING_BASE of queue @idx into *@num; 0 or -errno. */
+static int get_base(int fd, uint32_t idx, uint32_t *num)
+{
+	struct vhost_vring_state s = { .index = idx };
+	int ret = xioctl(fd, VHOST_GET_VRING_BASE, &s);
+
+	*num = s.num;
+	return ret;
+}
+
+/*
+ * --packed, on a device that offers RING_PACKED: VHOST_SET/GET_VRING_BASE
+ * carry the packed position as upstream encodes it (bits 0-14 last avail
+ * index, 15 its wrap counter, 16-30 last used index, 31 its wrap counter),
+ * kept by SUSPEND and RESUME, refused while running, cleared by a reset.
+ */
+static void check_packed_state(void)
+{
+	static const uint32_t values[] = {
+		0x80008000, 0x00000000, 0x12345678, 0x7fff7fff, 0xffffffff,
+	};
+	uint64_t f = BASE_FEATURES | VDPA_BIT(VIRTIO_F_RING_PACKED);
+	struct vdpa_dev d;
+	unsigned int i;
+	uint32_t num;
+	char name[80];
+	int fd, ret;
+
+	fd = dev_setup("packed", S_OWNER);
+	if (fd < 0)
+		return;
+	ret = xioctl(fd, VHOST_SET_FEATURES, &f);
+	if (!expect_err("SET_FEATURES with RING_PACKED", ret, 0)) {
+		close(fd);
+		return;
+	}
+	expect_err("SET_VRING_NUM 0 256", vring_state(fd, VHOST_SET_VRING_NUM, 0, 256), 0);
+	for (i = 0; i < ARRAY_SIZE(values); i++) {
+		snprintf(name, sizeof(name),
+			 "packed SET_VRING_BASE 0x%08x then GET", values[i]);
+		ret = vring_state(fd, VHOST_SET_VRING_BASE, 0, values[i]);
+		if (!ret)
+			ret = get_base(fd, 0, &num);
+		expect_val(name, ret, num, values[i]);
+	}
+	/*
+	 * The simulator's reading of an avail half alone (a used half of 0),
+	 * which DPDK's virtio-user sends: the used position follows.
+	 */
+	ret = vring_state(fd, VHOST_SET_VRING_BASE, 0, 0x8000);
+	if (!ret)
+		ret = get_base(fd, 0, &num);
+	expect_val("packed SET_VRING_BASE 0x8000 (avail half only) then GET",
+		   ret, num, 0x80008000);
+	close(fd);
+
+	/* a running device */
+	ret = vdpa_open(&d, dev_path);
+	if (!ret)
+		ret = vdpa_query(&d);
+	if (!ret)
+		ret = vdpa_set_owner(&d);
+	if (!ret)
+		ret = vdpa_set_backend_features(&d, BACKEND_STD |
+			VDPA_BIT(VHOST_BACKEND_F_SUSPEND) |
+			VDPA_BIT(VHOST_BACKEND_F_RESUME));
+	if (!ret)
+		ret = vdpa_negotiate(&d, f);
+	if (!ret && !(d.features & VDPA_BIT(VIRTIO_F_RING_PACKED)))
+		ret = -EPROTO;
+	if (!ret)
+		ret = vdpa_mem_map(&d, 1 << 20, 0x100000, 0);
+	for (i = 0; i < 2 && !ret; i++) {
+		ret = vdpa_vq_setup(&d, i, 64, 256);
+		/* a fresh packed ring: both wrap counters 1 */
+		if (!ret)
+			ret = vring_state(d.fd, VHOST_SET_VRING_BASE, i,
+					  0x80008000);
+		if (!ret)
+			ret = vdpa_vq_enable(&d, i, true);
+	}
+	if (!ret)
+		ret = vdpa_driver_ok(&d);
+	if (!expect_err("start a packed device (DRIVER_OK)", ret, 0)) {
+		vdpa_close(&d);
+		return;
+	}
+	ret = get_base(d.fd, 1, &num);
+	expect_val("packed GET_VRING_BASE while running", ret, num, 0x80008000);
+	expect_err("packed SET_VRING_BASE while running -> EINVAL",
+		   vring_state(d.fd, VHOST_SET_VRING_BASE, 1, 0x80008000),
+		   EINVAL);
+	expect_err("SUSPEND a packed device",
+		   ioctl_val(d.fd, VHOST_VDPA_SUSPEND, 0), 0);
+	ret = get_base(d.fd, 1, &num);
+	expect_val("packed GET_VRING_BASE after SUSPEND", ret, num, 0x80008000);
+	ret = vring_state(d.fd, VHOST_SET_VRING_BASE, 1, 0x00050003);
+	if (!ret)
+		ret = get_base(d.fd, 1, &num);
+	expect_val("packed SET_VRING_BASE while suspended, then GET", ret, num,
+		   0x00050003);
+	if (d.backend_features & VDPA_BIT(VHOST_BACKEND_F_RESUME)) {
+		expect_err("RESUME a packed device",
+			   ioctl_val(d.fd, VHOST_VDPA_RESUME, 0), 0);
+		ret = get_base(d.fd, 1, &num);
+		expect_val("packed GET_VRING_BASE after RESUME", ret, num,
+			   0x00050003);
+	}
+	expect_err("reset a packed device", vdpa_reset(&d), 0);
+	/* no features after the reset: the split encoding, index 0 */
+	ret = get_base(d.fd, 1, &num);
+	expect_val("GET_VRING_BASE after reset == 0", ret, num, 0);
+	ret = xioctl(d.fd, VHOST_SET_FEATURES, &f);
+	if (!ret)
+		ret = get_base(d.fd, 1, &num);
+	expect_val("packed GET_VRING_BASE after reset == 0x80008000", ret, num,
+		   0x80008000);
+	vdpa_close(&d);
+}
+
 static void check_mmap(void)
 {
 	void *p;
@@ -1427,11 +1547,13 @@ int main(int argc, char **argv)
 		{ "dev", required_argument, NULL, 'd' },
 		{ "vhost-cap", required_argument, NULL, 'V' },
 		{ "sim-cap", required_argument, NULL, 'S' },
+		{ "packed", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
 	struct rlimit r = { RLIM_INFINITY, RLIM_INFINITY };
 	unsigned int i, vhost_cap = 0, sim_cap = 0;
+	bool packed = false;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "d:h", lo, NULL)) != -1) {
@@ -1445,10 +1567,15 @@ int main(int argc, char **argv)
 		case 'S':
 			sim_cap = strtoul(optarg, NULL, 0);
 			break;
+		case 'P':
+			packed = true;
+			break;
 		default:
 			printf("usage: vdpa-conformance [-d /dev/vhost-vdpa-N]\n"
 			       "  --vhost-cap N   only check vhost_vdpa max_iotlb_entries=N\n"
-			       "  --sim-cap N     only check vdpa_sim max_iotlb_entries=N\n");
+			       "  --sim-cap N     only check vdpa_sim max_iotlb_entries=N\n"
+			       "  --packed        only check the packed ring state (a device\n"
+			       "                  provisioned with RING_PACKED)\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -1459,6 +1586,11 @@ int main(int argc, char **argv)
 	if (vdpa_vmpin_kb() != 0)
 		printf("# VmPin is not 0 at start\n");
 
+	if (packed) {
+		check_packed_state();
+		printf("%u passed, %u failed\n", n_ok, n_fail);
+		return n_fail ? 1 : 0;
+	}
 	if (vhost_cap || sim_cap) {
 		if (vhost_cap)
 			check_entry_cap(vhost_cap, false, "vhost_vdpa cap");

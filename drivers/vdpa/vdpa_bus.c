@@ -163,6 +163,11 @@ static int vdpa_check_alloc_params(size_t size,
 		pr_err("vdpa: alloc: dma_map/dma_unmap or bind_mm/unbind_mm come in pairs\n");
 		return -EINVAL;
 	}
+	if (!ops->set_map_add != !ops->set_map_remove ||
+	    (ops->set_map_add && !ops->set_map)) {
+		pr_err("vdpa: alloc: set_map_add/set_map_remove come in pairs, with set_map\n");
+		return -EINVAL;
+	}
 	if (params->use_va && !ops->dma_map && !ops->set_map) {
 		pr_err("vdpa: alloc: use_va needs the parent's own translation\n");
 		return -EINVAL;

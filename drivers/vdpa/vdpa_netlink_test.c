@@ -680,6 +680,47 @@ static void tw_va_set_map(struct vdpa_config_ops *o,
 	o->set_map = fp_set_map;
 }
 
+static int fp_set_map_add(struct vdpa_device *v, unsigned int asid, u64 iova,
+			  u64 size, u64 pa, u32 perm)
+{
+	return 0;
+}
+
+static int fp_set_map_remove(struct vdpa_device *v, unsigned int asid,
+			     u64 iova, u64 size)
+{
+	return 0;
+}
+
+static void tw_set_map_delta(struct vdpa_config_ops *o,
+			     struct vdpa_alloc_params *p, size_t *size)
+{
+	o->set_map = fp_set_map;
+	o->set_map_add = fp_set_map_add;
+	o->set_map_remove = fp_set_map_remove;
+}
+
+static void tw_set_map_add_only(struct vdpa_config_ops *o,
+				struct vdpa_alloc_params *p, size_t *size)
+{
+	tw_set_map_delta(o, p, size);
+	o->set_map_remove = NULL;
+}
+
+static void tw_set_map_remove_only(struct vdpa_config_ops *o,
+				   struct vdpa_alloc_params *p, size_t *size)
+{
+	tw_set_map_delta(o, p, size);
+	o->set_map_add = NULL;
+}
+
+static void tw_delta_without_set_map(struct vdpa_config_ops *o,
+				     struct vdpa_alloc_params *p, size_t *size)
+{
+	tw_set_map_delta(o, p, size);
+	o->set_map = NULL;
+}
+
 static void tw_va_dma_map(struct vdpa_config_ops *o,
 			  struct vdpa_alloc_params *p, size_t *size)
 {
@@ -744,6 +785,14 @@ static const struct alloc_case alloc_cases[] = {
 	{ "use_va without translation", tw_va_alone, -EINVAL, NULL },
 	{ "use_va with set_map", tw_va_set_map, 0, "kunit-fake" },
 	{ "use_va with dma_map", tw_va_dma_map, 0, "kunit-fake" },
+	{ "set_map with set_map_add and _remove", tw_set_map_delta, 0,
+	  "kunit-fake" },
+	{ "set_map_add without set_map_remove", tw_set_map_add_only, -EINVAL,
+	  NULL },
+	{ "set_map_remove without set_map_add", tw_set_map_remove_only,
+	  -EINVAL, NULL },
+	{ "set_map_add and _remove without set_map", tw_delta_without_set_map,
+	  -EINVAL, NULL },
 	{ "no groups", tw_no_groups, -EINVAL, NULL },
 	{ "no address spaces", tw_no_as, -EINVAL, NULL },
 	{ "empty name", tw_empty_name, -EINVAL, NULL },

@@ -14,6 +14,16 @@
  * the parent took a table without them: until then they sit in the address
  * space's "retired" table, still pinned and still charged.
  *
+ * Pushing the whole table costs O(n) per message.  A set_map parent that
+ * also has set_map_add/set_map_remove gets the messages outside a batch as
+ * single changes instead, while its table is known to be ours ("in sync":
+ * it accepted our last table, nothing changed since except through those
+ * ops, and it was not reset).  set_map_remove returning 0 means the parent
+ * can no longer reach the range, so its pages are unpinned at once, like
+ * after dma_unmap.  Any failure of these ops, a refused table, a batch or a
+ * reset leaves the table out of sync; the next message then pushes the whole
+ * table again.
+ *
  * The invariant every path keeps: a page is unpinned (and uncharged) only
  * when no parent table, no IOMMU domain and no parent worker can reach it:
  * after dma_unmap or iommu_unmap returned for it, after set_map accepted a
@@ -51,6 +61,8 @@ MODULE_PARM_DESC(max_iotlb_entries,
 
 /* Pages pinned per pin_user_pages() call: one page of page pointers. */
 #define VHOST_VDPA_PIN_CHUNK	(PAGE_SIZE / sizeof(struct page *))
+/* UPDATEs of at most this many pages take their page pointers on the stack. */
+#define VHOST_VDPA_PIN_STACK	8
 
 /**
  * struct vhost_vdpa_as - one address space of an open file
@@ -59,11 +71,15 @@ MODULE_PARM_DESC(max_iotlb_entries,
  *	     using; still pinned and charged; unpinned and uncharged once the
  *	     parent accepts a new table
  * @asid: the address space id
+ * @in_sync: set_map parents: the parent's table is exactly @iotlb (it
+ *	     accepted it, and every change since went through set_map_add or
+ *	     set_map_remove), so @retired is empty
  */
 struct vhost_vdpa_as {
 	struct vhost_iotlb iotlb;
 	struct vhost_iotlb retired;
 	u32 asid;
+	bool in_sync;
 };
 
 /**
@@ -115,15 +131,39 @@ static struct device *vhost_vdpa_dma_dev(struct vhost_vdpa_dma *dma)
 	return &dma->vdev->dev;
 }
 
-/* Map one entry into the parent (dma_map) or the IOMMU domain. */
-static int vhost_vdpa_dma_map_one(struct vhost_vdpa_dma *dma, u32 asid,
+/*
+ * Whether a message on @as goes to a set_map parent entry by entry: outside
+ * a batch, to a parent with set_map_add, whose table is ours.
+ */
+static bool vhost_vdpa_dma_delta(const struct vhost_vdpa_dma *dma,
+				 const struct vhost_vdpa_as *as)
+{
+	return !dma->per_entry && dma->vdev->ops->set_map_add &&
+	       !dma->in_batch && as->in_sync;
+}
+
+/*
+ * Map one entry into the parent (dma_map, or set_map_add for a set_map
+ * parent in sync) or the IOMMU domain.  A set_map_add that fails leaves the
+ * parent's table unknown to us: the next message pushes a whole table.
+ */
+static int vhost_vdpa_dma_map_one(struct vhost_vdpa_dma *dma,
+				  struct vhost_vdpa_as *as,
 				  u64 iova, u64 size, u64 pa, u32 perm)
 {
 	struct vdpa_device *vdev = dma->vdev;
 	int prot = IOMMU_CACHE;
+	int r;
 
+	if (!dma->per_entry) {
+		r = vdev->ops->set_map_add(vdev, as->asid, iova, size, pa,
+					   perm);
+		if (r)
+			as->in_sync = false;
+		return r;
+	}
 	if (!dma->domain)
-		return vdev->ops->dma_map(vdev, asid, iova, size, pa, perm,
+		return vdev->ops->dma_map(vdev, as->asid, iova, size, pa, perm,
 					  NULL);
 	if (perm & VHOST_ACCESS_RO)
 		prot |= IOMMU_READ;
@@ -133,17 +173,26 @@ static int vhost_vdpa_dma_map_one(struct vhost_vdpa_dma *dma, u32 asid,
 }
 
 /*
- * Unmap one entry from the parent (dma_unmap) or the IOMMU domain.  Not 0:
- * the translation may still be in force, so the pages must stay pinned.
+ * Unmap one entry from the parent (dma_unmap, or set_map_remove for a
+ * set_map parent in sync) or the IOMMU domain.  Not 0: the translation may
+ * still be in force, so the pages must stay pinned.
  */
-static int vhost_vdpa_dma_unmap_one(struct vhost_vdpa_dma *dma, u32 asid,
-				    u64 iova, u64 size)
+static int vhost_vdpa_dma_unmap_one(struct vhost_vdpa_dma *dma,
+				    struct vhost_vdpa_as *as, u64 iova,
+				    u64 size)
 {
 	struct vdpa_device *vdev = dma->vdev;
+	int r;
 
+	if (!dma->per_entry) {
+		r = vdev->ops->set_map_remove(vdev, as->asid, iova, size);
+		if (r)
+			as->in_sync = false;
+		return r;
+	}
 	if (dma->domain)
 		return iommu_unmap(dma->domain, iova, size) == size ? 0 : -EIO;
-	return vdev->ops->dma_unmap(vdev, asid, iova, size);
+	return vdev->ops->dma_unmap(vdev, as->asid, iova, size);
 }
 
 /*
@@ -267,11 +316,14 @@ static int vhost_vdpa_dma_push(struct vhost_vdpa_dma *dma,
 
 	r = vdev->ops->set_map(vdev, as->asid, &as->iotlb);
 	if (r) {
+		/* it kept its previous table, which is not ours any more */
+		as->in_sync = false;
 		dev_warn_ratelimited(vhost_vdpa_dma_dev(dma),
 				     "vhost-vdpa: asid %u: parent refused the IOTLB table: %d\n",
 				     as->asid, r);
 		return r;
 	}
+	as->in_sync = true;
 	vhost_vdpa_dma_release_retired(dma, as);
 	return 0;
 }
@@ -334,25 +386,29 @@ static int vhost_vdpa_dma_retire_entry(struct vhost_vdpa_dma *dma,
 		return r;
 	}
 	vhost_iotlb_map_free(&as->iotlb, map);
+	as->in_sync = false;
 	return 0;
 }
 
 /*
- * Remove every entry overlapping [start, last] (whole entries, no split).
- * It fails when the parent refuses to unmap an entry (which then stays, still
- * pinned) or when a set_map parent's entry cannot be retired (see
- * retire_entry); entries removed before the failure stay removed.
+ * Remove every entry overlapping [start, last] (whole entries, no split),
+ * from the parent one by one if @one_by_one, else by retiring them for the
+ * next table.  It fails when the parent refuses to unmap an entry (which
+ * then stays, still pinned) or when a set_map parent's entry cannot be
+ * retired (see retire_entry); entries removed before the failure stay
+ * removed.
  */
 static int vhost_vdpa_dma_remove_range(struct vhost_vdpa_dma *dma,
 				       struct vhost_vdpa_as *as,
-				       u64 start, u64 last, const char **why)
+				       u64 start, u64 last, bool one_by_one,
+				       const char **why)
 {
 	struct vhost_iotlb_map *map;
 	int r;
 
 	while ((map = vhost_iotlb_itree_first(&as->iotlb, start, last))) {
-		if (dma->per_entry) {
-			r = vhost_vdpa_dma_unmap_one(dma, as->asid, map->start,
+		if (one_by_one) {
+			r = vhost_vdpa_dma_unmap_one(dma, as, map->start,
 						     map->size);
 			if (r) {
 				*why = "the parent refused to unmap a range";
@@ -370,30 +426,34 @@ static int vhost_vdpa_dma_remove_range(struct vhost_vdpa_dma *dma,
 
 /*
  * Undo entries added by a failed UPDATE: the parent has not seen them in a
- * table (set_map was not called or failed), or got them through dma_map.
- * An entry the parent refuses to unmap stays in the table, pinned.
+ * table (set_map was not called or failed), or got them one by one
+ * (@one_by_one: dma_map, set_map_add or the IOMMU domain).  An entry the
+ * parent refuses to unmap stays in the table, pinned.
  */
 static void vhost_vdpa_dma_undo_range(struct vhost_vdpa_dma *dma,
 				      struct vhost_vdpa_as *as,
-				      u64 start, u64 last)
+				      u64 start, u64 last, bool one_by_one)
 {
 	struct vhost_iotlb_map *map, *next;
 
 	for (map = vhost_iotlb_itree_first(&as->iotlb, start, last); map;
 	     map = next) {
 		next = vhost_iotlb_itree_next(map, start, last);
-		if (dma->per_entry &&
-		    vhost_vdpa_dma_unmap_one(dma, as->asid, map->start,
-					     map->size))
+		if (one_by_one &&
+		    vhost_vdpa_dma_unmap_one(dma, as, map->start, map->size))
 			continue;
 		vhost_vdpa_dma_free_entry(dma, &as->iotlb, map);
 	}
 }
 
-/* Enter @npages pinned pages from @pfn at @iova; push it to a dma_map parent. */
+/*
+ * Enter @npages pinned pages from @pfn at @iova; map it in the parent at
+ * once if @one_by_one (else it goes with the next table).
+ */
 static int vhost_vdpa_dma_add_entry(struct vhost_vdpa_dma *dma,
 				    struct vhost_vdpa_as *as, u64 iova,
-				    unsigned long pfn, u64 npages, u32 perm)
+				    unsigned long pfn, u64 npages, u32 perm,
+				    bool one_by_one)
 {
 	u64 size = npages << PAGE_SHIFT;
 	u64 last = iova + size - 1;
@@ -408,15 +468,14 @@ static int vhost_vdpa_dma_add_entry(struct vhost_vdpa_dma *dma,
 	r = vhost_iotlb_add_range(&as->iotlb, iova, last, PFN_PHYS(pfn), perm);
 	if (r)
 		return r;
-	if (dma->per_entry) {
-		r = vhost_vdpa_dma_map_one(dma, as->asid, iova, size,
-					   PFN_PHYS(pfn), perm);
-		if (r) {
-			vhost_iotlb_del_range(&as->iotlb, iova, last);
-			return r;
-		}
+	if (!one_by_one) {
+		as->in_sync = false;	/* until the next table */
+		return 0;
 	}
-	return 0;
+	r = vhost_vdpa_dma_map_one(dma, as, iova, size, PFN_PHYS(pfn), perm);
+	if (r)
+		vhost_iotlb_del_range(&as->iotlb, iova, last);
+	return r;
 }
 
 /*
@@ -436,7 +495,9 @@ static int vhost_vdpa_dma_map_pa(struct vhost_vdpa_dma *dma,
 	unsigned int gup_flags = FOLL_LONGTERM;
 	unsigned long run_pfn = 0;
 	u64 npages, committed = 0, run_len = 0;
-	struct page **pages;
+	struct page *stack_pages[VHOST_VDPA_PIN_STACK];
+	struct page **pages = stack_pages;
+	bool one_by_one;
 	long pinned, i;
 	int r;
 
@@ -454,7 +515,11 @@ static int vhost_vdpa_dma_map_pa(struct vhost_vdpa_dma *dma,
 		*why = "over RLIMIT_MEMLOCK";
 		return r;
 	}
-	pages = (struct page **)__get_free_page(GFP_KERNEL);
+	/* After the flush above, which may have brought the table in sync. */
+	one_by_one = dma->per_entry || vhost_vdpa_dma_delta(dma, as);
+	/* Most single-buffer maps are small: spare them a page allocation. */
+	if (npages > ARRAY_SIZE(stack_pages))
+		pages = (struct page **)__get_free_page(GFP_KERNEL);
 	if (!pages) {
 		*why = "out of memory";
 		r = -ENOMEM;
@@ -491,7 +556,8 @@ static int vhost_vdpa_dma_map_pa(struct vhost_vdpa_dma *dma,
 			if (run_len) {
 				r = vhost_vdpa_dma_add_entry(dma, as,
 							     start + (committed << PAGE_SHIFT),
-							     run_pfn, run_len, msg->perm);
+							     run_pfn, run_len, msg->perm,
+							     one_by_one);
 				if (r) {
 					*why = "cannot add an IOTLB entry";
 					unpin_user_pages(pages + i, pinned - i);
@@ -507,7 +573,7 @@ static int vhost_vdpa_dma_map_pa(struct vhost_vdpa_dma *dma,
 	}
 
 	r = vhost_vdpa_dma_add_entry(dma, as, start + (committed << PAGE_SHIFT),
-				     run_pfn, run_len, msg->perm);
+				     run_pfn, run_len, msg->perm, one_by_one);
 	if (r) {
 		*why = "cannot add an IOTLB entry";
 		goto undo;
@@ -515,14 +581,15 @@ static int vhost_vdpa_dma_map_pa(struct vhost_vdpa_dma *dma,
 	committed += run_len;
 	run_len = 0;
 
-	if (!dma->per_entry && !dma->in_batch) {
+	if (!one_by_one && !dma->in_batch) {
 		r = vhost_vdpa_dma_push(dma, as);
 		if (r) {
 			*why = "the parent refused the new table";
 			goto undo;
 		}
 	}
-	free_page((unsigned long)pages);
+	if (pages != stack_pages)
+		free_page((unsigned long)pages);
 	return 0;
 
 undo:
@@ -531,8 +598,10 @@ undo:
 						 false);
 	if (committed)
 		vhost_vdpa_dma_undo_range(dma, as, start,
-					  start + (committed << PAGE_SHIFT) - 1);
-	free_page((unsigned long)pages);
+					  start + (committed << PAGE_SHIFT) - 1,
+					  one_by_one);
+	if (pages != stack_pages)
+		free_page((unsigned long)pages);
 uncharge:
 	/* Entries removed above uncharged their own pages. */
 	vhost_vdpa_dma_uncharge(dma, npages - committed);
@@ -586,14 +655,27 @@ static int vhost_vdpa_dma_invalidate(struct vhost_vdpa_dma *dma,
 				     const char **why)
 {
 	u64 last = vhost_vdpa_dma_invalidate_last(msg->iova, msg->size);
+	bool delta = vhost_vdpa_dma_delta(dma, as);
+	bool one_by_one = dma->per_entry || delta;
 	int r;
 
-	r = vhost_vdpa_dma_remove_range(dma, as, msg->iova, last, why);
+	r = vhost_vdpa_dma_remove_range(dma, as, msg->iova, last, one_by_one,
+					why);
+	if (r && delta) {
+		/*
+		 * The parent refused a single removal: the entry is still in
+		 * our table and maybe in its.  Go on as a set_map parent
+		 * without the pair would: retire what is left, push a table.
+		 */
+		one_by_one = false;
+		r = vhost_vdpa_dma_remove_range(dma, as, msg->iova, last,
+						false, why);
+	}
 	/*
 	 * Like upstream, a refused table is only logged here: the removed
 	 * entries stay pinned (retired) until a later table is accepted.
 	 */
-	if (!dma->per_entry && !dma->in_batch)
+	if (!one_by_one && !dma->in_batch)
 		vhost_vdpa_dma_push(dma, as);
 	return r;
 }
@@ -742,6 +824,15 @@ ssize_t vhost_vdpa_dma_write(struct vhost_vdpa_dma *dma, struct iov_iter *from,
 	return sizeof(struct vhost_msg_v2);
 }
 
+void vhost_vdpa_dma_parent_reset(struct vhost_vdpa_dma *dma)
+{
+	unsigned int asid;
+
+	for (asid = 0; asid < dma->vdev->nas; asid++)
+		if (dma->as[asid])
+			dma->as[asid]->in_sync = false;
+}
+
 void vhost_vdpa_dma_on_reset(struct vhost_vdpa_dma *dma,
 			     u64 acked_backend_features)
 {
@@ -751,6 +842,7 @@ void vhost_vdpa_dma_on_reset(struct vhost_vdpa_dma *dma,
 	unsigned int asid;
 	int r;
 
+	vhost_vdpa_dma_parent_reset(dma);
 	/* an IOMMU domain is not touched by a device reset */
 	if (!(acked_backend_features & BIT_ULL(VHOST_BACKEND_F_IOTLB_PERSIST)) ||
 	    dma->domain)
@@ -896,8 +988,7 @@ static void vhost_vdpa_dma_unmap_all(struct vhost_vdpa_dma *dma,
 	u64 left = 0;
 
 	while ((map = vhost_iotlb_itree_first(&as->iotlb, 0, U64_MAX))) {
-		if (!vhost_vdpa_dma_unmap_one(dma, as->asid, map->start,
-					      map->size) ||
+		if (!vhost_vdpa_dma_unmap_one(dma, as, map->start, map->size) ||
 		    (parent_reset && !dma->domain)) {
 			vhost_vdpa_dma_free_entry(dma, &as->iotlb, map);
 			continue;

@@ -69,6 +69,16 @@ ssize_t vhost_vdpa_dma_write(struct vhost_vdpa_dma *dma, struct iov_iter *from,
 			     u64 acked_backend_features);
 
 /**
+ * vhost_vdpa_dma_parent_reset - a reset of the device was attempted
+ * @dma: the file's DMA state
+ *
+ * Whether or not it succeeded, the parent's tables are no longer known to
+ * match ours: the next change to each goes as a whole table (set_map).
+ * vhost_vdpa_dma_on_reset() calls it; call it alone after a failed reset.
+ */
+void vhost_vdpa_dma_parent_reset(struct vhost_vdpa_dma *dma);
+
+/**
  * vhost_vdpa_dma_on_reset - the device was reset (SET_STATUS 0, open)
  * @dma: the file's DMA state
  * @acked_backend_features: the backend features acked by userspace

@@ -306,6 +306,16 @@ struct dma_ctx {
 	unsigned int set_map_nmaps;
 	u64 unmap_iova[MAX_CALLS], unmap_size[MAX_CALLS];
 	u32 unmap_asid[MAX_CALLS];
+	/*
+	 * set_map_add/set_map_remove parents: the parent's own table (what
+	 * its worker translates through), kept from set_map and the two ops.
+	 */
+	struct vhost_iotlb *parent;
+	int add_ret, remove_ret;
+	unsigned int add_calls, remove_calls;
+	u64 add_iova, add_size, remove_iova, remove_size;
+	/* set_map_remove called for a page not pinned, or not charged */
+	unsigned int remove_violations;
 };
 
 static struct dma_ctx *to_ctx(struct vdpa_device *vdev)
@@ -318,10 +328,82 @@ static int fake_set_map(struct vdpa_device *vdev, unsigned int asid,
 {
 	struct dma_ctx *ctx = to_ctx(vdev);
 
+	struct vhost_iotlb_map *map;
+
 	ctx->set_map_calls++;
 	ctx->set_map_asid = asid;
 	ctx->set_map_nmaps = iotlb->nmaps;
-	return ctx->set_map_ret;
+	if (ctx->set_map_ret || !ctx->parent)
+		return ctx->set_map_ret;
+	vhost_iotlb_reset(ctx->parent);
+	for (map = vhost_iotlb_itree_first(iotlb, 0, U64_MAX); map;
+	     map = vhost_iotlb_itree_next(map, 0, U64_MAX))
+		if (vhost_iotlb_add_range(ctx->parent, map->start, map->last,
+					  map->addr, map->perm))
+			return -ENOMEM;
+	return 0;
+}
+
+static int fake_set_map_add(struct vdpa_device *vdev, unsigned int asid,
+			    u64 iova, u64 size, u64 pa, u32 perm)
+{
+	struct dma_ctx *ctx = to_ctx(vdev);
+
+	ctx->add_calls++;
+	ctx->add_iova = iova;
+	ctx->add_size = size;
+	if (ctx->add_ret)
+		return ctx->add_ret;
+	return vhost_iotlb_add_range(ctx->parent, iova, iova + size - 1, pa,
+				     perm);
+}
+
+/* Pin references left on a fake entry's pages, in pins. */
+static unsigned int fake_pins(const struct fake_entry *f, unsigned int i)
+{
+	return (page_ref_count(f->page + i) - 1) / GUP_PIN_COUNTING_BIAS;
+}
+
+/* Pages pinned by the test's fake entries, in pages. */
+static u64 fakes_pinned(struct dma_ctx *ctx)
+{
+	unsigned int i, j;
+	u64 n = 0;
+
+	for (i = 0; i < ctx->nfakes; i++)
+		for (j = 0; j < ctx->fakes[i].npages; j++)
+			n += fake_pins(&ctx->fakes[i], j);
+	return n;
+}
+
+/*
+ * Until set_map_remove returns, the parent's worker may still translate
+ * the range: every page behind it must still be pinned, and every pinned
+ * page still charged.
+ */
+static int fake_set_map_remove(struct vdpa_device *vdev, unsigned int asid,
+			       u64 iova, u64 size)
+{
+	struct dma_ctx *ctx = to_ctx(vdev);
+	struct vhost_iotlb_map *map;
+	u64 last = iova + size - 1;
+	u64 i;
+
+	ctx->remove_calls++;
+	ctx->remove_iova = iova;
+	ctx->remove_size = size;
+	for (map = vhost_iotlb_itree_first(ctx->parent, iova, last); map;
+	     map = vhost_iotlb_itree_next(map, iova, last))
+		for (i = 0; i < PFN_DOWN(map->size); i++)
+			if (!page_maybe_dma_pinned(pfn_to_page(PFN_DOWN(map->addr) +
+							       i)))
+				ctx->remove_violations++;
+	if (atomic64_read(&ctx->mm->pinned_vm) != fakes_pinned(ctx))
+		ctx->remove_violations++;
+	if (ctx->remove_ret)
+		return ctx->remove_ret;
+	vhost_iotlb_del_range(ctx->parent, iova, last);
+	return 0;
 }
 
 static int fake_dma_map(struct vdpa_device *vdev, unsigned int asid, u64 iova,
@@ -354,6 +436,13 @@ static struct vdpa_iova_range fake_get_iova_range(struct vdpa_device *vdev)
 
 static const struct vdpa_config_ops set_map_ops = {
 	.set_map = fake_set_map,
+	.get_iova_range = fake_get_iova_range,
+};
+
+static const struct vdpa_config_ops delta_ops = {
+	.set_map = fake_set_map,
+	.set_map_add = fake_set_map_add,
+	.set_map_remove = fake_set_map_remove,
 	.get_iova_range = fake_get_iova_range,
 };
 
@@ -399,12 +488,6 @@ static void ctx_open(struct kunit *test, const struct vdpa_config_ops *ops)
 	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx->dma));
 }
 
-/* Pin references left on a fake entry's pages, in pins. */
-static unsigned int fake_pins(const struct fake_entry *f, unsigned int i)
-{
-	return (page_ref_count(f->page + i) - 1) / GUP_PIN_COUNTING_BIAS;
-}
-
 static void dma_test_exit(struct kunit *test)
 {
 	struct dma_ctx *ctx = test->priv;
@@ -414,6 +497,11 @@ static void dma_test_exit(struct kunit *test)
 		return;
 	if (!IS_ERR_OR_NULL(ctx->dma))
 		vhost_vdpa_dma_destroy(ctx->dma, true);
+	if (ctx->parent) {
+		/* destroy gave the parent an empty table */
+		KUNIT_EXPECT_EQ(test, ctx->parent->nmaps, 0U);
+		vhost_iotlb_free(ctx->parent);
+	}
 	/* Every pin the test took must have been dropped exactly once. */
 	for (i = 0; i < ctx->nfakes; i++) {
 		struct fake_entry *f = &ctx->fakes[i];
@@ -433,25 +521,20 @@ static void dma_test_exit(struct kunit *test)
 }
 
 /*
- * Enter [iova, iova + npages pages) in address space @asid as a PA mode
- * UPDATE would: pinned, charged to the (fake) owner, in the table.  The
- * parent is not told, as when the entry came in a batch.
+ * Pin and charge @npages physically contiguous pages as a PA mode UPDATE
+ * would before entering them; the entry is left to the caller.
  */
-static void add_fake(struct kunit *test, u32 asid, u64 iova,
-		     unsigned int npages, u8 perm)
+static struct fake_entry *pin_fake(struct kunit *test, unsigned int npages,
+				   u8 perm)
 {
 	struct dma_ctx *ctx = test->priv;
 	unsigned int order = get_order(npages << PAGE_SHIFT);
 	struct vhost_vdpa_dma *dma = ctx->dma;
 	struct fake_entry *f;
-	struct vhost_vdpa_as *as;
-	const char *why = NULL;
 	struct page *page;
 	unsigned int i;
 
 	KUNIT_ASSERT_LT(test, ctx->nfakes, MAX_FAKES);
-	as = vhost_vdpa_dma_find_or_create_as(dma, asid, &why);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(as));
 	page = alloc_pages(GFP_KERNEL, order);
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	split_page(page, order);
@@ -472,9 +555,28 @@ static void add_fake(struct kunit *test, u32 asid, u64 iova,
 	}
 	atomic64_add(npages, &dma->mm->pinned_vm);
 	dma->pinned += npages;
+	return f;
+}
+
+/*
+ * Enter [iova, iova + npages pages) in address space @asid as a PA mode
+ * UPDATE would: pinned, charged to the (fake) owner, in the table.  The
+ * parent is not told, as when the entry came in a batch.
+ */
+static void add_fake(struct kunit *test, u32 asid, u64 iova,
+		     unsigned int npages, u8 perm)
+{
+	struct dma_ctx *ctx = test->priv;
+	struct fake_entry *f;
+	struct vhost_vdpa_as *as;
+	const char *why = NULL;
+
+	as = vhost_vdpa_dma_find_or_create_as(ctx->dma, asid, &why);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(as));
+	f = pin_fake(test, npages, perm);
 	KUNIT_ASSERT_EQ(test, vhost_iotlb_add_range(&as->iotlb, iova,
 						    iova + ((u64)npages << PAGE_SHIFT) - 1,
-						    page_to_phys(page), perm), 0);
+						    page_to_phys(f->page), perm), 0);
 }
 
 /* Write one V2 message; returns what write() would. */
@@ -1194,6 +1296,289 @@ static void charge_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic64_read(&dma->mm->pinned_vm), 0);
 }
 
+/* ---- set_map parents with set_map_add/set_map_remove ---- */
+
+/*
+ * Every page the parent's table reaches is pinned, and the owner is charged
+ * for exactly the pages pinned: what check_pins checks in the simulator.
+ */
+static void check_parent(struct kunit *test)
+{
+	struct dma_ctx *ctx = test->priv;
+	struct vhost_iotlb_map *map;
+	struct page *page;
+	u64 i;
+
+	for (map = vhost_iotlb_itree_first(ctx->parent, 0, U64_MAX); map;
+	     map = vhost_iotlb_itree_next(map, 0, U64_MAX)) {
+		for (i = 0; i < PFN_DOWN(map->size); i++) {
+			page = pfn_to_page(PFN_DOWN(map->addr) + i);
+			KUNIT_EXPECT_TRUE_MSG(test, page_maybe_dma_pinned(page),
+					      "[%#llx, %#llx] page %llu",
+					      map->start, map->last, i);
+		}
+	}
+	KUNIT_EXPECT_EQ(test, atomic64_read(&ctx->mm->pinned_vm),
+			fakes_pinned(ctx));
+	KUNIT_EXPECT_EQ(test, ctx->dma->pinned, fakes_pinned(ctx));
+	KUNIT_EXPECT_EQ(test, ctx->remove_violations, 0U);
+}
+
+static void delta_open(struct kunit *test)
+{
+	struct dma_ctx *ctx = test->priv;
+
+	ctx->parent = vhost_iotlb_alloc(MAX_CALLS, 0);
+	KUNIT_ASSERT_NOT_NULL(test, ctx->parent);
+	ctx_open(test, &delta_ops);
+}
+
+/* An INVALIDATE of a hole: changes nothing, but pushes when out of sync. */
+static void send_nop(struct kunit *test)
+{
+	KUNIT_ASSERT_EQ(test, send(test, 0, VHOST_IOTLB_INVALIDATE,
+				   0x40000000, 0x1000, 0), 72);
+}
+
+static bool in_sync(struct dma_ctx *ctx, u32 asid)
+{
+	return ctx->dma->as[asid] && ctx->dma->as[asid]->in_sync;
+}
+
+/*
+ * Out of sync, a message pushes the whole table; in sync, an INVALIDATE
+ * removes each entry with set_map_remove and unpins it once that returned.
+ */
+static void delta_invalidate_test(struct kunit *test)
+{
+	struct dma_ctx *ctx = test->priv;
+
+	delta_open(test);
+	add_fake(test, 0, 0x1000, 1, VHOST_ACCESS_RW);
+	add_fake(test, 0, 0x4000, 2, VHOST_ACCESS_WO);
+	add_fake(test, 0, 0x10000, 1, VHOST_ACCESS_RO);
+	KUNIT_EXPECT_FALSE(test, in_sync(ctx, 0));
+
+	KUNIT_ASSERT_EQ(test, send(test, 0, VHOST_IOTLB_INVALIDATE, 0x10000,
+				   0x1000, 0), 72);
+	KUNIT_EXPECT_EQ(test, ctx->set_map_calls, 1U);
+	KUNIT_EXPECT_EQ(test, ctx->set_map_nmaps, 2U);
+	KUNIT_EXPECT_EQ(test, ctx->remove_calls, 0U);
+	KUNIT_EXPECT_EQ(test, fake_pins(&ctx->fakes[2], 0), 0U);
+	KUNIT_EXPECT_TRUE(test, in_sync(ctx, 0));
+	KUNIT_EXPECT_EQ(test, ctx->parent->nmaps, 2U);
+	check_parent(test);
+
+	/* One byte inside an entry removes it whole, without a table. */
+	KUNIT_ASSERT_EQ(test, send(test, 0, VHOST_IOTLB_INVALIDATE, 0x5000, 1,
+				   0), 72);
+	KUNIT_EXPECT_EQ(test, ctx->set_map_calls, 1U);
+	KUNIT_EXPECT_EQ(test, ctx->remove_calls, 1U);
+	KUNIT_EXPECT_EQ(test, ctx->remove_iova, 0x4000ULL);
+	KUNIT_EXPECT_EQ(test, ctx->remove_size, 0x2000ULL);
+	KUNIT_EXPECT_EQ(test, fake_pins(&ctx->fakes[1], 0), 0U);
+	KUNIT_EXPECT_EQ(test, fake_pins(&ctx->fakes[1], 1), 0U);
+	KUNIT_EXPECT_TRUE(test, PageDirty(ctx->fakes[1].page));
+	KUNIT_EXPECT_EQ(test, nmaps(ctx, 0), 1U);
+	KUNIT_EXPECT_EQ(test, nretired(ctx, 0), 0U);
+	KUNIT_EXPECT_EQ(test, ctx->parent->nmaps, 1U);
+	KUNIT_EXPECT_EQ(test, ctx->dma->pinned, 1ULL);
+	check_parent(test);
+
+	/* A hole: nothing to tell the parent. */
+	send_nop(test);
+	KUNIT_EXPECT_EQ(test, ctx->set_map_calls, 1U);
+	KUNIT_EXPECT_EQ(test, ctx->remove_calls, 1U);
+
+	/* size 0 at 0: everything, entry by entry */
+	KUNIT_ASSERT_EQ(test, send(test, 0, VHOST_IOTLB_INVALIDATE, 0, 0, 0),
+			72);
+	KUNIT_EXPECT_EQ(test, ctx->remove_calls, 2U);
+	KUNIT_EXPECT_EQ(test, ctx->parent->nmaps, 0U);
+	KUNIT_EXPECT_EQ(test, ctx->dma->pinned, 0ULL);
+	check_parent(test);
+}
+
+/*
+ * The UPDATE path, entry by entry (a KUnit thread has no user memory to
+ * pin, so the pages come from pin_fake as map_pa would have pinned them).
+ */
+static void delta_add_test(struct kunit *test)
+{
+	struct dma_ctx *ctx = test->priv;
+	struct vhost_vdpa_as *as;
+	struct fake_entry *f, *g;
+
+	delta_open(test);
+	add_fake(test, 0, 0x1000, 1, VHOST_ACCESS_RW);
+	as = ctx->dma->as[0];
+	KUNIT_EXPECT_FALSE(test, vhost_vdpa_dma_delta(ctx->dma, as));
+	send_nop(test);
+	KUNIT_ASSERT_TRUE(test, vhost_vdpa_dma_delta(ctx->dma, as));
+
+	f = pin_fake(test, 2, VHOST_ACCESS_RW);
+	KUNIT_EXPECT_EQ(test, vhost_vdpa_dma_add_entry(ctx->dma, as, 0x8000,
+						       page_to_pfn(f->page), 2,
+						       VHOST_ACCESS_RW, true),
+			0);
+	KUNIT_EXPECT_EQ(test, ctx->add_calls, 1U);
+	KUNIT_EXPECT_EQ(test, ctx->add_iova, 0x8000ULL);
+	KUNIT_EXPECT_EQ(test, ctx->add_size, 0x2000ULL);
+	KUNIT_EXPECT_EQ(test, ctx->set_map_calls, 1U);
+	KUNIT_EXPECT_EQ(test, ctx->parent->nmaps, 2U);
+	KUNIT_EXPECT_TRUE(test, as->in_sync);
+	check_parent(test);
+
+	/* Refused: neither table has it, and the next change is a table. */
+	ctx->add_ret = -ENOSPC;
+	g = pin_fake(test, 1, VHOST_ACCESS_RO);
+	KUNIT_EXPECT_EQ(test, vhost_vdpa_dma_add_entry(ctx->dma, as, 0x20000,
+						       page_to_pfn(g->page), 1,
+						       VHOST_ACCESS_RO, true),
+			-ENOSPC);
+	KUNIT_EXPECT_EQ(test, nmaps(ctx, 0), 2U);
+	KUNIT_EXPECT_EQ(test, ctx->parent->nmaps, 2U);
+	KUNIT_EXPECT_FALSE(test, as->in_sync);
+	/* what map_pa does with pages it could not enter */
+	unpin_user_page_range_dirty_lock(g->page, 1, false);
+	vhost_vdpa_dma_uncharge(ctx->dma, 1);
+	check_parent(test);
+	send_nop(test);
+	KUNIT_EXPECT_EQ(test, ctx->set_map_calls, 2U);
+	KUNIT_EXPECT_TRUE(test, as->in_sync);
+
+	/*
+	 * A failed UPDATE undoes what it entered: out of the parent first,
+	 * then unpinned and uncharged.
+	 */
+	vhost_vdpa_dma_undo_range(ctx->dma, as, 0x8000, 0x9fff, true);
+	KUNIT_EXPECT_EQ(test, ctx->remove_calls, 1U);
+	KUNIT_EXPECT_EQ(test, ctx->remove_iova, 0x8000ULL);
+	KUNIT_EXPECT_EQ(test, fake_pins(f, 0), 0U);
+	KUNIT_EXPECT_EQ(test, fake_pins(f, 1), 0U);
+	KUNIT_EXPECT_EQ(test, nmaps(ctx, 0), 1U);
+	KUNIT_EXPECT_EQ(test, ctx->parent->nmaps, 1U);
+	check_parent(test);
+}
+
+/*
+ * A parent refusing set_map_remove: the INVALIDATE goes on as for a
+ * set_map parent without the pair (retire, push a table; a refused table is
+ * only logged), and nothing is unpinned while the parent may still have it.
+ */
+static void delta_remove_refused_test(struct kunit *test)
+{
+	struct dma_ctx *ctx = test->priv;
+
+	delta_open(test);
+	add_fake(test, 0, 0x1000, 1, VHOST_ACCESS_RW);
+	add_fake(test, 0, 0x2000, 1, VHOST_ACCESS_RW);
+	add_fake(test, 0, 0x3000, 1, VHOST_ACCESS_RW);
+	send_nop(test);
+	KUNIT_ASSERT_TRUE(test, in_sync(ctx, 0));
+
+	/* Refused removal, accepted table: released by the table. */
+	ctx->remove_ret = -EBUSY;
+	KUNIT_EXPECT_EQ(test, send(test, 0, VHOST_IOTLB_INVALIDATE, 0x1000,
+				   0x1000, 0), 72);
+	KUNIT_EXPECT_EQ(test, ctx->remove_calls, 1U);
+	KUNIT_EXPECT_EQ(test, ctx->set_map_calls, 2U);
+	KUNIT_EXPECT_EQ(test, ctx->set_map_nmaps, 2U);
+	KUNIT_EXPECT_EQ(test, fake_pins(&ctx->fakes[0], 0), 0U);
+	KUNIT_EXPECT_EQ(test, nretired(ctx, 0), 0U);
+	KUNIT_EXPECT_EQ(test, ctx->parent->nmaps, 2U);
+	KUNIT_EXPECT_TRUE(test, in_sync(ctx, 0));
+	check_parent(test);
+
+	/* Both refused: retired, pinned and charged, as the parent has it. */
+	ctx->set_map_ret = -ENOMEM;
+	KUNIT_EXPECT_EQ(test, send(test, 0, VHOST_IOTLB_INVALIDATE, 0x2000,
+				   0x1000, 0), 72);
+	KUNIT_EXPECT_EQ(test, ctx->remove_calls, 2U);
+	KUNIT_EXPECT_EQ(test, ctx->set_map_calls, 3U);
+	KUNIT_EXPECT_EQ(test, nmaps(ctx, 0), 1U);
+	KUNIT_EXPECT_EQ(test, nretired(ctx, 0), 1U);
+	KUNIT_EXPECT_EQ(test, fake_pins(&ctx->fakes[1], 0), 1U);
+	KUNIT_EXPECT_EQ(test, ctx->dma->pinned, 2ULL);
+	KUNIT_EXPECT_EQ(test, ctx->parent->nmaps, 2U);
+	KUNIT_EXPECT_FALSE(test, in_sync(ctx, 0));
+	check_parent(test);
+
+	/* Out of sync: no single removal; the next table releases both. */
+	ctx->remove_ret = 0;
+	ctx->set_map_ret = 0;
+	KUNIT_EXPECT_EQ(test, send(test, 0, VHOST_IOTLB_INVALIDATE, 0x3000,
+				   0x1000, 0), 72);
+	KUNIT_EXPECT_EQ(test, ctx->remove_calls, 2U);
+	KUNIT_EXPECT_EQ(test, ctx->set_map_calls, 4U);
+	KUNIT_EXPECT_EQ(test, ctx->set_map_nmaps, 0U);
+	KUNIT_EXPECT_EQ(test, fake_pins(&ctx->fakes[1], 0), 0U);
+	KUNIT_EXPECT_EQ(test, fake_pins(&ctx->fakes[2], 0), 0U);
+	KUNIT_EXPECT_EQ(test, nretired(ctx, 0), 0U);
+	KUNIT_EXPECT_EQ(test, ctx->dma->pinned, 0ULL);
+	KUNIT_EXPECT_TRUE(test, in_sync(ctx, 0));
+	check_parent(test);
+}
+
+/* Batches go as one table; a reset forgets the parent's table. */
+static void delta_batch_reset_test(struct kunit *test)
+{
+	struct dma_ctx *ctx = test->priv;
+
+	delta_open(test);
+	add_fake(test, 0, 0x1000, 1, VHOST_ACCESS_RW);
+	add_fake(test, 0, 0x2000, 1, VHOST_ACCESS_RW);
+	add_fake(test, 0, 0x3000, 1, VHOST_ACCESS_RW);
+	add_fake(test, 0, 0x4000, 1, VHOST_ACCESS_RW);
+	send_nop(test);
+	KUNIT_ASSERT_EQ(test, ctx->set_map_calls, 1U);
+
+	KUNIT_ASSERT_EQ(test, send(test, 0, VHOST_IOTLB_BATCH_BEGIN, 0, 0, 0),
+			72);
+	KUNIT_EXPECT_EQ(test, send(test, 0, VHOST_IOTLB_INVALIDATE, 0x1000,
+				   0x1000, 0), 72);
+	KUNIT_EXPECT_EQ(test, ctx->remove_calls, 0U);
+	KUNIT_EXPECT_EQ(test, nretired(ctx, 0), 1U);
+	KUNIT_EXPECT_EQ(test, fake_pins(&ctx->fakes[0], 0), 1U);
+	check_parent(test);
+	KUNIT_EXPECT_EQ(test, send(test, 0, VHOST_IOTLB_BATCH_END, 0, 0, 0),
+			72);
+	KUNIT_EXPECT_EQ(test, ctx->set_map_calls, 2U);
+	KUNIT_EXPECT_EQ(test, fake_pins(&ctx->fakes[0], 0), 0U);
+	KUNIT_EXPECT_TRUE(test, in_sync(ctx, 0));
+	check_parent(test);
+
+	/* Without IOTLB_PERSIST the parent's table is gone: push again. */
+	vhost_iotlb_reset(ctx->parent);
+	vhost_vdpa_dma_on_reset(ctx->dma, 0);
+	KUNIT_EXPECT_FALSE(test, in_sync(ctx, 0));
+	KUNIT_EXPECT_EQ(test, send(test, 0, VHOST_IOTLB_INVALIDATE, 0x2000,
+				   0x1000, 0), 72);
+	KUNIT_EXPECT_EQ(test, ctx->remove_calls, 0U);
+	KUNIT_EXPECT_EQ(test, ctx->set_map_calls, 3U);
+	KUNIT_EXPECT_EQ(test, ctx->parent->nmaps, 2U);
+	check_parent(test);
+
+	/* With it, the pushed-back table is in sync. */
+	vhost_iotlb_reset(ctx->parent);
+	vhost_vdpa_dma_on_reset(ctx->dma,
+				BIT_ULL(VHOST_BACKEND_F_IOTLB_PERSIST));
+	KUNIT_EXPECT_EQ(test, ctx->set_map_calls, 4U);
+	KUNIT_EXPECT_TRUE(test, in_sync(ctx, 0));
+	KUNIT_EXPECT_EQ(test, send(test, 0, VHOST_IOTLB_INVALIDATE, 0x3000,
+				   0x1000, 0), 72);
+	KUNIT_EXPECT_EQ(test, ctx->remove_calls, 1U);
+	KUNIT_EXPECT_EQ(test, ctx->set_map_calls, 4U);
+	check_parent(test);
+
+	/* A failed reset may have dropped it too. */
+	vhost_vdpa_dma_parent_reset(ctx->dma);
+	send_nop(test);
+	KUNIT_EXPECT_EQ(test, ctx->set_map_calls, 5U);
+	KUNIT_EXPECT_EQ(test, ctx->remove_calls, 1U);
+	check_parent(test);
+}
+
 static struct kunit_case vhost_vdpa_dma_cases[] = {
 	KUNIT_CASE(perm_ok_test),
 	KUNIT_CASE_PARAM(update_last_test, update_gen_params),
@@ -1215,6 +1600,10 @@ static struct kunit_case vhost_vdpa_dma_cases[] = {
 	KUNIT_CASE(retired_full_test),
 	KUNIT_CASE_PARAM(unmap_refused_test, destroy_refused_gen_params),
 	KUNIT_CASE(charge_test),
+	KUNIT_CASE(delta_invalidate_test),
+	KUNIT_CASE(delta_add_test),
+	KUNIT_CASE(delta_remove_refused_test),
+	KUNIT_CASE(delta_batch_reset_test),
 	{}
 };
 

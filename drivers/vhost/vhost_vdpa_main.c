@@ -205,8 +205,11 @@ static long vhost_vdpa_set_status(struct vhost_vdpa *v, u8 __user *argp)
 
 	if (!status) {
 		ret = vdpa_reset(v->vdpa);
-		if (ret)
+		if (ret) {
+			/* the parent may have dropped some of its tables */
+			vhost_vdpa_dma_parent_reset(v->dma);
 			return ret;
+		}
 		vhost_vdpa_after_reset(v);
 		return 0;
 	}

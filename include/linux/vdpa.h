@@ -203,6 +203,16 @@ struct vdpa_device {
  * a parent with none of them uses the platform IOMMU of @dma_dev):
  * @set_map: replace the whole translation of address space @asid with
  *	@iotlb; on error the previous translation must stay in force
+ * @set_map_add: set_map parents, optional (with @set_map_remove): add one
+ *	translation [iova, iova+size-1] -> pa to the table of @asid.  Called
+ *	only while that table is the last one set_map accepted plus the
+ *	changes made since by these two ops (no reset in between), and never
+ *	for a range overlapping one of its entries.  On error the table is
+ *	unchanged
+ * @set_map_remove: remove from the table of @asid the entry
+ *	[iova, iova+size-1] that set_map or @set_map_add installed; when it
+ *	returns 0 the device can no longer reach the range (bus drivers unpin
+ *	it at once); on error it may still, so its memory stays pinned
  * @reset_map: return address space @asid to its default translation
  * @dma_map: add one translation [iova, iova+size-1] -> pa
  * @dma_unmap: remove translations in [iova, iova+size-1]; on error the
@@ -263,6 +273,10 @@ struct vdpa_config_ops {
 
 	int (*set_map)(struct vdpa_device *vdev, unsigned int asid,
 		       struct vhost_iotlb *iotlb);
+	int (*set_map_add)(struct vdpa_device *vdev, unsigned int asid,
+			   u64 iova, u64 size, u64 pa, u32 perm);
+	int (*set_map_remove)(struct vdpa_device *vdev, unsigned int asid,
+			      u64 iova, u64 size);
 	int (*reset_map)(struct vdpa_device *vdev, unsigned int asid);
 	int (*dma_map)(struct vdpa_device *vdev, unsigned int asid, u64 iova,
 		       u64 size, u64 pa, u32 perm, void *opaque);

@@ -9,6 +9,8 @@
 # The tools are built on the host by `make` (target all) before the VM
 # boots: the tree is read-only here.
 
+. "$VDPA_TREE/tests/helpers/mgmt-lib.sh"
+
 VV_TOOLS=$VDPA_TREE/tools/build
 VV_MAC=52:54:00:12:34:56
 
@@ -100,6 +102,28 @@ test_conformance() {
 	tail -n 1 out
 	grep '^#' out || true
 	expect_eq "$(pinned_pages)" "$pinned" "pinned pages after the conformance run"
+}
+
+# The packed ring state through VHOST_SET/GET_VRING_BASE (upstream's
+# encoding), across SUSPEND, RESUME and reset, on a device provisioned
+# with RING_PACKED (vdpa-conformance --packed).
+test_conformance_packed() {
+	local pinned
+
+	vv_need_tools
+	load_modules vdpa vdpa_sim vdpa_sim_net vhost_vdpa
+	net_packed_add vdpa0 $VV_MAC
+	wait_for 5 test -c /dev/vhost-vdpa-0
+	ulimit -l unlimited
+	pinned=$(pinned_pages)
+	"$VV_TOOLS/vdpa-conformance" --packed -d /dev/vhost-vdpa-0 >out 2>&1 || {
+		grep -v '^ok ' out
+		fail "vdpa-conformance --packed failed"
+	}
+	tail -n 1 out
+	grep -q '^ok .*packed GET_VRING_BASE after RESUME' out ||
+		fail "the RESUME checks did not run"
+	expect_eq "$(pinned_pages)" "$pinned" "pinned pages after the packed run"
 }
 
 test_loopback() {

@@ -5,6 +5,8 @@
 # (virtio-user PMD, CLIENTS.md §5): --no-huge -m 512 means one 512 MiB
 # IOTLB UPDATE of 4 KiB anonymous pages, pinned in PA mode.
 
+. "$VDPA_TREE/tests/helpers/mgmt-lib.sh"
+
 DP_MAC=52:54:00:12:34:56
 DP_TIMEOUT=300		# seconds for EAL start-up under TCG
 
@@ -31,7 +33,7 @@ dp_testpmd() {
 	# line-buffered: testpmd's stdout is a file, and we wait for a line
 	stdbuf -oL -eL dpdk-testpmd -l 0-1 --no-pci --no-huge -m 512 --iova-mode=va \
 		--file-prefix=vdpa-test --log-level=lib.eal:notice \
-		--vdev=net_virtio_user0,path=/dev/vhost-vdpa-0,queues=1,queue_size=256,mac=${DP_RUN_MAC:-$DP_MAC} \
+		--vdev=net_virtio_user0,path=/dev/vhost-vdpa-0,queues=1,queue_size=256,mac=${DP_RUN_MAC:-$DP_MAC}${DP_VDEV_OPTS:-} \
 		-- --nb-cores=1 --rxq=1 --txq=1 --txd=256 --rxd=256 \
 		--total-num-mbufs=8192 "$@" <in >testpmd.out 2>&1 &
 	pid=$!
@@ -49,14 +51,15 @@ dp_testpmd() {
 		fail "testpmd did not start forwarding"
 		return 1
 	fi
-	# DP_LOAD: a command run in the background while testpmd forwards
+	# DP_LOAD: a command run in the background while testpmd forwards;
+	# killed after SECS, or waited for with DP_LOAD_WAIT set
 	if [ -n "${DP_LOAD:-}" ]; then
 		$DP_LOAD &
 		load=$!
 	fi
 	sleep "$secs"
 	if [ -n "$load" ]; then
-		kill "$load" 2>/dev/null || true
+		[ -n "${DP_LOAD_WAIT:-}" ] || kill "$load" 2>/dev/null || true
 		wait "$load" || true
 	fi
 	echo >&4
@@ -198,4 +201,98 @@ test_testpmd_under_load() {
 	if grep 'virtqueue stopped' kmsg; then
 		fail "a virtqueue stopped under load"
 	fi
+}
+
+# Packed virtqueues (packed_vq=1) on a device provisioned with RING_PACKED.
+# While testpmd forwards, one snapshot of the device's own queue counters
+# and of the negotiated features is taken, and testpmd is stopped only once
+# it is complete, however slow the machine (the device is reset, and its
+# counters with it, when testpmd exits).
+dp_setup_packed() {
+	dp_setup
+	vdpa dev del vdpa0
+	net_packed_add vdpa0 $DP_MAC
+	wait_for 5 test -c /dev/vhost-vdpa-0
+	DP_VDEV_OPTS=,packed_vq=1
+	DP_LOAD=dp_packed_snapshot
+	DP_LOAD_WAIT=1
+}
+
+dp_packed_snapshot() {
+	sleep 1
+	vdpa dev vstats show vdpa0 qidx 0 >rxq.during 2>&1
+	vdpa dev vstats show vdpa0 qidx 1 >txq.during 2>&1
+	vdpa dev config show vdpa0 >cfg.during 2>&1
+}
+
+# dp_vstat FILE NAME: counter NAME ("tx packets") of a vstats snapshot.
+dp_vstat() {
+	sed -n "s/.* $2 \([0-9]*\).*/\1/p" "$1"
+}
+
+dp_check_packed() {
+	grep -q "negotiated_features.* RING_PACKED" cfg.during ||
+		fail "testpmd did not negotiate RING_PACKED: $(cat cfg.during)"
+	cat rxq.during txq.during
+}
+
+# io forwarding on packed rings: the burst circulates, exactly 32 frames
+# stay in flight, and the device never delivered more than it was given.
+test_testpmd_packed_io() {
+	local pinned rc=0 rx tx drx dtx
+
+	dp_setup_packed
+	pinned=$(pinned_pages)
+	dp_testpmd 5 --forward-mode=io --port-topology=loop --tx-first \
+		--eth-peer=0,$DP_MAC || rc=$?
+	grep -A 3 'Accumulated forward statistics' testpmd.out || true
+	[ $rc = 0 ] || { tail -n 40 testpmd.out; fail "testpmd exited with $rc"; }
+	dp_check_packed
+	rx=$(dp_total RX-packets)
+	tx=$(dp_total TX-packets)
+	log "packed io: RX-packets $rx TX-packets $tx"
+	if [ -z "$rx" ] || [ "$rx" -le 32 ]; then
+		fail "RX-packets '$rx': the burst did not circulate"
+	fi
+	expect_eq $((tx - rx)) $((32 - $(dp_total TX-dropped))) \
+		"TX-packets - RX-packets"
+	# the device's counters at the last snapshot: RX <= TX <= testpmd's TX
+	drx=$(dp_vstat rxq.during "rx packets")
+	dtx=$(dp_vstat txq.during "tx packets")
+	[ -n "$drx" ] && [ -n "$dtx" ] || fail "no device counters"
+	[ "$dtx" -gt 0 ] || fail "the device transmitted nothing"
+	[ "$drx" -le "$dtx" ] || fail "device: rx $drx > tx $dtx"
+	[ "$dtx" -le "$tx" ] || fail "device: tx $dtx > testpmd's TX $tx"
+	dp_after "$pinned"
+}
+
+# txonly on packed rings: testpmd only transmits (and never polls RX), so
+# its RX stays 0; the device loops what it transmits into the RX ring until
+# it is full and drops the rest: rx + drops + overruns never exceeds tx.
+test_testpmd_packed_txonly() {
+	local pinned rc=0 rx tx dtx drx ddrop dover
+
+	dp_setup_packed
+	pinned=$(pinned_pages)
+	dp_testpmd 4 --forward-mode=txonly --eth-peer=0,$DP_MAC || rc=$?
+	grep -A 3 'Accumulated forward statistics' testpmd.out || true
+	[ $rc = 0 ] || { tail -n 40 testpmd.out; fail "testpmd exited with $rc"; }
+	dp_check_packed
+	rx=$(dp_total RX-packets)
+	tx=$(dp_total TX-packets)
+	log "packed txonly: RX-packets $rx TX-packets $tx"
+	[ -n "$tx" ] && [ "$tx" -gt 256 ] ||
+		fail "TX-packets '$tx': not even one ring of frames went out"
+	[ "$rx" -le "$tx" ] || fail "RX-packets $rx > TX-packets $tx"
+	dtx=$(dp_vstat txq.during "tx packets")
+	drx=$(dp_vstat rxq.during "rx packets")
+	ddrop=$(dp_vstat rxq.during "rx drops")
+	dover=$(dp_vstat rxq.during "rx overruns")
+	[ -n "$dtx" ] && [ -n "$drx" ] || fail "no device counters"
+	[ "$dtx" -gt 0 ] || fail "the device transmitted nothing"
+	[ "$dtx" -le "$tx" ] || fail "device: tx $dtx > testpmd's TX $tx"
+	[ "$drx" -le 256 ] || fail "device: rx $drx frames into a 256-entry ring never polled"
+	[ $((drx + ${ddrop:-0} + ${dover:-0})) -le "$dtx" ] ||
+		fail "device: rx $drx + drops $ddrop + overruns $dover > tx $dtx"
+	dp_after "$pinned"
 }

@@ -19,23 +19,35 @@
 #          vCPUs; the NICs run their traffic at the same time
 #   reuse  a second QEMU on vdpa0 after run1's QEMU exited and reset it;
 #          then `vdpa dev del vdpa0` while that QEMU runs
+# and one more boot for live migration:
+#   src/dst  a guest on vdpa1 with x-svq=on migrates (QMP migrate over a
+#          unix socket) to a QEMU started with -incoming on a new device
+#          vdpa3; the guest's traffic before and after the switch is
+#          counted on each device, the source device is reset and
+#          reusable, and every pin goes with the QEMU that held it
 
 # read by the runner
 # shellcheck disable=SC2034
 TIMEOUT_plain_svq_mq_then_reuse_and_del=2400
+TIMEOUT_svq_live_migration=1800
 
 NQ_FOREIGN=02:00:00:00:00:99
 NQ_COUNT=20			# broadcast ARP requests per phase
 NQ_BOOT_SECS=900		# boot to "ready" (load makes it vary a lot)
 # per device: `vdpa dev add ... mac`, QEMU's -device mac= (overwrites the
 # former), extra vdpa dev add, -netdev and -device options
-NQ_DEVS=(vdpa0 vdpa1 vdpa2)
-NQ_DEV_MAC=(52:54:00:12:34:56 52:54:00:12:35:56 52:54:00:12:36:56)
-NQ_MAC=(52:54:00:12:34:57 52:54:00:12:35:57 52:54:00:12:36:57)
-NQ_ADD=("" "" "max_vqp 2")
-NQ_NOPTS=("" ",x-svq=on" "")
-NQ_DOPTS=("" "" ",mq=on,vectors=6")
-NQ_QIDX=("0 1" "0 1" "0 1 2 3 4")
+# Device 3 is the migration's destination: created by that test only, with
+# the source's (vdpa1's) QEMU options, so the guest sees the same NIC.
+NQ_DEVS=(vdpa0 vdpa1 vdpa2 vdpa3)
+NQ_DEV_MAC=(52:54:00:12:34:56 52:54:00:12:35:56 52:54:00:12:36:56 52:54:00:12:37:56)
+NQ_MAC=(52:54:00:12:34:57 52:54:00:12:35:57 52:54:00:12:36:57 52:54:00:12:35:57)
+NQ_ADD=("" "" "max_vqp 2" "")
+NQ_NOPTS=("" ",x-svq=on" "" ",x-svq=on")
+NQ_DOPTS=("" "" ",mq=on,vectors=6" "")
+NQ_QIDX=("0 1" "0 1" "0 1 2 3 4" "0 1")
+NQ_SETUP_DEVS=3			# nq_setup creates devices 0 .. 2
+NQ_ROUNDS=1			# the guest's traffic rounds (vt.rounds)
+NQ_EXTRA=()			# more QEMU arguments for nq_start
 
 # nq_add I: create device I
 nq_add() {
@@ -69,7 +81,7 @@ nq_setup() {
 	[ -x /bin/busybox ] || skip "busybox-static is not installed"
 	[ -r "/boot/vmlinuz-$(uname -r)" ] || skip "/boot/vmlinuz-$(uname -r) is missing"
 	load_modules vdpa vdpa_sim vdpa_sim_net vhost_vdpa
-	for i in "${!NQ_DEVS[@]}"; do
+	for ((i = 0; i < NQ_SETUP_DEVS; i++)); do
 		nq_add "$i" || fail "cannot create ${NQ_DEVS[$i]}" || return 1
 	done
 	ulimit -l unlimited
@@ -103,8 +115,8 @@ nq_small_kernel() {
 nq_pinned_is() { [ "$(pinned_pages)" = "$1" ]; }
 
 # nq_start RUN SMP I...: start QEMU in the background with one NIC on each
-# device I, in that order (eth0, eth1, ...); it boots NQ_BOOT_KERNEL with
-# NQ_BOOT_INITRD.  The console goes to $NQ_CON
+# device I, in that order (eth0, eth1, ...), and the arguments in NQ_EXTRA;
+# it boots NQ_BOOT_KERNEL with NQ_BOOT_INITRD.  The console goes to $NQ_CON
 # (in the results, next to the test's log: out/40-qemu/TEST.RUN.console),
 # stderr to RUN.err; the guest reads "go" lines from the fifo RUN.ctl,
 # kept open on fd $NQ_CTL.  A lean boot: 128 MB, no crypto self-tests, no
@@ -140,8 +152,8 @@ nq_start() {
 		-chardev stdio,id=con,signal=off -serial chardev:con \
 		-monitor none \
 		-kernel "$NQ_BOOT_KERNEL" -initrd "$NQ_BOOT_INITRD" \
-		-append "console=ttyS0 quiet ipv6.disable=1 panic=-1 no_timer_check cryptomgr.notests rodata=off pci=noacpi vt.slow=2 vt.count=$NQ_COUNT vt.foreign=$NQ_FOREIGN vt.nics=$#" \
-		"${args[@]}" <"$run.ctl" >"$NQ_CON" 2>"$run.err" &
+		-append "console=ttyS0 quiet ipv6.disable=1 panic=-1 no_timer_check cryptomgr.notests rodata=off pci=noacpi vt.slow=2 vt.count=$NQ_COUNT vt.foreign=$NQ_FOREIGN vt.nics=$# vt.rounds=$NQ_ROUNDS" \
+		"${args[@]}" "${NQ_EXTRA[@]}" <"$run.ctl" >"$NQ_CON" 2>"$run.err" &
 	NQ_PID=$!
 }
 
@@ -162,7 +174,9 @@ nq_stop() {
 # nq_wait WORD SECS: wait up to SECS seconds (fewer if the test's own
 # limit comes first) for the console line "VT WORD..."; fail at once on
 # "VT fail" or if QEMU exits.  A guest that hangs is killed when the wait
-# gives up, with the reason.
+# gives up, with the reason.  The guest's VT lines go to RUN.vt, after
+# those of the file NQ_VT_KEEP if set (a migrated guest's lines from
+# before the switch are on the source's console).
 nq_wait() {
 	local word=$1 secs=$2 end why=
 
@@ -181,7 +195,10 @@ nq_wait() {
 		fi
 		if grep -aq "^VT $word" "$NQ_CON"; then
 			log "$NQ_RUN: '$word' after $(($(date +%s) - NQ_T0)) s"
-			tr -d '\r' <"$NQ_CON" | grep -a '^VT ' >"$NQ_RUN.vt"
+			{
+				[ -z "${NQ_VT_KEEP:-}" ] || cat "$NQ_VT_KEEP"
+				tr -d '\r' <"$NQ_CON" | grep -a '^VT '
+			} >"$NQ_RUN.vt"
 			return 0
 		fi
 		if ! kill -0 "$NQ_PID" 2>/dev/null; then
@@ -446,5 +463,112 @@ test_plain_svq_mq_then_reuse_and_del() {
 	nq_add 0
 	cdev=$(nq_cdev 0)
 	exec {fd}<>"$cdev"
+	exec {fd}>&-
+}
+
+# nq_qmp RUN CMD [ARGS-JSON]: one QMP command to RUN's QEMU; prints the
+# answer's "return" as JSON
+nq_qmp() {
+	local run=$1
+
+	shift
+	"$PY3" "$VDPA_TREE/tests/helpers/qmp.py" "$PWD/$run.qmp" "$@"
+}
+
+# nq_migration_status: the source's migration status ("completed", ...)
+nq_migration_status() {
+	nq_qmp src query-migrate | "$PY3" -c \
+		'import json, sys; print(json.load(sys.stdin).get("status", "none"))'
+}
+
+nq_migrated() {
+	NQ_MIG=$(nq_migration_status)
+	case $NQ_MIG in
+	completed | failed | cancelled) return 0 ;;
+	esac
+	return 1
+}
+
+# The guest on vdpa1 with x-svq=on (QEMU 7.2 migrates vhost-vdpa only with
+# shadow virtqueues) runs a round of traffic, migrates to a QEMU waiting
+# with -incoming on vdpa3 and runs a second round there.  Each round's
+# frames are counted on its own device only; the source device is reset
+# when the source QEMU quits, and can be opened again; the pins follow the
+# QEMU that holds them.
+test_svq_live_migration() {
+	local pinned pin_kb pins sent info fd cdev cfg
+
+	[ -x /usr/bin/python3 ] || skip "python3 is not installed (QMP client)"
+	PY3=/usr/bin/python3
+	NQ_SETUP_DEVS=2
+	nq_setup
+	nq_add 3 || fail "cannot create vdpa3" || return 1
+	pinned=$(pinned_pages)
+	NQ_ROUNDS=2
+
+	# the destination first: it waits for the stream
+	NQ_EXTRA=(-qmp "unix:$PWD/dst.qmp,server=on,wait=off"
+		  -incoming "unix:$PWD/mig.sock")
+	nq_start dst 1 3
+	local dst_pid=$NQ_PID dst_ctl=$NQ_CTL dst_con=$NQ_CON
+	NQ_EXTRA=(-qmp "unix:$PWD/src.qmp,server=on,wait=off")
+	nq_start src 1 1
+	nq_run_traffic
+	nq_check_traffic 1
+	nq_check_stderr
+	wait_for 60 test -S mig.sock || fail "dst: no migration socket" || return 1
+
+	# round 1 ran on vdpa1; the guest waits for a "go" on whichever side
+	# runs it
+	# (no counters yet: the destination has not started the device)
+	nq_vstats 3 >dst.before.3 2>/dev/null
+	nq_qmp src migrate "{\"uri\": \"unix:$PWD/mig.sock\"}" ||
+		fail "src: QMP migrate refused" || return 1
+	wait_for 600 nq_migrated
+	info=$(nq_qmp src query-migrate)
+	log "src: query-migrate: $info"
+	expect_eq "$NQ_MIG" completed "the migration's status"
+	[ "$NQ_MIG" = completed ] || { nq_dump; return 1; }
+	nq_qmp src quit >/dev/null
+	nq_exit 60
+	expect_eq "$NQ_RC" 0 "src: QEMU's exit status"
+	cfg=$(vdpa dev config show vdpa1)
+	! grep -q negotiated_features <<<"$cfg" ||
+		fail "src: vdpa1 was not reset after the migration: $cfg"
+
+	# round 2, on the destination, whose console starts after the switch
+	grep '^VT nic ' src.vt >src.nics
+	cp src.nics dst.vt
+	NQ_VT_KEEP=src.nics
+	NQ_RUN=dst NQ_PID=$dst_pid NQ_CTL=$dst_ctl NQ_CON=$dst_con NQ_NICS=(3)
+	log "dst: status $(nq_qmp dst query-status)"
+	nq_go
+	nq_check_running 3
+	nq_check_pinned
+	# With only the destination running, the pins are its own: never
+	# more than it is charged (VmPin).  Fewer by the pages of read-only
+	# ranges never written: those pin the shared zero page, which the
+	# kernel does not count as pinned.
+	pin_kb=$(awk '$1 == "VmPin:" { print $2 }' "/proc/$NQ_PID/status")
+	pins=$(($(pinned_pages) - pinned))
+	log "dst: $pins pages pinned, $((pin_kb / 4)) charged"
+	[ "$pins" -gt 0 ] && [ "$pins" -le $((pin_kb / 4)) ] &&
+		[ "$pins" -ge $((pin_kb / 4 - 256)) ] ||
+		fail "dst: $pins pages pinned for $((pin_kb / 4)) charged"
+	nq_wait "done round=2" 600
+	nq_vstats 3 >dst.after.3
+	nq_check_traffic 3
+	sent=$(nq_field bcast "$(nq_iface 3)" sent)
+	log "dst: round 2 sent $sent broadcast frames through vdpa3"
+	nq_go
+	nq_exit 120
+	nq_check_stderr
+	expect_eq "$NQ_RC" 0 "dst: QEMU's exit status"
+	wait_for 10 nq_pinned_is "$pinned" ||
+		fail "pinned pages $(pinned_pages), $pinned before the QEMUs ran"
+
+	# the source device can be opened again
+	cdev=$(nq_cdev 1)
+	exec {fd}<>"$cdev" || fail "cannot open $cdev after the migration"
 	exec {fd}>&-
 }

@@ -12,11 +12,16 @@
 #   debug_after     the final checks of tests/debug/checks.sh (debug/*):
 #                   module references, pinned pages, lockdep still on,
 #                   an empty kmemleak report
+#   save_coverage [quiet]  make coverage (VDPA_COVERAGE=1): copy the
+#                   gcov counters of our objects into RESULTS_DIR/gcov
 
 KMEMLEAK=/sys/kernel/debug/kmemleak
 KUNIT_DIR=/sys/kernel/debug/kunit
 # Debug check of the simulator: WARN on access to a page nobody pins.
 CHECK_PINS=/sys/module/vdpa_sim/parameters/check_pins
+# gcov counters of objects built with GCOV_PROFILE, under their build
+# path (CONFIG_GCOV_KERNEL; make coverage builds ours so).
+GCOV_DIR=/sys/kernel/debug/gcov
 # Module references after boot, for debug/module_refs.
 DEBUG_REFS_BASE=/run/vdpa-debug-refs
 export DEBUG_REFS_BASE
@@ -121,4 +126,26 @@ debug_after() {
 		[ -n "$fn" ] || continue
 		run_one "debug/${fn#test_}" "$tmo" "$file" "$fn"
 	done < <(discover "$file")
+}
+
+# save_coverage: copy every .gcda of our build directory (VDPA_KO_DIR) from
+# debugfs to RESULTS_DIR/gcov/<path in it>, next to the .gcno files the host
+# put there.  With gcov_persist (the default) the counters of an unloaded
+# module are kept, and each new load of it adds to them: the copy sums
+# every load since boot.  Called after each case file (quietly: a run that
+# dies or is stopped later still leaves what it reached) and at the end.
+save_coverage() {
+	local src=$GCOV_DIR$VDPA_KO_DIR f rel n=0
+
+	if [ ! -d "$src" ]; then
+		say "guest: coverage: no $src (a kernel without CONFIG_GCOV_KERNEL?)"
+		return 0
+	fi
+	while IFS= read -r -d '' f; do
+		rel=${f#"$src"/}
+		mkdir_for "$RES/gcov/$rel"
+		cat "$f" >"$RES/gcov/$rel.tmp" && mv "$RES/gcov/$rel.tmp" "$RES/gcov/$rel" &&
+			n=$((n + 1))
+	done < <(find "$src" -name '*.gcda' -print0)
+	[ "${1:-}" = quiet ] || say "guest: coverage: $n .gcda files saved"
 }

@@ -52,9 +52,10 @@ mgmt_load() {
 	load_modules vdpa vdpa_sim vdpa_sim_net
 }
 
-# Features of the net simulator, in bit order, as iproute2 names them.
-SIM_NET_FEATURES="MTU MAC STATUS CTRL_VQ CTRL_MAC_ADDR ANY_LAYOUT VERSION_1 ACCESS_PLATFORM"
-SIM_NET_FEATURES_JSON='["MTU","MAC","STATUS","CTRL_VQ","CTRL_MAC_ADDR","ANY_LAYOUT","VERSION_1","ACCESS_PLATFORM"]'
+# Features the net simulator supports (its default set plus RING_PACKED,
+# offered only when provisioned), in bit order, as iproute2 names them.
+SIM_NET_FEATURES="MTU MAC STATUS CTRL_VQ CTRL_MAC_ADDR ANY_LAYOUT VERSION_1 ACCESS_PLATFORM RING_PACKED"
+SIM_NET_FEATURES_JSON='["MTU","MAC","STATUS","CTRL_VQ","CTRL_MAC_ADDR","ANY_LAYOUT","VERSION_1","ACCESS_PLATFORM","RING_PACKED"]'
 
 # Feature bits (hex) for raw DEV_NEW requests.
 F_MTU=0x8
@@ -66,6 +67,28 @@ F_CTRL_MAC_ADDR=0x800000
 F_ANY_LAYOUT=0x8000000
 F_VERSION_1=0x100000000
 F_ACCESS_PLATFORM=0x200000000
+F_RING_PACKED=0x400000000
+
+# The default features of vdpasim_net plus RING_PACKED: a packed device.
+SIM_NET_PACKED_FEATURES=$(printf '0x%x' $((F_MTU | F_MAC | F_STATUS | F_CTRL_VQ |
+	F_CTRL_MAC_ADDR | F_ANY_LAYOUT | F_VERSION_1 | F_ACCESS_PLATFORM |
+	F_RING_PACKED)))
+
+# net_packed_add NAME MAC: a vdpasim_net device offering RING_PACKED
+# (iproute2 6.1 cannot send device_features: through vdpa_nl).
+net_packed_add() {
+	local out
+
+	out=$(vdpa_nl dev-new "$1" vdpasim_net --features "$SIM_NET_PACKED_FEATURES" \
+		--mac "$2")
+	[ "$out" = ok ] || fail "dev-new $1 with RING_PACKED: $out"
+}
+
+# negotiated_has DEV FEATURE: the driver of DEV accepted FEATURE (as
+# iproute2 names it in `vdpa dev config show`).
+negotiated_has() {
+	vdpa dev config show "$1" | grep -q "negotiated_features.* $2\( \|$\)"
+}
 
 # hexor 0x.. 0x..: bitwise OR printed as 0x%x
 hexor() {

@@ -15,6 +15,12 @@ Usage:
     vdpa_nl.py dev-new NAME MGMTDEV [--features HEX] [--mac MAC] [--mtu N]
                        [--max-vqp N] [--raw TYPE:HEXBYTES]...
     vdpa_nl.py dev-del NAME
+    vdpa_nl.py dev-new-many PREFIX MGMTDEV N
+                                     add PREFIX0..PREFIX<N-1> on one socket
+                                     (what `vdpa dev add` N times would do,
+                                     without N program starts); prints
+                                     "ok SECONDS", or the first error
+    vdpa_nl.py dev-del-many PREFIX N the same for deleting them
     vdpa_nl.py uevents SECONDS       print kernel uevents (one per line, the
                                      fields joined by '|') for SECONDS
 """
@@ -187,6 +193,33 @@ def cmd_dev_del(args):
     answer(err, msg)
 
 
+def many(args, nargs, make_attrs, cmd):
+    if len(args) != nargs:
+        usage()
+    prefix, count = args[0], int(args[-1])
+    nl = Genl()
+    fam = vdpa_family(nl)
+    t0 = time.monotonic()
+    for i in range(count):
+        err, msg, _ = nl.request(fam, cmd, make_attrs(prefix + str(i), args))
+        if err:
+            answer(err, msg)
+            return
+    print("ok %.6f" % (time.monotonic() - t0))
+
+
+def cmd_dev_new_many(args):
+    many(args, 3, lambda name, a: [attr(VDPA_ATTR_DEV_NAME, strz(name)),
+                                   attr(VDPA_ATTR_MGMTDEV_DEV_NAME,
+                                        strz(a[1]))],
+         VDPA_CMD_DEV_NEW)
+
+
+def cmd_dev_del_many(args):
+    many(args, 2, lambda name, a: [attr(VDPA_ATTR_DEV_NAME, strz(name))],
+         VDPA_CMD_DEV_DEL)
+
+
 def cmd_uevents(args):
     if len(args) != 1:
         usage()
@@ -217,7 +250,8 @@ def main():
     if len(sys.argv) < 2:
         usage()
     cmds = {"dev-new": cmd_dev_new, "dev-del": cmd_dev_del,
-            "uevents": cmd_uevents}
+            "dev-new-many": cmd_dev_new_many,
+            "dev-del-many": cmd_dev_del_many, "uevents": cmd_uevents}
     if sys.argv[1] not in cmds:
         usage()
     cmds[sys.argv[1]](sys.argv[2:])

@@ -40,14 +40,19 @@
 # Environment: $VDPA_TREE, $TEST_NAME (e.g. 00-smoke/load_unload),
 # $TEST_TMPDIR (the cwd), $VDPA_RESULTS (the results share),
 # $TEST_DEADLINE (the guest's time, in seconds since the epoch, when the
-# runner kills the test: a wait can give up before it, with its reason).
+# runner kills the test: a wait can give up before it, with its reason),
+# $VDPA_KO_DIR (where the host built our modules for this kernel,
+# tests/.build/<release>; the tree for a plain make) and $VDPA_MODTREE:
+# where the modules under test are (VDPA_KO_DIR unless make bench boots
+# upstream's reference modules, built by tests/lib/upstream-ref.sh with
+# the same layout).
 
 : "${VDPA_TREE:?VDPA_TREE is not set}"
-# The test bed builds in tests/.build/<release>; a plain make in the tree.
 : "${VDPA_KO_DIR:=$VDPA_TREE}"
+: "${VDPA_MODTREE:=$VDPA_KO_DIR}"
 
 # Our modules, in load order; unload order is the reverse.
-VDPA_MODULES=(vdpa vdpa_sim vdpa_sim_net vdpa_sim_blk virtio_vdpa vhost_vdpa)
+VDPA_MODULES=(vdpa vdpa_sim vdpa_sim_net vdpa_sim_blk virtio_vdpa vhost_vdpa vduse)
 
 # Our modules each module needs (besides what modinfo says).
 declare -A VDPA_MODULE_DEPS=(
@@ -56,6 +61,7 @@ declare -A VDPA_MODULE_DEPS=(
 	[vdpa_sim_blk]="vdpa_sim"
 	[vhost_vdpa]="vdpa"
 	[virtio_vdpa]="vdpa"
+	[vduse]="vdpa"
 )
 
 log() { printf '# %s\n' "$*"; }
@@ -103,7 +109,7 @@ require_cmd() {
 # Paths of every .ko built, relative to VDPA_KO_DIR (the runner computes
 # it once and exports it).
 if [ -z "${VDPA_TREE_KOS+x}" ]; then
-	VDPA_TREE_KOS=$(cd "$VDPA_KO_DIR" && find drivers -name '*.ko' 2>/dev/null)
+	VDPA_TREE_KOS=$(cd "$VDPA_MODTREE" && find drivers -name '*.ko' 2>/dev/null)
 fi
 
 module_path() {
@@ -123,7 +129,7 @@ module_path() {
 		done
 		;;
 	esac
-	printf '%s\n' "$VDPA_KO_DIR/$p"
+	printf '%s\n' "$VDPA_MODTREE/$p"
 }
 
 have_module() { [ -f "$(module_path "$1")" ]; }
@@ -213,25 +219,37 @@ del_all_devices() {
 }
 
 unload_modules() {
-	local rc=0 mods=() m i n
+	local rc=0 mods=() m i pass
 
 	del_all_devices || rc=1
 	mapfile -t mods < <(our_modules)
-	for ((i = ${#mods[@]} - 1; i >= 0; i--)); do
-		m=${mods[i]}
-		module_loaded "$m" || continue
-		# A release may still be in flight: retry for a few seconds.
-		for ((n = 0; n < 50; n++)); do
-			rmmod "$m" 2>/dev/null && break
-			sleep 0.1
+	# Two passes: a module others still use (upstream's vringh, listed
+	# after its users) waits for the second.
+	for pass in 1 2; do
+		for ((i = ${#mods[@]} - 1; i >= 0; i--)); do
+			m=${mods[i]}
+			module_loaded "$m" || continue
+			[ $pass = 2 ] || [ -z "$(ls "/sys/module/$m/holders" 2>/dev/null)" ] ||
+				continue
+			_unload_one "$m" || rc=1
 		done
-		if module_loaded "$m"; then
-			rmmod "$m" || true
-			echo "unload_modules: cannot unload $m" >&2
-			rc=1
-		fi
 	done
 	return $rc
+}
+
+# _unload_one NAME: rmmod NAME; a release may still be in flight, so
+# retry for a few seconds.
+_unload_one() {
+	local n
+
+	for ((n = 0; n < 50; n++)); do
+		rmmod "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	module_loaded "$1" || return 0
+	rmmod "$1" || true
+	echo "unload_modules: cannot unload $1" >&2
+	return 1
 }
 
 expect_eq() {

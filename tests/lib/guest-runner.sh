@@ -22,9 +22,12 @@
 # the final leak checks; see tests/debug/guest-debug.sh).  Optional
 # params: VDPA_MODROOT (the kernel's modules are VDPA_MODROOT/lib/modules,
 # bind-mounted on /lib/modules), VDPA_SKIP (regex of tests not run, with
-# the reason VDPA_SKIP_WHY), FUZZ_OPS, FUZZ_SEED, FUZZ_THREADS,
-# VDPA_STRESS_SECS (exported), VDPA_KO_DIR (where the host built our
-# modules for this kernel, tests/.build/<release>; VDPA_TREE if unset).
+# the reason VDPA_SKIP_WHY), VDPA_MODTREE and VDPA_SIDE (make bench: where
+# the modules under test are, and "ours" or "upstream"), FUZZ_OPS,
+# FUZZ_SEED, FUZZ_THREADS, VDPA_STRESS_SECS (exported), VDPA_KO_DIR (where
+# the host built our modules for this kernel, tests/.build/<release>;
+# VDPA_TREE if unset), VDPA_COVERAGE (debug: save the gcov counters of our
+# modules in RESULTS_DIR/gcov).
 
 RES=${1:?usage: guest-runner.sh RESULTS_DIR}
 # shellcheck source=/dev/null
@@ -41,9 +44,11 @@ fi
 LIB=$VDPA_TREE/tests/lib/guest-lib.sh
 : "${TESTS:=}" "${VDPA_TEST_TIMEOUT:=600}"
 export VDPA_TEST_TIMEOUT
+# make bench's upstream boots: the modules under test are upstream's.
 : "${VDPA_KO_DIR:=$VDPA_TREE}"
-VDPA_TREE_KOS=$(cd "$VDPA_KO_DIR" && find drivers -name '*.ko' 2>/dev/null)
-export VDPA_KO_DIR VDPA_TREE_KOS
+: "${VDPA_MODTREE:=$VDPA_KO_DIR}" "${VDPA_SIDE:=ours}"
+VDPA_TREE_KOS=$(cd "$VDPA_MODTREE" && find drivers -name '*.ko' 2>/dev/null)
+export VDPA_KO_DIR VDPA_MODTREE VDPA_SIDE VDPA_TREE_KOS
 OUR_MODULES="vdpa vdpa_sim vdpa_sim_net vdpa_sim_blk virtio_vdpa vhost_vdpa"
 for ko in $VDPA_TREE_KOS; do
 	ko=${ko##*/}
@@ -296,6 +301,8 @@ run_cases() {
 			run_one "$name" "$tmo" "$file" "$fn"
 			cleanup "$name"
 		done <<<"$list"
+		# make coverage: what a run stopped later has reached so far.
+		[ "${VDPA_COVERAGE:-0}" = 0 ] || save_coverage quiet
 	done
 	say "guest: $n tests run"
 }
@@ -369,6 +376,7 @@ debug)
 	run_cases "$VDPA_TREE/tests/cases" "$VDPA_TREE/tests/debug-cases"
 	run_kunit
 	debug_after
+	[ "${VDPA_COVERAGE:-0}" = 0 ] || save_coverage
 	;;
 *) say "guest: unknown mode $MODE" ;;
 esac

@@ -31,7 +31,7 @@ TB_BUILD=$TB_TREE/tests/.build
 # Everything the test bed and the test cases use.
 TB_PACKAGES=(qemu-system-x86 linux-image-amd64 linux-headers-amd64
 	busybox-static cpio kmod iproute2 util-linux e2fsprogs dpdk-dev
-	librte-net-virtio23 make gcc gzip udev)
+	librte-net-virtio23 make gcc gzip udev qemu-system-common)
 
 # Modules the initramfs needs to mount the host root over 9p.
 TB_INITRD_MODULES=(virtio_ring virtio virtio_pci_modern_dev

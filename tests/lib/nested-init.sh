@@ -18,9 +18,11 @@
 #   VT phase NAME sent=N tx=N rx=N nic=IFACE t=UPTIME
 #                                      one burst of traffic on IFACE and
 #                                      how its tx_packets/rx_packets moved
-#   VT done                            all phases ran; waits for "go",
-#                                      then powers off (reboots with
-#                                      acpi=off: QEMU needs -no-reboot)
+#   VT done round=R                    all phases of round R ran; waits
+#                                      for "go", then runs the next round
+#                                      or, after the last, powers off
+#                                      (reboots with acpi=off: QEMU needs
+#                                      -no-reboot)
 #   VT fail REASON                     something broke; powers off at once
 #
 # Phases, on every NIC (the simulator loops back frames to broadcast,
@@ -35,7 +37,9 @@
 #
 # Kernel command line: vt.count=N (default 20), vt.foreign=MAC,
 # vt.nics=N (default 1: wait for eth0 .. eth<N-1>), vt.slow=SECS (report
-# the kernel log's gaps over SECS seconds; default 0: off).
+# the kernel log's gaps over SECS seconds; default 0: off), vt.rounds=N
+# (default 1: the phases run N times, a "go" before each; a live
+# migration test moves the guest between two rounds).
 
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -85,6 +89,7 @@ count=20
 foreign=02:00:00:00:00:99
 nics=1
 slow=0
+rounds=1
 read -r cmdline </proc/cmdline
 for w in $cmdline; do
 	case $w in
@@ -92,6 +97,7 @@ for w in $cmdline; do
 	vt.foreign=*) foreign=${w#*=} ;;
 	vt.nics=*) nics=${w#*=} ;;
 	vt.slow=*) slow=${w#*=} ;;
+	vt.rounds=*) rounds=${w#*=} ;;
 	esac
 done
 
@@ -212,12 +218,17 @@ phases() {
 
 # queue pair 0 for all but pair1
 taskset -p -c 0 $$ >/dev/null || die "taskset $$"
-k=0
-while [ $k -lt "$nics" ]; do
-	phases "$k" &
-	k=$((k + 1))
+round=1
+while :; do
+	k=0
+	while [ $k -lt "$nics" ]; do
+		phases "$k" &
+		k=$((k + 1))
+	done
+	wait
+	say "done round=$round"
+	wait_go
+	[ $round -lt "$rounds" ] || break
+	round=$((round + 1))
 done
-wait
-say "done"
-wait_go
 off

@@ -61,6 +61,8 @@
 				 BIT_ULL(VIRTIO_BLK_F_MQ) | \
 				 BIT_ULL(VIRTIO_BLK_F_DISCARD) | \
 				 BIT_ULL(VIRTIO_BLK_F_WRITE_ZEROES))
+/* Offered only when provisioned with device_features (see vdpasim_net). */
+#define VDPASIM_BLK_OPT_FEATURES	BIT_ULL(VIRTIO_F_RING_PACKED)
 
 /*
  * The config layout is ABI: 72 bytes as in Linux 6.1's header (up to the
@@ -441,7 +443,21 @@ static int vdpasim_blk_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
 	size_t bytes;
 	int ret;
 
-	/* the core refuses attributes outside config_attr_mask (none) */
+	/*
+	 * The core refuses attributes outside config_attr_mask and features
+	 * outside supported_features; the simulator needs these two.
+	 */
+	if (config->mask & BIT_ULL(VDPA_ATTR_DEV_FEATURES)) {
+		const u64 required = BIT_ULL(VIRTIO_F_VERSION_1) |
+				     BIT_ULL(VIRTIO_F_ACCESS_PLATFORM);
+
+		if ((config->device_features & required) != required) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "device_features must include VERSION_1 and ACCESS_PLATFORM");
+			return -EINVAL;
+		}
+		attr.features = config->device_features;
+	}
 	bytes = vdpasim_blk_disk_bytes(extack);
 	if (!bytes)
 		return -EINVAL;
@@ -501,11 +517,16 @@ static struct device vdpasim_blk_mgmtdev_dev = {
 	.release = vdpasim_blk_mgmtdev_release,
 };
 
-/* As upstream: no provisioning attributes, features or queue count shown. */
+/*
+ * As upstream but for device_features, the one provisioning attribute, so
+ * that a device can offer RING_PACKED; no queue count shown.
+ */
 static struct vdpa_mgmt_dev vdpasim_blk_mgmtdev = {
 	.device = &vdpasim_blk_mgmtdev_dev,
 	.ops = &vdpasim_blk_mgmtdev_ops,
 	.id_table = vdpasim_blk_id_table,
+	.config_attr_mask = BIT_ULL(VDPA_ATTR_DEV_FEATURES),
+	.supported_features = VDPASIM_BLK_FEATURES | VDPASIM_BLK_OPT_FEATURES,
 };
 
 static int __init vdpasim_blk_init(void)

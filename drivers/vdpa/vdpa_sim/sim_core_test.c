@@ -23,7 +23,10 @@
 #define F(bit)		BIT_ULL(bit)
 /* What the test class offers. */
 #define DEV_FEATURES	(F(VIRTIO_F_VERSION_1) | F(VIRTIO_F_ACCESS_PLATFORM) | \
-			 F(VIRTIO_RING_F_EVENT_IDX) | F(5))
+			 F(VIRTIO_RING_F_EVENT_IDX) | F(VIRTIO_F_RING_PACKED) | \
+			 F(5))
+/* The same with split rings. */
+#define DEV_FEATURES_SPLIT	(DEV_FEATURES & ~F(VIRTIO_F_RING_PACKED))
 
 static void core_get_config(struct vdpasim *sim, void *config)
 {
@@ -221,7 +224,7 @@ static void reset_queues_test(struct kunit *test)
 	struct vdpa_vq_state state = { .split.avail_index = 1234 };
 	u16 i;
 
-	KUNIT_ASSERT_EQ(test, vdpa_set_features(vdev, DEV_FEATURES), 0);
+	KUNIT_ASSERT_EQ(test, vdpa_set_features(vdev, DEV_FEATURES_SPLIT), 0);
 	for (i = 0; i < 2; i++) {
 		ops->set_vq_num(vdev, i, 256);
 		KUNIT_EXPECT_EQ(test, ops->set_vq_address(vdev, i, 0x1000,
@@ -242,6 +245,90 @@ static void reset_queues_test(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, ops->get_vq_state(vdev, i, &state), 0);
 		KUNIT_EXPECT_EQ(test, state.split.avail_index, 0);
 	}
+}
+
+static void expect_packed_state(struct kunit *test, struct vdpa_device *vdev,
+				u16 idx, u16 avail, bool avail_wrap, u16 used,
+				bool used_wrap)
+{
+	struct vdpa_vq_state state;
+	/* KUNIT_EXPECT_EQ() takes typeof(), which bit-fields refuse */
+	u16 got_avail, got_used;
+	bool got_avail_wrap, got_used_wrap;
+
+	memset(&state, 0xff, sizeof(state));
+	KUNIT_ASSERT_EQ(test, vdev->ops->get_vq_state(vdev, idx, &state), 0);
+	got_avail = state.packed.last_avail_idx;
+	got_avail_wrap = state.packed.last_avail_counter;
+	got_used = state.packed.last_used_idx;
+	got_used_wrap = state.packed.last_used_counter;
+	KUNIT_EXPECT_EQ(test, got_avail, avail);
+	KUNIT_EXPECT_EQ(test, got_avail_wrap, avail_wrap);
+	KUNIT_EXPECT_EQ(test, got_used, used);
+	KUNIT_EXPECT_EQ(test, got_used_wrap, used_wrap);
+}
+
+/*
+ * Packed rings: the state set before ready is the one served and read
+ * back, through suspend and resume; a reset returns both positions to 0
+ * and both wrap counters to 1.
+ */
+static void packed_state_test(struct kunit *test)
+{
+	struct vdpa_device *vdev = vdev_of(test);
+	const struct vdpa_config_ops *ops = vdev->ops;
+	struct vdpa_vq_state state = {
+		.packed = {
+			.last_avail_idx = 3,
+			.last_avail_counter = 0,
+			.last_used_idx = 2,
+			.last_used_counter = 1,
+		},
+	};
+
+	KUNIT_ASSERT_EQ(test, vdpa_set_features(vdev, DEV_FEATURES), 0);
+	/* packed rings need not be a power of 2 */
+	ops->set_vq_num(vdev, 0, 5);
+	KUNIT_EXPECT_EQ(test, ops->set_vq_address(vdev, 0, 0x1000, 0x2000,
+						  0x3000), 0);
+	KUNIT_EXPECT_EQ(test, ops->set_vq_state(vdev, 0, &state), 0);
+	expect_packed_state(test, vdev, 0, 3, false, 2, true);
+	ops->set_vq_ready(vdev, 0, true);
+	expect_packed_state(test, vdev, 0, 3, false, 2, true);
+	KUNIT_EXPECT_FALSE(test, vdpa_to_sim(vdev)->vqs[0].ring.broken);
+	KUNIT_EXPECT_TRUE(test, vdpa_to_sim(vdev)->vqs[0].ring.packed);
+
+	KUNIT_ASSERT_EQ(test, ops->suspend(vdev), 0);
+	expect_packed_state(test, vdev, 0, 3, false, 2, true);
+	KUNIT_ASSERT_EQ(test, ops->resume(vdev), 0);
+	expect_packed_state(test, vdev, 0, 3, false, 2, true);
+
+	/* the largest encodable positions come back unchanged */
+	state.packed.last_avail_idx = 0x7fff;
+	state.packed.last_avail_counter = 1;
+	state.packed.last_used_idx = 0x7fff;
+	state.packed.last_used_counter = 0;
+	KUNIT_EXPECT_EQ(test, ops->set_vq_state(vdev, 1, &state), 0);
+	expect_packed_state(test, vdev, 1, 0x7fff, true, 0x7fff, false);
+
+	/* an avail half alone (used 0 with counter 0): used follows avail */
+	memset(&state, 0, sizeof(state));
+	state.packed.last_avail_counter = 1;
+	KUNIT_EXPECT_EQ(test, ops->set_vq_state(vdev, 1, &state), 0);
+	expect_packed_state(test, vdev, 1, 0, true, 0, true);
+	state.packed.last_avail_idx = 9;
+	state.packed.last_avail_counter = 0;
+	KUNIT_EXPECT_EQ(test, ops->set_vq_state(vdev, 1, &state), 0);
+	expect_packed_state(test, vdev, 1, 9, false, 9, false);
+	/* both halves 0 is a position of its own: lap 2, index 0 */
+	memset(&state, 0, sizeof(state));
+	KUNIT_EXPECT_EQ(test, ops->set_vq_state(vdev, 1, &state), 0);
+	expect_packed_state(test, vdev, 1, 0, false, 0, false);
+
+	KUNIT_EXPECT_EQ(test, vdpa_set_status(vdev, 0), 0);
+	KUNIT_ASSERT_EQ(test, vdpa_set_features(vdev, DEV_FEATURES), 0);
+	expect_packed_state(test, vdev, 0, 0, true, 0, true);
+	expect_packed_state(test, vdev, 1, 0, true, 0, true);
 }
 
 /* Queue numbers the driver may and may not pick. */
@@ -312,6 +399,7 @@ static struct kunit_case vdpasim_core_cases[] = {
 	KUNIT_CASE_PARAM(features_test, feature_gen_params),
 	KUNIT_CASE_PARAM(status_test, status_gen_params),
 	KUNIT_CASE(reset_queues_test),
+	KUNIT_CASE(packed_state_test),
 	KUNIT_CASE(vq_limits_test),
 	KUNIT_CASE(legacy_config_read_test),
 	KUNIT_CASE(config_read_test),

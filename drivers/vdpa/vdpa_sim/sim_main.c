@@ -48,7 +48,7 @@
 static bool batch_mapping = true;
 module_param(batch_mapping, bool, 0444);
 MODULE_PARM_DESC(batch_mapping,
-		 "1: take whole translation tables (set_map); 0: single entries (dma_map/dma_unmap)");
+		 "1: take whole translation tables (set_map), and single changes to them (set_map_add/set_map_remove); 0: single entries only (dma_map/dma_unmap)");
 
 static unsigned int max_iotlb_entries = 262144;
 module_param(max_iotlb_entries, uint, 0444);
@@ -134,6 +134,7 @@ static bool vdpasim_inject_used_fault(struct vdpasim *sim,
 		dev_info_ratelimited(&sim->vdpa.dev,
 				     "debugfs: %s: dropping used entry of chain %u\n",
 				     vq->name, *head);
+		vdpasim_ring_drop(&vq->ring);
 		return true;
 	}
 	if (sim->corrupt_used) {
@@ -260,12 +261,18 @@ static void vdpasim_as_leave_identity(struct vdpasim *sim, unsigned int asid)
 	vhost_iotlb_reset(sim->iotlb[asid]);
 }
 
-static bool vdpasim_ring_num_ok(u32 num)
+/* Split rings need a power of 2; packed rings take any size. */
+static bool vdpasim_ring_num_ok(const struct vdpasim_ring *r)
 {
-	return num && num <= VDPASIM_RING_MAX_NUM && is_power_of_2(num);
+	return r->num && r->num <= VDPASIM_RING_MAX_NUM &&
+	       (r->packed || is_power_of_2(r->num));
 }
 
-/* Load the ring from the driver's settings, keeping last_avail_idx. */
+/*
+ * Load the ring from the driver's settings, keeping its position: split,
+ * last_avail_idx (used idx follows it: every chain was completed); packed,
+ * both positions and wrap counters, as reset or set_vq_state left them.
+ */
 static void vdpasim_vq_load(struct vdpasim *sim, struct vdpasim_vq *vq)
 {
 	struct vdpasim_ring *r = &vq->ring;
@@ -275,11 +282,16 @@ static void vdpasim_vq_load(struct vdpasim *sim, struct vdpasim_vq *vq)
 	r->avail_addr = vq->driver_addr;
 	r->used_addr = vq->device_addr;
 	r->event_idx = vdpasim_has_feature(sim, VIRTIO_RING_F_EVENT_IDX);
+	r->packed = vdpasim_has_feature(sim, VIRTIO_F_RING_PACKED);
 	r->broken = false;
-	vdpasim_ring_init(r, r->last_avail_idx);
+	if (r->packed)
+		vdpasim_ring_init_packed(r, r->last_avail_idx, r->avail_wrap,
+					 r->used_idx, r->used_wrap);
+	else
+		vdpasim_ring_init(r, r->last_avail_idx);
 	vq->used_pending = false;
 
-	if (!vdpasim_ring_num_ok(vq->num)) {
+	if (!vdpasim_ring_num_ok(r)) {
 		dev_warn_ratelimited(&sim->vdpa.dev,
 				     "%s: invalid queue size %u, queue not served\n",
 				     vq->name, vq->num);
@@ -397,6 +409,30 @@ static bool vdpasim_get_vq_ready(struct vdpa_device *vdpa, u16 idx)
 	return READ_ONCE(sim->vqs[idx].ready);
 }
 
+/*
+ * Some clients encode only the avail half of a packed position in
+ * VHOST_SET_VRING_BASE (DPDK's virtio-user sends 0x8000 for a fresh ring,
+ * following vhost-user, where the used position follows the avail one), so
+ * the used half arrives as index 0 with wrap counter 0.  The simulator
+ * completes in order and holds no chain across a stop, so its own state
+ * always has used = avail: a used half of 0 beside another avail half can
+ * only mean that, and is served as used = avail.
+ */
+static void vdpasim_set_packed_state(struct vdpasim_ring *r,
+				     const struct vdpa_vq_state_packed *s)
+{
+	u16 used_idx = s->last_used_idx;
+	bool used_wrap = s->last_used_counter;
+
+	if (!used_idx && !used_wrap &&
+	    (s->last_avail_idx || s->last_avail_counter)) {
+		used_idx = s->last_avail_idx;
+		used_wrap = s->last_avail_counter;
+	}
+	vdpasim_ring_init_packed(r, s->last_avail_idx, s->last_avail_counter,
+				 used_idx, used_wrap);
+}
+
 static int vdpasim_set_vq_state(struct vdpa_device *vdpa, u16 idx,
 				const struct vdpa_vq_state *state)
 {
@@ -404,9 +440,16 @@ static int vdpasim_set_vq_state(struct vdpa_device *vdpa, u16 idx,
 	struct vdpasim_ring *r = &sim->vqs[idx].ring;
 
 	mutex_lock(&sim->lock);
-	vdpasim_ring_init(r, state->split.avail_index);
-	/* a loaded ring with a bad size stays off (ready reloads it anyway) */
-	if (!vdpasim_ring_num_ok(r->num))
+	r->packed = vdpasim_has_feature(sim, VIRTIO_F_RING_PACKED);
+	if (r->packed)
+		vdpasim_set_packed_state(r, &state->packed);
+	else
+		vdpasim_ring_init(r, state->split.avail_index);
+	/*
+	 * A loaded ring with a bad size stays off (ready reloads it anyway);
+	 * packed positions beyond the size break the ring at its next use.
+	 */
+	if (!vdpasim_ring_num_ok(r))
 		r->broken = true;
 	mutex_unlock(&sim->lock);
 	return 0;
@@ -416,9 +459,18 @@ static int vdpasim_get_vq_state(struct vdpa_device *vdpa, u16 idx,
 				struct vdpa_vq_state *state)
 {
 	struct vdpasim *sim = vdpa_to_sim(vdpa);
+	const struct vdpasim_ring *r;
 
 	mutex_lock(&sim->lock);
-	state->split.avail_index = sim->vqs[idx].ring.last_avail_idx;
+	r = &sim->vqs[idx].ring;
+	if (vdpasim_has_feature(sim, VIRTIO_F_RING_PACKED)) {
+		state->packed.last_avail_idx = r->last_avail_idx;
+		state->packed.last_avail_counter = r->avail_wrap;
+		state->packed.last_used_idx = r->used_idx;
+		state->packed.last_used_counter = r->used_wrap;
+	} else {
+		state->split.avail_index = r->last_avail_idx;
+	}
 	mutex_unlock(&sim->lock);
 	return 0;
 }
@@ -694,6 +746,17 @@ static bool vdpasim_inject_map_failure(struct vdpasim *sim, unsigned int asid)
 	return true;
 }
 
+/* The same, for an operation that does not hold sim->lock otherwise. */
+static bool vdpasim_map_refused(struct vdpasim *sim, unsigned int asid)
+{
+	bool refused;
+
+	mutex_lock(&sim->lock);
+	refused = vdpasim_inject_map_failure(sim, asid);
+	mutex_unlock(&sim->lock);
+	return refused;
+}
+
 static void vdpasim_log_map_error(struct vdpasim *sim, unsigned int asid,
 				  int err)
 {
@@ -717,16 +780,11 @@ static int vdpasim_set_map(struct vdpa_device *vdpa, unsigned int asid,
 	struct vdpasim *sim = vdpa_to_sim(vdpa);
 	struct vhost_iotlb_map *map;
 	struct vhost_iotlb *new, *old;
-	bool inject;
 	int ret;
 
 	if (asid >= sim->dev_attr.nas)
 		return -EINVAL;
-
-	mutex_lock(&sim->lock);
-	inject = vdpasim_inject_map_failure(sim, asid);
-	mutex_unlock(&sim->lock);
-	if (inject)
+	if (vdpasim_map_refused(sim, asid))
 		return -ENOMEM;
 
 	new = vhost_iotlb_alloc(sim->iotlb_limit, 0);
@@ -803,6 +861,31 @@ static int vdpasim_dma_unmap(struct vdpa_device *vdpa, unsigned int asid,
 	return 0;
 }
 
+/*
+ * set_map_add/set_map_remove: one entry more or less in the table set_map
+ * installed, in O(log n) rather than a copy of the whole table.  The worker
+ * translates only under sim->lock, which both take: once set_map_remove
+ * returns, no pass can still reach the range.
+ */
+static int vdpasim_set_map_add(struct vdpa_device *vdpa, unsigned int asid,
+			       u64 iova, u64 size, u64 pa, u32 perm)
+{
+	return vdpasim_dma_map(vdpa, asid, iova, size, pa, perm, NULL);
+}
+
+static int vdpasim_set_map_remove(struct vdpa_device *vdpa, unsigned int asid,
+				  u64 iova, u64 size)
+{
+	struct vdpasim *sim = vdpa_to_sim(vdpa);
+
+	if (asid >= sim->dev_attr.nas)
+		return -EINVAL;
+	/* a refused removal is what bus drivers must survive: let tests ask */
+	if (vdpasim_map_refused(sim, asid))
+		return -EBUSY;
+	return vdpasim_dma_unmap(vdpa, asid, iova, size);
+}
+
 static void vdpasim_free(struct vdpa_device *vdpa)
 {
 	struct vdpasim *sim = vdpa_to_sim(vdpa);
@@ -830,7 +913,7 @@ static void vdpasim_free(struct vdpa_device *vdpa)
 		module_put(THIS_MODULE);
 }
 
-/* batch_mapping=1: whole tables through set_map */
+/* batch_mapping=1: whole tables through set_map, and changes to them */
 static const struct vdpa_config_ops vdpasim_batch_ops = {
 	.set_vq_address		= vdpasim_set_vq_address,
 	.set_vq_num		= vdpasim_set_vq_num,
@@ -864,10 +947,12 @@ static const struct vdpa_config_ops vdpasim_batch_ops = {
 	.get_iova_range		= vdpasim_get_iova_range,
 	.set_group_asid		= vdpasim_set_group_asid,
 	.set_map		= vdpasim_set_map,
+	.set_map_add		= vdpasim_set_map_add,
+	.set_map_remove		= vdpasim_set_map_remove,
 	.free			= vdpasim_free,
 };
 
-/* batch_mapping=0: the same, with dma_map/dma_unmap instead of set_map */
+/* batch_mapping=0: the same, with dma_map/dma_unmap instead of set_map* */
 static struct vdpa_config_ops vdpasim_dma_ops __ro_after_init;
 
 /* debugfs */
@@ -1082,6 +1167,8 @@ static int __init vdpasim_init(void)
 
 	vdpasim_dma_ops = vdpasim_batch_ops;
 	vdpasim_dma_ops.set_map = NULL;
+	vdpasim_dma_ops.set_map_add = NULL;
+	vdpasim_dma_ops.set_map_remove = NULL;
 	vdpasim_dma_ops.dma_map = vdpasim_dma_map;
 	vdpasim_dma_ops.dma_unmap = vdpasim_dma_unmap;
 

@@ -47,6 +47,12 @@
 				 BIT_ULL(VIRTIO_NET_F_STATUS) | \
 				 BIT_ULL(VIRTIO_NET_F_CTRL_VQ) | \
 				 BIT_ULL(VIRTIO_NET_F_CTRL_MAC_ADDR))
+/*
+ * Offered only when provisioned (device_features): a device added without
+ * them offers VDPASIM_NET_FEATURES, so drivers that would take the packed
+ * layout by default (virtio_net) keep the split one unless asked.
+ */
+#define VDPASIM_NET_OPT_FEATURES	BIT_ULL(VIRTIO_F_RING_PACKED)
 
 /* The config layout is ABI: 24 bytes, little endian. */
 static_assert(sizeof(struct virtio_net_config) == VDPASIM_NET_CONFIG_SIZE);
@@ -628,7 +634,7 @@ static struct vdpa_mgmt_dev vdpasim_net_mgmtdev = {
 			    BIT_ULL(VDPA_ATTR_DEV_NET_CFG_MTU) |
 			    BIT_ULL(VDPA_ATTR_DEV_NET_CFG_MAX_VQP) |
 			    BIT_ULL(VDPA_ATTR_DEV_FEATURES),
-	.supported_features = VDPASIM_NET_FEATURES,
+	.supported_features = VDPASIM_NET_FEATURES | VDPASIM_NET_OPT_FEATURES,
 	.max_supported_vqs = 3,
 };
 

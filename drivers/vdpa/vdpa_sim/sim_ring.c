@@ -54,6 +54,7 @@
 
 #include "sim_iotlb.h"
 #include "sim_ring.h"
+#include "sim_ring_priv.h"
 
 /*
  * Little-endian views of the uapi structures.  The uapi ones use the
@@ -80,7 +81,7 @@ static_assert(sizeof(struct vdpasim_used_elem) ==
  * base + off, or U64_MAX when that wraps: any access of two bytes or more at
  * U64_MAX fails with -EOVERFLOW, so a wrapped address is never dereferenced.
  */
-static u64 vdpasim_ring_addr(u64 base, u64 off)
+u64 vdpasim_ring_addr(u64 base, u64 off)
 {
 	u64 addr;
 
@@ -104,9 +105,8 @@ static u64 vdpasim_used_slot_addr(const struct vdpasim_ring *r, u32 slot)
 }
 
 /* Mark @r broken and say why, once per breakage (later calls see broken). */
-static __printf(4, 5) int vdpasim_ring_fail(struct vdpasim_ring *r,
-					    const char *name, int err,
-					    const char *fmt, ...)
+int vdpasim_ring_fail(struct vdpasim_ring *r, const char *name, int err,
+		      const char *fmt, ...)
 {
 	struct va_format vaf;
 	va_list args;
@@ -121,8 +121,7 @@ static __printf(4, 5) int vdpasim_ring_fail(struct vdpasim_ring *r,
 	return err;
 }
 
-static int vdpasim_ring_read16(const struct vdpasim_ring *r, u64 addr,
-			       u16 *val)
+int vdpasim_ring_read16(const struct vdpasim_ring *r, u64 addr, u16 *val)
 {
 	__le16 v;
 	int ret;
@@ -134,8 +133,7 @@ static int vdpasim_ring_read16(const struct vdpasim_ring *r, u64 addr,
 	return 0;
 }
 
-static int vdpasim_ring_write16(const struct vdpasim_ring *r, u64 addr,
-				u16 val)
+int vdpasim_ring_write16(const struct vdpasim_ring *r, u64 addr, u16 val)
 {
 	return vdpasim_iotlb_write16(r->iotlb, addr, cpu_to_le16(val));
 }
@@ -157,6 +155,7 @@ void vdpasim_ring_init(struct vdpasim_ring *r, u16 base)
 	r->signalled_used = base;
 	r->signalled_used_valid = false;
 	r->broken = false;
+	vdpasim_ring_packed_reset(r);
 }
 EXPORT_SYMBOL_GPL(vdpasim_ring_init);
 
@@ -202,9 +201,8 @@ static int vdpasim_ring_arm_kick(struct vdpasim_ring *r, const char *name)
 	return vdpasim_ring_pending(r, name);
 }
 
-/* Append one non-indirect descriptor to @c. */
-static int vdpasim_chain_add(struct vdpasim_ring *r, struct vdpasim_chain *c,
-			     const char *name, u64 addr, u32 len, u16 flags)
+int vdpasim_chain_add(struct vdpasim_ring *r, struct vdpasim_chain *c,
+		      const char *name, u64 addr, u32 len, bool writable)
 {
 	unsigned int n = c->n_out + c->n_in;
 
@@ -214,7 +212,7 @@ static int vdpasim_chain_add(struct vdpasim_ring *r, struct vdpasim_chain *c,
 					 c->head, VDPASIM_CHAIN_MAX_SEGS);
 	c->seg[n].addr = addr;
 	c->seg[n].len = len;
-	if (flags & VRING_DESC_F_WRITE) {
+	if (writable) {
 		c->n_in++;
 		c->in_len += len;
 		return 0;
@@ -295,7 +293,8 @@ static int vdpasim_ring_walk(struct vdpasim_ring *r, struct vdpasim_chain *c,
 			continue;
 		}
 
-		ret = vdpasim_chain_add(r, c, name, addr, len, flags);
+		ret = vdpasim_chain_add(r, c, name, addr, len,
+					flags & VRING_DESC_F_WRITE);
 		if (ret)
 			return ret;
 		if (!(flags & VRING_DESC_F_NEXT))
@@ -318,6 +317,8 @@ int vdpasim_ring_fetch(struct vdpasim_ring *r, struct vdpasim_chain *c,
 	u16 head;
 	int ret;
 
+	if (r->packed)
+		return vdpasim_ring_packed_fetch(r, c, name);
 	if (r->broken)
 		return -EIO;
 	ret = vdpasim_ring_check_num(r, name);
@@ -356,6 +357,10 @@ EXPORT_SYMBOL_GPL(vdpasim_ring_fetch);
 
 void vdpasim_ring_unfetch(struct vdpasim_ring *r)
 {
+	if (r->packed) {
+		vdpasim_ring_packed_unfetch(r);
+		return;
+	}
 	r->last_avail_idx--;
 }
 EXPORT_SYMBOL_GPL(vdpasim_ring_unfetch);
@@ -417,6 +422,13 @@ ssize_t vdpasim_chain_write(struct vdpasim_ring *r,
 }
 EXPORT_SYMBOL_GPL(vdpasim_chain_write);
 
+void vdpasim_ring_drop(struct vdpasim_ring *r)
+{
+	if (r->packed)
+		vdpasim_ring_packed_complete_oldest(r);
+}
+EXPORT_SYMBOL_GPL(vdpasim_ring_drop);
+
 int vdpasim_ring_push(struct vdpasim_ring *r, u16 head, u32 len)
 {
 	struct vdpasim_used_elem elem = {
@@ -427,6 +439,8 @@ int vdpasim_ring_push(struct vdpasim_ring *r, u16 head, u32 len)
 	u32 slot;
 	int ret;
 
+	if (r->packed)
+		return vdpasim_ring_packed_push(r, head, len);
 	if (r->broken)
 		return -EIO;
 	ret = vdpasim_ring_check_num(r, NULL);
@@ -460,6 +474,8 @@ bool vdpasim_ring_should_notify(struct vdpasim_ring *r)
 	u64 addr;
 	int ret;
 
+	if (r->packed)
+		return vdpasim_ring_packed_should_notify(r);
 	if (r->broken)
 		return false;
 	/*

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * vdpa_sim: split virtqueue engine (virtio 1.x, little-endian only).
+ * vdpa_sim: virtqueue engine (virtio 1.x, little-endian only), split
+ * layout (sim_ring.c) and packed layout (sim_ring_packed.c) behind one
+ * interface: the device classes never see which layout a queue uses.
  *
  * Pure ring logic with no knowledge of any device: every function takes its
  * whole state through its arguments, and driver memory is reached only through
@@ -37,8 +39,17 @@ struct vdpasim_seg {
 /* Most entries of an indirect table (the size a 16-bit "next" can index). */
 #define VDPASIM_INDIRECT_MAX_DESCS 65536
 
-/* Largest split queue size allowed by the virtio specification. */
+/* Largest queue size allowed by the virtio specification (both layouts). */
 #define VDPASIM_RING_MAX_NUM 32768
+
+/*
+ * Packed rings: chains fetched and not yet pushed.  The used side must
+ * advance by the number of ring descriptors each completed chain took, so
+ * the engine remembers that number per fetched chain, in fetch order; a
+ * push completes the oldest.  The classes complete every chain before they
+ * fetch the next one from the same queue, so a small bound suffices.
+ */
+#define VDPASIM_PACKED_INFLIGHT_MAX 4
 
 struct vdpasim_chain {
 	u16 head;			/* id to return in the used ring */
@@ -47,22 +58,52 @@ struct vdpasim_chain {
 	struct vdpasim_seg seg[VDPASIM_CHAIN_MAX_SEGS]; /* out segs then in segs */
 };
 
+/*
+ * Split: @desc_addr, @avail_addr and @used_addr are the descriptor table,
+ * avail ring and used ring, and the indices run freely over 16 bits.
+ * Packed: @desc_addr is the descriptor ring, @avail_addr the driver event
+ * suppression structure, @used_addr the device event suppression
+ * structure, and the indices are ring positions in [0, num) that come
+ * with a wrap counter (the *_wrap fields, 1 after a reset).
+ */
 struct vdpasim_ring {
 	/* configuration, set by the simulator core */
-	u32 num;			/* queue size, power of 2, <= 32768 */
+	u32 num;			/* queue size: split: a power of 2; <= 32768 */
 	u64 desc_addr, avail_addr, used_addr;	/* IOVAs */
 	struct vhost_iotlb *iotlb;	/* translation for this vq */
 	bool event_idx;			/* VIRTIO_RING_F_EVENT_IDX negotiated */
+	bool packed;			/* VIRTIO_F_RING_PACKED negotiated */
 	/* state */
 	u16 last_avail_idx;		/* next avail entry the device reads */
 	u16 used_idx;			/* device's used idx shadow */
 	u16 signalled_used;		/* used idx at the last notification */
 	bool signalled_used_valid;	/* signalled_used means something */
 	bool broken;			/* malformed ring seen: stop this queue */
+	/* packed state */
+	bool avail_wrap;		/* driver wrap counter at last_avail_idx */
+	bool used_wrap;			/* device wrap counter at used_idx */
+	bool signalled_wrap;		/* used_wrap at the last notification */
+	u16 prev_avail_idx;		/* position before the last fetch ... */
+	bool prev_avail_wrap;		/* ... for vdpasim_ring_unfetch() */
+	u8 inflight_first;		/* oldest entry of inflight_descs */
+	u8 inflight_count;		/* chains fetched and not pushed */
+	u16 inflight_descs[VDPASIM_PACKED_INFLIGHT_MAX]; /* their lengths */
 };
 
-/* Reset the state to start at avail/used index @base (set_vq_state, ready). */
+/*
+ * Reset the state to start at avail/used index @base (set_vq_state, ready).
+ * For a packed ring: both positions @base, both wrap counters 1.
+ */
 void vdpasim_ring_init(struct vdpasim_ring *r, u16 base);
+
+/*
+ * Packed ring state (set_vq_state, ready): next descriptor to read at
+ * @avail_idx with wrap counter @avail_wrap, next used descriptor to write
+ * at @used_idx with @used_wrap.  Positions >= num are caught at the next
+ * fetch or push, which then break the ring.
+ */
+void vdpasim_ring_init_packed(struct vdpasim_ring *r, u16 avail_idx,
+			      bool avail_wrap, u16 used_idx, bool used_wrap);
 
 /*
  * Fetch the next available chain into @c.  Returns 1 when a chain was
@@ -79,7 +120,10 @@ void vdpasim_ring_init(struct vdpasim_ring *r, u16 base);
 int vdpasim_ring_fetch(struct vdpasim_ring *r, struct vdpasim_chain *c,
 		       const char *name);
 
-/* Give back the chain fetched last, when it cannot be served now. */
+/*
+ * Give back the chain fetched last, when it cannot be served now.  Only the
+ * last fetch can be undone, and only before anything else is pushed.
+ */
 void vdpasim_ring_unfetch(struct vdpasim_ring *r);
 
 /*
@@ -98,9 +142,22 @@ ssize_t vdpasim_chain_write(struct vdpasim_ring *r,
 			    const void *buf, size_t len);
 
 /*
+ * Consider the oldest fetched chain completed without telling the driver
+ * (the simulator's drop_used fault injection): nothing is written, the used
+ * position does not move.  Keeps the packed engine's record of chains in
+ * flight in step; nothing to do for a split ring.
+ */
+void vdpasim_ring_drop(struct vdpasim_ring *r);
+
+/*
  * Add {@head, @len} to the used ring and publish the new used index after
  * it (smp_wmb() between the two stores).  Returns 0, or <0 when the used
  * ring is not writable (the ring is then broken) or already broken.
+ *
+ * Packed: writes the used descriptor {id @head, len @len} at the used
+ * position, then (smp_wmb()) its flags with one 16-bit store, and advances
+ * by the number of descriptors the oldest fetched chain took.  Chains
+ * complete in the order they were fetched.
  */
 int vdpasim_ring_push(struct vdpasim_ring *r, u16 head, u32 len);
 
@@ -110,6 +167,11 @@ int vdpasim_ring_push(struct vdpasim_ring *r, u16 head, u32 len);
  * first decision after vdpasim_ring_init() is always yes).  A full barrier
  * orders the used idx store before the driver's flags/used_event are read.
  * If those cannot be read, the ring breaks and the answer is yes.
+ *
+ * Packed: the driver event suppression flags decide: ENABLE yes, DISABLE
+ * no, DESC (meaningful only with event_idx, else taken as ENABLE) yes when
+ * the used descriptor at the driver's offset and wrap counter was written
+ * since the last decision; an undefined value is taken as ENABLE.
  */
 bool vdpasim_ring_should_notify(struct vdpasim_ring *r);
 

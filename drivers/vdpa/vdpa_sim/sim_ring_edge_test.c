@@ -55,15 +55,7 @@ static u64 rw(unsigned long off)
 /* The fixture, plus a read-only and a write-only window onto it. */
 static int edge_init(struct kunit *test)
 {
-	struct ring_fixture *fx = fx_init(test, &layout);
-	phys_addr_t pa = page_to_phys(fx->pages);
-
-	KUNIT_ASSERT_EQ(test, vhost_iotlb_add_range(fx->iotlb, RO_IOVA,
-						    RO_IOVA + MEM_SIZE - 1, pa,
-						    VHOST_MAP_RO), 0);
-	KUNIT_ASSERT_EQ(test, vhost_iotlb_add_range(fx->iotlb, WO_IOVA,
-						    WO_IOVA + MEM_SIZE - 1, pa,
-						    VHOST_MAP_WO), 0);
+	fx_add_ro_wo(test, fx_init(test, &layout), RO_IOVA, WO_IOVA);
 	return 0;
 }
 

@@ -142,6 +142,24 @@ static inline struct ring_fixture *fx_init(struct kunit *test,
 	return fx;
 }
 
+/*
+ * A read-only window at @ro_iova and a write-only one at @wo_iova onto the
+ * whole of fx->pages, besides the read-write one of fx_init().
+ */
+static inline void fx_add_ro_wo(struct kunit *test, struct ring_fixture *fx,
+				u64 ro_iova, u64 wo_iova)
+{
+	u64 size = PAGE_SIZE << fx->lay->order;
+	phys_addr_t pa = page_to_phys(fx->pages);
+
+	KUNIT_ASSERT_EQ(test, vhost_iotlb_add_range(fx->iotlb, ro_iova,
+						    ro_iova + size - 1, pa,
+						    VHOST_MAP_RO), 0);
+	KUNIT_ASSERT_EQ(test, vhost_iotlb_add_range(fx->iotlb, wo_iova,
+						    wo_iova + size - 1, pa,
+						    VHOST_MAP_WO), 0);
+}
+
 /* The suite's .exit; also called when .init failed. */
 static inline void fx_exit(struct kunit *test)
 {

@@ -142,7 +142,8 @@ struct vdpasim_vq {
  * @removed: unregistered: the class is detached, the data path is off
  * @generation: config generation, bumped by reset
  * @debugfs: this device's debugfs directory, or NULL/error
- * @fail_map: debugfs: fail this many next set_map/dma_map calls
+ * @fail_map: debugfs: fail this many next set_map, set_map_add,
+ *	      set_map_remove or dma_map calls
  * @fail_config_write: debugfs: ignore this many next config writes
  * @stall: debugfs: the data path does nothing while set
  * @drop_used: debugfs: this many next completions publish no used entry

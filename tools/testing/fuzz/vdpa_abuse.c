@@ -264,10 +264,17 @@ static int cmd_failmap(const char *node, const char *dbg)
 				VHOST_ACCESS_RW);
 	check(!ret, "UPDATE after the injection: %d", ret);
 
-	/* INVALIDATE refused: only logged (upstream ABI), then recovers */
-	knob(dbg, "fail_map", 1);
+	/*
+	 * INVALIDATE refused: only logged (upstream ABI), then recovers.
+	 * The simulator refuses the single removal (set_map_remove), then
+	 * the whole table vhost-vdpa falls back to.
+	 */
+	knob(dbg, "fail_map", 2);
 	ret = vdpa_iotlb_invalidate(&d, 0, EXTRA_IOVA, 64 * PAGE);
 	check(!ret, "INVALIDATE with fail_map returns %d (logged only)", ret);
+	check(!read_u64_file(dbg, "fail_map", &left) && !left,
+	      "removal and table both refused (fail_map left %llu)",
+	      (unsigned long long)left);
 	/* the parent still translates the range: pinned and charged */
 	check(vmpin() == (long)((MEM_LEN + 64 * PAGE) / 1024),
 	      "VmPin after it: %ld kB (the removed range is still charged)",

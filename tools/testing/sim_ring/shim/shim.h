@@ -18,6 +18,7 @@
 #endif
 
 #define __printf(a, b) __attribute__((format(printf, a, b)))
+#define __packed __attribute__((packed))
 
 /* "Physical memory" of the harness: shim_mem_pages pages at shim_mem. */
 extern unsigned char *shim_mem;

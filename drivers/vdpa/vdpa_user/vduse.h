@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * VDUSE: internal structures shared by the files of the vduse module.
+ */
+#ifndef _VDUSE_H
+#define _VDUSE_H
+
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/vdpa.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <uapi/linux/vduse.h>
+
+#include "vduse_domain.h"
+
+/**
+ * struct vduse_vq - one virtqueue
+ * @lock: protects every field below except @cb (taken in atomic context:
+ *	  kick_vq runs under the driver's queue lock)
+ * @index: virtqueue index
+ * @max_size: VDUSE_VQ_SETUP's max_size; 0 until set up
+ * @num: ring size the driver chose
+ * @desc_addr: IOVA of the descriptor table
+ * @driver_addr: IOVA of the available ring
+ * @device_addr: IOVA of the used ring
+ * @state: position the driver restored (set_vq_state)
+ * @ready: the driver enabled the queue
+ * @kickfd: eventfd signalled on each kick, or NULL
+ * @kicked: a kick came while there was no @kickfd
+ * @seen_avail: available ring index up to which @inflight is up to date
+ * @seen_used: used ring index up to which @inflight is up to date
+ * @inflight: descriptor heads the driver made available that the device
+ *	      has not returned (see vduse_vq_track())
+ * @irq_lock: protects @cb and is held while it runs
+ * @cb: the driver's used-buffer handler
+ */
+struct vduse_vq {
+	/* the vq's set-up, kick eventfd and in-flight record */
+	spinlock_t lock;
+	u32 index;
+	u16 max_size;
+	u32 num;
+	u64 desc_addr;
+	u64 driver_addr;
+	u64 device_addr;
+	struct vdpa_vq_state state;
+	bool ready;
+	struct eventfd_ctx *kickfd;
+	bool kicked;
+	u16 seen_avail;
+	u16 seen_used;
+	unsigned long *inflight;
+	/* @cb, held while it runs */
+	spinlock_t irq_lock;
+	struct vdpa_callback cb;
+};
+
+struct vduse_vdpa;
+
+/**
+ * struct vduse_dev - a device created by VDUSE_CREATE_DEV
+ * @name: device name (also the vdpa device's)
+ * @minor: minor number of /dev/vduse/@name
+ * @node: the char device's struct device
+ * @api_version: API version of the creator
+ * @vendor_id: virtio vendor id
+ * @device_id: virtio device id
+ * @device_features: features offered
+ * @vq_num: number of virtqueues
+ * @vq_align: ring alignment
+ * @vqs: the virtqueues
+ * @domain: the IOVA domain the vdpa device's DMA goes through
+ * @drain_work: fails in-flight requests once the device is broken
+ * @lock: protects @driver_features, @status, @config and @generation;
+ *	  never held while waiting for the daemon
+ * @driver_features: features the driver accepted
+ * @status: device status byte
+ * @config_size: size of @config
+ * @config: config space
+ * @generation: config generation, bumped on each VDUSE_DEV_SET_CONFIG
+ * @config_cb_lock: protects @config_cb and is held while it runs
+ * @config_cb: the driver's config change handler
+ * @msg_lock: protects @send_list, @recv_list, @msg_unique, @connected,
+ *	      @broken and every queued message's completion
+ * @send_list: requests the daemon has not read yet
+ * @recv_list: requests read and waiting for their response
+ * @waitq: the daemon waits here for requests
+ * @msg_unique: next request id
+ * @connected: a daemon has /dev/vduse/@name open
+ * @broken: the daemon died or failed to answer in time; requests fail at
+ *	    once and in-flight I/O is failed by @drain_work
+ * @vdev: the attached vdpa device or NULL (protected by vduse_lock)
+ */
+struct vduse_dev {
+	char *name;
+	int minor;
+	struct device *node;
+	u64 api_version;
+	u32 vendor_id;
+	u32 device_id;
+	u64 device_features;
+	u32 vq_num;
+	u32 vq_align;
+	struct vduse_vq *vqs;
+	struct vduse_domain *domain;
+	struct work_struct drain_work;
+
+	/* features, status, config space; never held across a request */
+	struct mutex lock;
+	u64 driver_features;
+	u8 status;
+	u32 config_size;
+	u8 *config;
+	u32 generation;
+
+	/* @config_cb, held while it runs */
+	spinlock_t config_cb_lock;
+	struct vdpa_callback config_cb;
+
+	/* the request lists, @connected and @broken */
+	spinlock_t msg_lock;
+	struct list_head send_list;
+	struct list_head recv_list;
+	wait_queue_head_t waitq;
+	u32 msg_unique;
+	bool connected;
+	bool broken;
+
+	struct vduse_vdpa *vdev;
+};
+
+/**
+ * struct vduse_vdpa - the vdpa device of an attached VDUSE device
+ * @vdpa: the vdpa device; its struct device carries vduse_dma_ops
+ * @dev: the VDUSE device; valid while registered (dev_del detaches it
+ *	 before the VDUSE device may be destroyed)
+ */
+struct vduse_vdpa {
+	struct vdpa_device vdpa;
+	struct vduse_dev *dev;
+};
+
+void vduse_vq_track(struct vduse_dev *dev, struct vduse_vq *vq);
+void vduse_vq_reset_tracking(struct vduse_vq *vq);
+void vduse_drain_work(struct work_struct *work);
+
+#endif /* _VDUSE_H */

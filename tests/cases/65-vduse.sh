@@ -1,0 +1,352 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# VDUSE: /dev/vduse/control's checks, then Debian's qemu-storage-daemon
+# exporting an image file as a VDUSE block device that virtio_vdpa and
+# virtio_blk drive; and what happens when that daemon is killed under I/O.
+
+. "$VDPA_TREE/tests/helpers/mgmt-lib.sh"
+
+VD_SERIAL=vduse-serial-4711
+VD_MB=32
+# How long I/O may take to fail once the daemon is killed (seconds).  The
+# kernel fails in-flight requests as soon as the daemon's file is closed;
+# the rest is the emulated VM's slowness.
+VD_FAIL_BOUND=30
+
+# vd_ctl OP ARGS...: drive /dev/vduse/control (and a device node) from
+# Python; each op prints "ok" or the errno name it got.
+vd_ctl() {
+	"$PY3" -c "$VD_CTL_PY" "$@"
+}
+
+# (stdin stays free: vq_setup waits on it)
+VD_CTL_PY=$(cat <<'PYEOF'
+import errno, fcntl, os, struct, sys
+
+def ioc(d, nr, size):
+    return (d << 30) | (size << 16) | (0x81 << 8) | nr
+
+W, R = 1, 2
+CFG_FMT = "256sIIQII52sI"
+GET_API = ioc(R, 0x00, 8)
+SET_API = ioc(W, 0x01, 8)
+CREATE = ioc(W, 0x02, struct.calcsize(CFG_FMT))
+DESTROY = ioc(W, 0x03, 256)
+VQ_SETUP = ioc(W, 0x14, 32)
+F_VERSION_1, F_ACCESS_PLATFORM = 1 << 32, 1 << 33
+
+def call(fd, req, arg):
+    try:
+        fcntl.ioctl(fd, req, arg)
+        return "ok"
+    except OSError as e:
+        return errno.errorcode[e.errno]
+
+op, args = sys.argv[1], sys.argv[2:]
+ctl = os.open("/dev/vduse/control", os.O_RDWR)
+if op == "api":
+    buf = bytearray(8)
+    fcntl.ioctl(ctl, GET_API, buf)
+    print(struct.unpack("Q", buf)[0], call(ctl, SET_API, struct.pack("Q", 0)),
+          call(ctl, SET_API, struct.pack("Q", 1)))
+elif op == "create":
+    # create NAME DEVICE_ID FEATURES VQ_NUM VQ_ALIGN CONFIG_SIZE [RESERVED]
+    name, dev_id, feat, vqn, align, csize = args[:6]
+    reserved = b"\x01" if len(args) > 6 else b""
+    cfg = struct.pack(CFG_FMT, name.encode(), 0, int(dev_id), int(feat, 0),
+                      int(vqn), int(align), reserved, int(csize))
+    cfg += struct.pack("<Q", 2048 * 32) + bytes(max(0, int(csize) - 8))
+    print(call(ctl, CREATE, cfg))
+elif op == "destroy":
+    print(call(ctl, DESTROY, args[0].encode().ljust(256, b"\0")))
+elif op == "vq_setup":
+    # vq_setup NAME INDEX MAX_SIZE: set up, keep the node open until stdin ends
+    fd = os.open("/dev/vduse/" + args[0], os.O_RDWR)
+    print(call(fd, VQ_SETUP, struct.pack("IH26s", int(args[1]), int(args[2]), b"")),
+          flush=True)
+    sys.stdin.read()
+PYEOF
+)
+
+VD_BLK_FEATURES=$(((1 << 32) | (1 << 33)))
+
+test_control() {
+	load_modules vdpa vduse
+	vdpa mgmtdev show | grep -q '^vduse:' || fail "mgmtdev vduse not listed"
+	vdpa mgmtdev show vduse | grep -q 'supported_classes block' ||
+		fail "vduse does not list the block class"
+	wait_for 10 test -c /dev/vduse/control
+	expect_eq "$(vd_ctl api)" "0 ok EINVAL" "API version, set 0, set 1"
+
+	# config validation: each bad field gets EINVAL
+	expect_eq "$(vd_ctl create x0 2 $((1 << 32)) 1 4096 8)" EINVAL "no ACCESS_PLATFORM"
+	expect_eq "$(vd_ctl create x0 2 $((1 << 33)) 1 4096 8)" EINVAL "no VERSION_1"
+	expect_eq "$(vd_ctl create x0 1 $VD_BLK_FEATURES 1 4096 8)" EINVAL "net class"
+	expect_eq "$(vd_ctl create x0 2 $VD_BLK_FEATURES 0 4096 8)" EINVAL "0 queues"
+	expect_eq "$(vd_ctl create x0 2 $VD_BLK_FEATURES 65 4096 8)" EINVAL "65 queues"
+	expect_eq "$(vd_ctl create x0 2 $VD_BLK_FEATURES 1 3000 8)" EINVAL "align 3000"
+	expect_eq "$(vd_ctl create x0 2 $VD_BLK_FEATURES 1 4096 4)" EINVAL "config 4 bytes"
+	expect_eq "$(vd_ctl create x0 2 $VD_BLK_FEATURES 1 4096 8 r)" EINVAL "reserved set"
+	expect_eq "$(vd_ctl create a/b 2 $VD_BLK_FEATURES 1 4096 8)" EINVAL "name with /"
+	expect_eq "$(vd_ctl create control 2 $VD_BLK_FEATURES 1 4096 8)" EINVAL "name control"
+	expect_eq "$(vd_ctl create "$(printf 'n%.0s' {1..64})" 2 $VD_BLK_FEATURES 1 4096 8)" \
+		EINVAL "64-byte name"
+	[ ! -e /dev/vduse/x0 ] || fail "a refused device has a node"
+
+	expect_eq "$(vd_ctl create x0 2 $VD_BLK_FEATURES 1 4096 8)" ok "valid create"
+	wait_for 10 test -c /dev/vduse/x0
+	expect_eq "$(vd_ctl create x0 2 $VD_BLK_FEATURES 1 4096 8)" EEXIST "duplicate"
+	# queues not set up: the device cannot be attached
+	! vdpa dev add name x0 mgmtdev vduse 2>err ||
+		fail "attached a device whose queues are not set up"
+	grep -q 'not set up' err || fail "dev add: $(cat err)"
+	! vdpa dev add name nosuch mgmtdev vduse 2>/dev/null ||
+		fail "attached a VDUSE device that does not exist"
+	[ -z "$(vdpa_devices)" ] || fail "a vdpa device was left: $(vdpa_devices)"
+
+	# a node that is open cannot be destroyed; a second open is refused
+	coproc VQ { vd_ctl vq_setup x0 0 64; }
+	read -r out <&"${VQ[0]}"
+	expect_eq "$out" ok "VQ_SETUP"
+	"$PY3" -c 'import os; os.open("/dev/vduse/x0", os.O_RDWR)' 2>err &&
+		fail "a second open of /dev/vduse/x0 succeeded"
+	grep -q 'Device or resource busy' err || fail "second open: $(cat err)"
+	expect_eq "$(vd_ctl destroy x0)" EBUSY "destroy while open"
+	exec {VQ[1]}>&-
+	wait "$VQ_PID"
+	expect_eq "$(vd_ctl destroy x0)" ok "destroy"
+	wait_for 10 test ! -e /dev/vduse/x0
+	expect_eq "$(vd_ctl destroy x0)" EINVAL "destroy again"
+}
+
+# ---- qemu-storage-daemon ----
+
+vd_child() {
+	local dir
+
+	for dir in /sys/bus/vdpa/devices/"$1"/virtio*/block/*; do
+		[ -e "$dir" ] || continue
+		basename "$dir"
+		return 0
+	done
+	return 1
+}
+
+vd_has_child() {
+	vd_child "$@" >/dev/null
+}
+
+# vd_start IMAGE: a daemon exporting IMAGE as vduse0 and attached
+# through virtio_vdpa; sets VD_PID and VD_DEV.
+vd_start() {
+	local disk
+
+	require_cmd qemu-storage-daemon
+	load_modules vdpa vduse virtio_vdpa
+	modprobe virtio_blk
+	qemu-storage-daemon \
+		--blockdev driver=file,node-name=f0,filename="$1" \
+		--blockdev driver=raw,node-name=d0,file=f0 \
+		--export type=vduse-blk,id=e0,node-name=d0,name=vduse0,writable=on,serial=$VD_SERIAL \
+		>qsd.log 2>&1 &
+	VD_PID=$!
+	wait_for 60 test -c /dev/vduse/vduse0 ||
+		{ cat qsd.log; fail "no /dev/vduse/vduse0"; }
+	vdpa dev add name vduse0 mgmtdev vduse
+	vdpa dev show vduse0
+	wait_for 60 vd_has_child vduse0
+	disk=$(vd_child vduse0)
+	VD_DEV=/dev/$disk
+	wait_for 30 test -b "$VD_DEV"
+	log "disk $VD_DEV of daemon $VD_PID"
+}
+
+vd_stop() {
+	if [ -n "${VD_PID:-}" ] && kill -0 "$VD_PID" 2>/dev/null; then
+		kill "$VD_PID"
+		wait "$VD_PID" || true
+	fi
+	if mountpoint -q "$TEST_TMPDIR/mnt"; then
+		umount "$TEST_TMPDIR/mnt" || true
+	fi
+}
+
+test_qsd_blk() {
+	local disk sectors=$((VD_MB * 2048))
+
+	truncate -s ${VD_MB}M img
+	trap vd_stop EXIT
+	vd_start "$TEST_TMPDIR/img"
+	disk=${VD_DEV#/dev/}
+	expect_eq "$(cat /sys/block/"$disk"/serial)" $VD_SERIAL "serial of $disk"
+	expect_eq "$(cat /sys/block/"$disk"/size)" $sectors "size of $disk"
+	expect_eq "$(vdpa dev show vduse0 | grep -o 'mgmtdev vduse')" "mgmtdev vduse" \
+		"mgmtdev of vduse0"
+
+	# a pseudo-random pattern round-trips past the page cache, and is in
+	# the image file where it was written
+	head -c $((2 << 20)) /dev/urandom >pattern
+	dd if=pattern of="$VD_DEV" bs=256k seek=7 oflag=direct conv=fsync status=none
+	dd if="$VD_DEV" of=back bs=256k skip=7 count=8 iflag=direct status=none
+	cmp pattern back || fail "pattern read back differs"
+	cmp pattern <(dd if=img bs=256k skip=7 count=8 status=none) ||
+		fail "the image file does not hold the pattern"
+	# odd sizes and offsets: 4 KiB blocks and a 1 MiB one, unaligned to pages
+	dd if=pattern of="$VD_DEV" bs=4k count=33 seek=1001 oflag=direct status=none
+	cmp <(head -c $((33 * 4096)) pattern) \
+		<(dd if=img bs=4k skip=1001 count=33 status=none) ||
+		fail "4 KiB writes are not in the image"
+	dd if="$VD_DEV" of=last bs=512 skip=$((sectors - 1)) count=1 iflag=direct status=none
+	expect_eq "$(stat -c %s last)" 512 "last sector read"
+
+	# a file system: mkfs, mount, a file round trip, fsck clean
+	modprobe ext4
+	mkfs.ext4 -q -F "$VD_DEV"
+	mkdir mnt
+	mount -t ext4 "$VD_DEV" mnt
+	cp pattern mnt/file
+	sync
+	umount mnt
+	mount -t ext4 -o ro "$VD_DEV" mnt
+	cmp pattern mnt/file || fail "file differs after remount"
+	umount mnt
+	e2fsck -fn "$VD_DEV" || fail "e2fsck found problems"
+	if dmesg | grep -E "(I/O|critical medium) error, dev $disk" >&2; then
+		fail "I/O errors on $disk"
+	fi
+
+	# detach while the daemon runs; the daemon keeps its device
+	vdpa dev del vduse0
+	[ -z "$(vdpa_devices)" ] || fail "vduse0 still on the bus"
+	wait_for 30 test ! -e "$VD_DEV"
+	kill -0 "$VD_PID" || fail "the daemon died on detach"
+	test -c /dev/vduse/vduse0 || fail "the daemon's node went on detach"
+	# it can be attached again, and the file system is still there
+	vdpa dev add name vduse0 mgmtdev vduse
+	wait_for 60 vd_has_child vduse0
+	VD_DEV=/dev/$(vd_child vduse0)
+	wait_for 30 test -b "$VD_DEV"
+	e2fsck -fn "$VD_DEV" || fail "e2fsck after re-attach"
+	vdpa dev del vduse0
+
+	# the daemon's exit destroys its device
+	kill "$VD_PID"
+	wait "$VD_PID" || true
+	wait_for 30 test ! -e /dev/vduse/vduse0
+	dmesg | grep -i vduse | tail -n 20
+}
+
+# kill -9 of the daemon while a mounted file system is being written:
+# the writer gets errors within VD_FAIL_BOUND seconds, umount and vdpa
+# dev del return, the module unloads (cleanup).
+test_qsd_kill() {
+	local writer t0 rc=0 i
+
+	truncate -s ${VD_MB}M img
+	trap vd_stop EXIT
+	vd_start "$TEST_TMPDIR/img"
+	modprobe ext4
+	mkfs.ext4 -q -F "$VD_DEV"
+	mkdir mnt
+	mount -t ext4 "$VD_DEV" mnt
+	# rewrites the same 4 MiB until a write fails
+	(
+		while dd if=/dev/urandom of=mnt/big bs=64k count=64 oflag=direct \
+			conv=notrunc status=none; do :; done
+		exit 1
+	) 2>writer.err &
+	writer=$!
+	sleep 3
+	kill -0 $writer || fail "the writer ended before the kill"
+	kill -KILL "$VD_PID"
+	t0=$SECONDS
+	wait "$VD_PID" || true
+	for ((i = 0; i < VD_FAIL_BOUND * 10; i++)); do
+		kill -0 $writer 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 $writer 2>/dev/null; then
+		kill -KILL $writer
+		fail "the writer still runs $VD_FAIL_BOUND s after the daemon died"
+	fi
+	wait $writer || rc=$?
+	log "writer ended after $((SECONDS - t0)) s with status $rc: $(cat writer.err)"
+	grep -q 'Input/output error' writer.err || fail "the writer did not see an I/O error"
+	dmesg | grep -E 'vduse|vduse0' | tail -n 10
+
+	timeout 60 umount mnt || fail "umount after the daemon died"
+	t0=$SECONDS
+	timeout 60 vdpa dev del vduse0 || fail "vdpa dev del after the daemon died"
+	log "vdpa dev del took $((SECONDS - t0)) s"
+	[ -z "$(vdpa_devices)" ] || fail "vduse0 still on the bus"
+	# the killed daemon did not destroy its device: it is still there,
+	# and can be destroyed now that nothing uses it
+	test -c /dev/vduse/vduse0 || fail "the node went with the daemon"
+	expect_eq "$(vd_ctl destroy vduse0)" ok "destroy after the daemon died"
+	wait_for 10 test ! -e /dev/vduse/vduse0
+}
+
+# A daemon that answers garbage, then nothing: its bad responses get
+# errnos, the unanswered request times out (msg_timeout, set to 2 s here),
+# the device is marked broken and later requests fail at once, so
+# `vdpa dev add` and `vdpa dev del` return in bounded time.
+test_silent_daemon() {
+	local t0 secs out
+
+	load_modules vdpa vduse virtio_vdpa
+	modprobe virtio_blk
+	echo 2 >/sys/module/vduse/parameters/msg_timeout
+	expect_eq "$(vd_ctl create silent0 2 $VD_BLK_FEATURES 1 4096 8)" ok "create"
+	wait_for 10 test -c /dev/vduse/silent0
+	coproc BAD { "$PY3" -c "$VD_BAD_PY" silent0; }
+	read -r out <&"${BAD[0]}"
+	expect_eq "$out" ready "bad daemon set up"
+	t0=$SECONDS
+	timeout 120 vdpa dev add name silent0 mgmtdev vduse ||
+		fail "vdpa dev add failed or hung"
+	secs=$((SECONDS - t0))
+	log "vdpa dev add returned after $secs s"
+	read -r out <&"${BAD[0]}"
+	expect_eq "$out" "short-read EINVAL wrong-id ENOENT short-write EINVAL" \
+		"errnos of bad replies"
+	[ $secs -le 60 ] || fail "vdpa dev add took $secs s"
+	dmesg | grep -q 'vduse silent0: device broken: request timed out' ||
+		fail "no 'device broken' log line"
+	! vd_has_child silent0 || fail "a disk appeared on a silent daemon"
+	t0=$SECONDS
+	timeout 60 vdpa dev del silent0 || fail "vdpa dev del failed or hung"
+	[ $((SECONDS - t0)) -le 10 ] || fail "vdpa dev del waited $((SECONDS - t0)) s"
+	exec {BAD[1]}>&-
+	wait "$BAD_PID" || true
+	expect_eq "$(vd_ctl destroy silent0)" ok "destroy"
+}
+
+VD_BAD_PY=$(cat <<'PYEOF'
+import errno, fcntl, os, struct, sys
+
+def ioc(d, nr, size):
+    return (d << 30) | (size << 16) | (0x81 << 8) | nr
+
+fd = os.open("/dev/vduse/" + sys.argv[1], os.O_RDWR)
+fcntl.ioctl(fd, ioc(1, 0x14, 32), struct.pack("IH26s", 0, 64, b""))
+print("ready", flush=True)
+res = []
+try:
+    os.read(fd, 16)
+except OSError as e:
+    res += ["short-read", errno.errorcode[e.errno]]
+req = os.read(fd, 152)
+rtype, rid = struct.unpack_from("II", req)
+for name, data in (("wrong-id", struct.pack("II", rid + 1000, 0) + bytes(144)),
+                   ("short-write", struct.pack("II", rid, 0))):
+    try:
+        os.write(fd, data)
+        res += [name, "ok"]
+    except OSError as e:
+        res += [name, errno.errorcode[e.errno]]
+print(" ".join(res), flush=True)
+sys.stdin.read()
+PYEOF
+)
+
