@@ -5,10 +5,11 @@
 # that QEMU boots on a vhost-vdpa netdev (tests/cases/40-qemu.sh, the
 # `make run` demo).  It holds a static busybox, /init (nested-init.sh) and
 # virtio_pci, virtio_net and their dependencies from /lib/modules/KVER
-# (default: the running kernel; "-": none, for the small kernel of
-# tests/nested with everything built in), decompressed if needed.  The cpio is not
-# compressed: the nested guest runs under TCG inside TCG, where unpacking
-# gzip would cost seconds.  Needs busybox-static, cpio and kmod.
+# (default: the running kernel; "-": no module, for the small kernel of
+# tests/nested, which has everything built in), decompressed if needed.
+# The cpio is not compressed: the nested guest runs under TCG inside TCG,
+# where unpacking gzip would cost seconds.  Needs busybox-static, cpio
+# and kmod.
 
 set -eu -o pipefail
 
