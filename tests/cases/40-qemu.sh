@@ -2,14 +2,20 @@
 # shellcheck shell=bash
 #
 # QEMU's own vhost-vdpa netdev end to end: the distro's unmodified
-# qemu-system-x86_64 (TCG) boots Debian's kernel with a busybox initramfs
+# qemu-system-x86_64 (TCG) boots a busybox initramfs
 # (tests/lib/nested-init.sh) on `-netdev type=vhost-vdpa` over vdpasim_net
 # devices.  The nested guest checks its MACs and the loopback counts itself
 # and reports on the serial console; this side checks the vstats counters,
 # QEMU's stderr, the pinned pages and the devices' state after QEMU exits.
 #
-# A nested boot costs minutes (TCG inside TCG), so two boots serve every
-# check:
+# The nested guest's kernel: the small one of tests/nested (built and
+# cached on the host by tests/host-hooks/40-qemu.sh, everything built in,
+# a PVH vmlinux, no ACPI), without most of what Debian's kernel spends
+# minutes on under TCG inside TCG; only "reuse" below boots Debian's kernel
+# (with its virtio modules in the initramfs), so that the distro's guest
+# path stays covered.
+#
+# Nested boots are slow (TCG inside TCG), so two boots serve every check:
 #   run1   one QEMU, three NICs on three devices at once: vdpa0 plain,
 #          vdpa1 with x-svq=on (shadow virtqueues, QEMU's live migration
 #          path), vdpa2 created with max_vqp 2 and used with mq=on on 2
@@ -70,19 +76,48 @@ nq_cdev_exists() {
 	c=$(nq_cdev "$1") && [ -c "$c" ]
 }
 
-# nq_setup: modules, the three devices, initramfs, kernel, memlock
+# nq_setup: modules, the three devices, memlock, and the small guest
+# kernel with its initramfs as what nq_start boots
 nq_setup() {
 	local i
 
 	require_cmd qemu-system-x86_64 cpio
 	[ -x /bin/busybox ] || skip "busybox-static is not installed"
-	[ -r "/boot/vmlinuz-$(uname -r)" ] || skip "/boot/vmlinuz-$(uname -r) is missing"
 	load_modules vdpa vdpa_sim vdpa_sim_net vhost_vdpa
 	for ((i = 0; i < NQ_SETUP_DEVS; i++)); do
 		nq_add "$i" || fail "cannot create ${NQ_DEVS[$i]}" || return 1
 	done
 	ulimit -l unlimited
-	bash "$VDPA_TREE/tests/lib/nested-initramfs.sh" "$TEST_TMPDIR/nested.cpio"
+	nq_small_kernel || return 1
+	# "-": no modules, the small kernel has everything built in
+	bash "$VDPA_TREE/tests/lib/nested-initramfs.sh" "$TEST_TMPDIR/small.cpio" - ||
+		fail "cannot build the small kernel's initramfs" || return 1
+	NQ_BOOT_KERNEL=$NQ_SMALL NQ_BOOT_INITRD=$TEST_TMPDIR/small.cpio
+}
+
+# nq_small_kernel: NQ_SMALL, the vmlinux (PVH entry point) of the small
+# guest kernel that the host hook built (tests/host-hooks/40-qemu.sh
+# writes its cache directory to tests/.build/nested/dir); fails with the
+# end of the hook's log if there is none.
+nq_small_kernel() {
+	local d=$VDPA_TREE/tests/.build/nested dir
+
+	if ! read -r dir <"$d/dir" 2>/dev/null || [ ! -r "$dir/vmlinux" ]; then
+		[ ! -r "$d/log" ] || tail -n 20 "$d/log"
+		fail "no small guest kernel: tests/host-hooks/40-qemu.sh setup failed"
+		return 1
+	fi
+	NQ_SMALL=$dir/vmlinux
+	log "small guest kernel: $NQ_SMALL ($(cat "$dir/release"), built in $(cat "$dir/build-seconds")s)"
+}
+
+# nq_stock: from now on nq_start boots Debian's kernel (the VM's own, its
+# vmlinux unpacked if it has a PVH entry point) with an initramfs holding
+# its virtio modules: the distro's guest path
+nq_stock() {
+	[ -r "/boot/vmlinuz-$(uname -r)" ] || skip "/boot/vmlinuz-$(uname -r) is missing"
+	bash "$VDPA_TREE/tests/lib/nested-initramfs.sh" "$TEST_TMPDIR/nested.cpio" ||
+		fail "cannot build the nested initramfs" || return 1
 	# the unpacked kernel is kept for the other tests of this VM boot
 	NQ_KERNEL=/tmp/vdpa-nested-kernel-$(uname -r)
 	if [ ! -s "$NQ_KERNEL" ]; then
@@ -90,12 +125,15 @@ nq_setup() {
 			"$VDPA_TREE/tests/lib/nested-kernel.sh" "$NQ_KERNEL.new")"
 		mv "$NQ_KERNEL.new" "$NQ_KERNEL"
 	fi
+	NQ_BOOT_KERNEL=$NQ_KERNEL NQ_BOOT_INITRD=$TEST_TMPDIR/nested.cpio
 }
 
 nq_pinned_is() { [ "$(pinned_pages)" = "$1" ]; }
 
 # nq_start RUN SMP I...: start QEMU in the background with one NIC on each
-# device I, in that order (eth0, eth1, ...), and the arguments in NQ_EXTRA.  The console goes to $NQ_CON
+# device I, in that order (eth0, eth1, ...), and the arguments in NQ_EXTRA;
+# it boots NQ_BOOT_KERNEL with NQ_BOOT_INITRD (nq_setup: the small kernel;
+# nq_stock: Debian's).  The console goes to $NQ_CON
 # (in the results, next to the test's log: out/40-qemu/TEST.RUN.console),
 # stderr to RUN.err; the guest reads "go" lines from the fifo RUN.ctl,
 # kept open on fd $NQ_CTL.  A lean boot: 128 MB, no crypto self-tests, no
@@ -125,12 +163,12 @@ nq_start() {
 	exec {NQ_CTL}<>"$run.ctl"
 	: >"$NQ_CON"	# for nq_wait before QEMU's redirection opened it
 	NQ_T0=$(date +%s)
-	log "$run: qemu-system-x86_64 -smp $smp ${args[*]}"
+	log "$run: qemu-system-x86_64 -smp $smp -kernel $NQ_BOOT_KERNEL ${args[*]}"
 	qemu-system-x86_64 -accel tcg -m 128M -smp "$smp" \
 		-nodefaults -no-user-config -display none -no-reboot \
 		-chardev stdio,id=con,signal=off -serial chardev:con \
 		-monitor none \
-		-kernel "$NQ_KERNEL" -initrd "$TEST_TMPDIR/nested.cpio" \
+		-kernel "$NQ_BOOT_KERNEL" -initrd "$NQ_BOOT_INITRD" \
 		-append "console=ttyS0 quiet ipv6.disable=1 panic=-1 no_timer_check cryptomgr.notests rodata=off pci=noacpi vt.slow=2 vt.count=$NQ_COUNT vt.foreign=$NQ_FOREIGN vt.nics=$# vt.rounds=$NQ_ROUNDS" \
 		"${args[@]}" "${NQ_EXTRA[@]}" <"$run.ctl" >"$NQ_CON" 2>"$run.err" &
 	NQ_PID=$!
@@ -389,7 +427,7 @@ nq_run_traffic() {
 test_plain_svq_mq_then_reuse_and_del() {
 	local pinned i cfg start ms cdev fd
 
-	nq_setup
+	nq_setup || return 1
 	pinned=$(pinned_pages)
 	nq_start run1 2 0 1 2
 	nq_run_traffic
@@ -411,6 +449,7 @@ test_plain_svq_mq_then_reuse_and_del() {
 
 	# the second QEMU on the same device
 	cdev=$(nq_cdev 0)
+	nq_stock || return 1
 	nq_start reuse 1 0
 	nq_run_traffic
 	nq_check_traffic 0
@@ -478,7 +517,7 @@ test_svq_live_migration() {
 	[ -x /usr/bin/python3 ] || skip "python3 is not installed (QMP client)"
 	PY3=/usr/bin/python3
 	NQ_SETUP_DEVS=2
-	nq_setup
+	nq_setup || return 1
 	nq_add 3 || fail "cannot create vdpa3" || return 1
 	pinned=$(pinned_pages)
 	NQ_ROUNDS=2

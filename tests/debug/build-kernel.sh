@@ -17,7 +17,12 @@
 # the compiler, so a change to any of them builds a new kernel; only the
 # first run pays.  Concurrent callers wait on a lock.
 #
-#   tests/debug/build-kernel.sh [--env] [--jobs N] [--force]
+#   tests/debug/build-kernel.sh [--env] [--jobs N] [--force] [--config FILE]
+#
+# --config FILE builds another kernel the same way, with FILE instead of
+# debug.config (tests/nested/build-kernel.sh: the small guest kernel of
+# the nested QEMU tests); a fragment with CONFIG_PVH=y also gets its
+# vmlinux copied next to bzImage.
 #
 # --env prints shell assignments (DEBUG_DIR, DEBUG_KERNEL, DEBUG_KDIR,
 # DEBUG_MODROOT, DEBUG_KVER) instead of only the directory.
@@ -44,7 +49,8 @@ while [ $# -gt 0 ]; do
 	--env) ENV=1 ;;
 	--jobs) JOBS=${2?--jobs needs a number}; shift ;;
 	--force) FORCE=1 ;;
-	-h | --help) sed -n '4,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--config) FRAGMENT=$(realpath "${2?--config needs a file}") || exit 1; shift ;;
+	-h | --help) sed -n '4,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown option $1" ;;
 	esac
 	shift
@@ -122,7 +128,7 @@ if [ $FORCE = 0 ] && [ -f "$DIR/build/.config" ] && [ -f "$DIR/spent" ]; then
 else
 	rm -rf "$DIR"
 	mkdir -p "$DIR/build" || die "cannot create $DIR"
-	say "building the debug kernel ($SRC_PKG $SRC_VER) in $DIR, -j$JOBS (log: $log)"
+	say "building the kernel of ${FRAGMENT##*/} ($SRC_PKG $SRC_VER) in $DIR, -j$JOBS (log: $log)"
 	kmake KCONFIG_ALLCONFIG="$FRAGMENT" allnoconfig ||
 		die "allnoconfig failed (see $log)"
 	echo 0 >"$DIR/spent"
@@ -152,6 +158,10 @@ cp "$DIR/build/include/config/kernel.release" "$DIR/release" ||
 rel=$(cat "$DIR/release")
 [ -d "$DIR/mods/lib/modules/$rel" ] || die "no modules for release '$rel'"
 cp "$DIR/build/arch/x86/boot/bzImage" "$DIR/bzImage"
+# A kernel with a PVH entry point (tests/nested): QEMU boots the vmlinux.
+if grep -qx 'CONFIG_PVH=y' "$DIR/build/.config"; then
+	cp "$DIR/build/vmlinux" "$DIR/vmlinux" || die "no vmlinux"
+fi
 cp "$DIR/build/.config" "$DIR/config"
 echo $((spent + $(date +%s) - start)) >"$DIR/build-seconds"
 touch "$DIR/done"

@@ -5,9 +5,11 @@
 # that QEMU boots on a vhost-vdpa netdev (tests/cases/40-qemu.sh, the
 # `make run` demo).  It holds a static busybox, /init (nested-init.sh) and
 # virtio_pci, virtio_net and their dependencies from /lib/modules/KVER
-# (default: the running kernel), decompressed if needed.  The cpio is not
-# compressed: the nested guest runs under TCG inside TCG, where unpacking
-# gzip would cost seconds.  Needs busybox-static, cpio and kmod.
+# (default: the running kernel; "-": no module, for the small kernel of
+# tests/nested, which has everything built in), decompressed if needed.
+# The cpio is not compressed: the nested guest runs under TCG inside TCG,
+# where unpacking gzip would cost seconds.  Needs busybox-static, cpio
+# and kmod.
 
 set -eu -o pipefail
 
@@ -28,7 +30,7 @@ chmod 755 "$root/init"
 # "insmod PATH" lines in load order, each module once ("builtin" lines,
 # for a kernel with virtio built in, need nothing)
 for m in virtio_pci virtio_net; do
-	modprobe -S "$kver" --show-depends "$m"
+	[ "$kver" = - ] || modprobe -S "$kver" --show-depends "$m"
 done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }' >"$root/paths"
 while read -r p; do
 	m=${p##*/}
