@@ -59,12 +59,13 @@
 struct opts {
 	const char *dev;
 	uint64_t capacity;	/* expected, in sectors; 0: not checked */
-	int mode;		/* 0 suite, 1 fill, 2 verify */
+	int mode;		/* 0 suite, 1 fill, 2 verify, 3 print pattern */
 	uint32_t seed;
 	uint32_t sectors;
 	int timeout_ms;
 	bool loop;
 	bool verbose;
+	bool shared;		/* DMA region in a memfd, MAP_SHARED */
 };
 
 /* One request's memory in the DMA region. */
@@ -310,9 +311,14 @@ static int open_dev(struct blk *b, const struct opts *o)
 		exit(1);
 	}
 
-	ret = vdpa_mem_map(d, REGION_SIZE, REGION_IOVA, 0);
+	if (o->shared)
+		ret = vdpa_mem_map_shared(d, REGION_SIZE, REGION_IOVA, 0);
+	else
+		ret = vdpa_mem_map(d, REGION_SIZE, REGION_IOVA, 0);
 	if (ret)
-		die("IOTLB UPDATE of the DMA region (ulimit -l?)", ret);
+		die(o->shared ? "IOTLB UPDATE of the shared DMA region" :
+		    "IOTLB UPDATE of the DMA region (ulimit -l? shared memory for VDUSE: --shared)",
+		    ret);
 	ret = vdpa_vq_setup(d, 0, QSIZE, 16);
 	if (ret)
 		die("vq setup", ret);
@@ -655,6 +661,8 @@ static int run_fill_verify(struct blk *b, const struct opts *o)
 	uint64_t s;
 	bool ok = true;
 
+	printf("# device id %u, config: capacity %" PRIu64 " sectors\n",
+	       b->d.device_id, b->capacity);
 	if (o->sectors > b->capacity) {
 		printf("not ok - %u sectors do not fit in %" PRIu64 "\n",
 		       o->sectors, b->capacity);
@@ -677,16 +685,34 @@ static int run_fill_verify(struct blk *b, const struct opts *o)
 	return b->failed ? 1 : 0;
 }
 
+/* --pattern: what --fill SEED writes, to compare with an image file. */
+static int print_pattern(struct blk *b, const struct opts *o)
+{
+	uint32_t chunk = XFER_MAX / SECTOR, n;
+	uint64_t s;
+
+	for (s = 0; s < o->sectors; s += n) {
+		n = o->sectors - s < chunk ? o->sectors - s : chunk;
+		pattern(b->ref, s, n, o->seed);
+		if (fwrite(b->ref, SECTOR, n, stdout) != n)
+			return 1;
+	}
+	return fflush(stdout) ? 1 : 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vdpa-blk [-d /dev/vhost-vdpa-N] [--capacity SECTORS] [-v]\n"
-		"       vdpa-blk [-d DEV] --fill SEED|--verify SEED [--sectors N] [--loop]\n"
+		"       vdpa-blk [-d DEV] --fill SEED|--verify SEED [--sectors N] [--loop] [--shared]\n"
+		"       vdpa-blk --pattern SEED [--sectors N]\n"
 		"  default: run every check against the block simulator\n"
 		"  --capacity N   also check that the disk has N sectors\n"
 		"  --fill SEED    write a pattern over the first N sectors\n"
 		"  --verify SEED  check it (SEED 0: zeros)\n"
 		"  --loop         repeat the fill or verify until something fails\n"
+		"  --shared       DMA region in a memfd mapped MAP_SHARED (VDUSE)\n"
+		"  --pattern SEED print the pattern of the first N sectors, no device\n"
 		"  --timeout MS   wait at most MS for a completion (default 60000)\n"
 		"  -v             print passing checks too\n");
 }
@@ -700,6 +726,8 @@ int main(int argc, char **argv)
 		{ "verify", required_argument, NULL, 'V' },
 		{ "sectors", required_argument, NULL, 'n' },
 		{ "loop", no_argument, NULL, 'l' },
+		{ "shared", no_argument, NULL, 's' },
+		{ "pattern", required_argument, NULL, 'P' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -732,6 +760,13 @@ int main(int argc, char **argv)
 		case 'l':
 			o.loop = true;
 			break;
+		case 's':
+			o.shared = true;
+			break;
+		case 'P':
+			o.mode = 3;
+			o.seed = strtoul(optarg, NULL, 0);
+			break;
 		case 't':
 			o.timeout_ms = atoi(optarg);
 			break;
@@ -757,6 +792,8 @@ int main(int argc, char **argv)
 	b.ref = malloc(XFER_MAX);
 	if (!b.ref)
 		die("malloc", ENOMEM);
+	if (o.mode == 3)
+		return print_pattern(&b, &o);
 
 	open_dev(&b, &o);
 	if (o.mode)

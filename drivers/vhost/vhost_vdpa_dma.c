@@ -35,10 +35,24 @@
  * same memory (INVALIDATE then UPDATE) so needs no more RLIMIT_MEMLOCK than
  * upstream.  If the parent refuses that table, the message fails instead.
  *
+ * VA mode (the parent's use_va) pins nothing and charges nothing: the
+ * parent reaches the memory through the file behind it.  An UPDATE walks
+ * the owner's VMAs over [uaddr, uaddr + size) and enters one entry per VMA:
+ * its addr is the user address, its opaque a struct vdpa_map_file holding a
+ * reference on the VMA's file and the file offset of that address.  Every
+ * VMA must be a shared mapping of a file (not anonymous, not MAP_PRIVATE,
+ * not I/O or PFN memory) allowing the access asked, else the whole message
+ * fails.  The same table, retire and push rules apply, with "holds a file
+ * reference" in place of "pinned": a file reference is dropped exactly when
+ * a pinned page would be unpinned, so no path leaks one.  A use_va parent
+ * that keeps a file beyond the call takes its own reference, which is why a
+ * parent refusing to drop its table costs no leak here.
+ *
  * All entry points run under the char device's mutex (see the header).
  */
 
 #include <linux/err.h>
+#include <linux/file.h>
 #include <linux/iommu.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
@@ -138,7 +152,9 @@ static struct device *vhost_vdpa_dma_dev(struct vhost_vdpa_dma *dma)
 static bool vhost_vdpa_dma_delta(const struct vhost_vdpa_dma *dma,
 				 const struct vhost_vdpa_as *as)
 {
-	return !dma->per_entry && dma->vdev->ops->set_map_add &&
+	/* set_map_add cannot carry a VA entry's file */
+	return !dma->per_entry && !dma->vdev->use_va &&
+	       dma->vdev->ops->set_map_add &&
 	       !dma->in_batch && as->in_sync;
 }
 
@@ -149,7 +165,8 @@ static bool vhost_vdpa_dma_delta(const struct vhost_vdpa_dma *dma,
  */
 static int vhost_vdpa_dma_map_one(struct vhost_vdpa_dma *dma,
 				  struct vhost_vdpa_as *as,
-				  u64 iova, u64 size, u64 pa, u32 perm)
+				  u64 iova, u64 size, u64 pa, u32 perm,
+				  void *opaque)
 {
 	struct vdpa_device *vdev = dma->vdev;
 	int prot = IOMMU_CACHE;
@@ -164,7 +181,7 @@ static int vhost_vdpa_dma_map_one(struct vhost_vdpa_dma *dma,
 	}
 	if (!dma->domain)
 		return vdev->ops->dma_map(vdev, as->asid, iova, size, pa, perm,
-					  NULL);
+					  opaque);
 	if (perm & VHOST_ACCESS_RO)
 		prot |= IOMMU_READ;
 	if (perm & VHOST_ACCESS_WO)
@@ -282,11 +299,29 @@ static void vhost_vdpa_dma_unpin_entry(struct vhost_iotlb *iotlb,
 	vhost_iotlb_map_free(iotlb, map);
 }
 
-/* The same, and uncharge it: every pinned entry is charged. */
+/* VA mode: drop the entry's file reference and free it. */
+static void vhost_vdpa_dma_put_file_entry(struct vhost_iotlb *iotlb,
+					  struct vhost_iotlb_map *map)
+{
+	struct vdpa_map_file *mf = map->opaque;
+
+	fput(mf->file);
+	kfree(mf);
+	vhost_iotlb_map_free(iotlb, map);
+}
+
+/*
+ * The same, and uncharge it: every pinned entry is charged.  A VA entry
+ * drops its file reference instead.
+ */
 static void vhost_vdpa_dma_free_entry(struct vhost_vdpa_dma *dma,
 				      struct vhost_iotlb *iotlb,
 				      struct vhost_iotlb_map *map)
 {
+	if (dma->vdev->use_va) {
+		vhost_vdpa_dma_put_file_entry(iotlb, map);
+		return;
+	}
 	vhost_vdpa_dma_uncharge(dma, PFN_DOWN(map->size));
 	vhost_vdpa_dma_unpin_entry(iotlb, map);
 }
@@ -379,8 +414,9 @@ static int vhost_vdpa_dma_retire_entry(struct vhost_vdpa_dma *dma,
 		*why = "too many removed ranges pending; the parent refused the table";
 		return -ENOSPC;
 	}
-	r = vhost_iotlb_add_range(&as->retired, map->start, map->last,
-				  map->addr, map->perm);
+	/* a VA entry's file reference moves with it */
+	r = vhost_iotlb_add_range_ctx(&as->retired, map->start, map->last,
+				      map->addr, map->perm, map->opaque);
 	if (r) {
 		*why = "cannot track a removed range until the parent drops it";
 		return r;
@@ -472,7 +508,8 @@ static int vhost_vdpa_dma_add_entry(struct vhost_vdpa_dma *dma,
 		as->in_sync = false;	/* until the next table */
 		return 0;
 	}
-	r = vhost_vdpa_dma_map_one(dma, as, iova, size, PFN_PHYS(pfn), perm);
+	r = vhost_vdpa_dma_map_one(dma, as, iova, size, PFN_PHYS(pfn), perm,
+				   NULL);
 	if (r)
 		vhost_iotlb_del_range(&as->iotlb, iova, last);
 	return r;
@@ -608,6 +645,147 @@ uncharge:
 	return r;
 }
 
+/*
+ * VA mode: may @vma back an entry with access @perm?  Only a shared file
+ * mapping can: the parent (a VDUSE daemon, say) maps the same file, so it
+ * sees what the owner sees.  Anonymous and MAP_PRIVATE memory would be a
+ * private copy, I/O and PFN mappings have no page cache behind them.
+ */
+static bool vhost_vdpa_dma_va_vma_ok(const struct vm_area_struct *vma,
+				     u8 perm, const char **why)
+{
+	if (!vma->vm_file || !(vma->vm_flags & VM_SHARED)) {
+		*why = "VA mode needs shared file memory (memfd, MAP_SHARED file)";
+		return false;
+	}
+	if (vma->vm_flags & (VM_IO | VM_PFNMAP)) {
+		*why = "VA mode cannot map I/O or PFN memory";
+		return false;
+	}
+	if (((perm & VHOST_ACCESS_RO) && !(vma->vm_flags & VM_MAYREAD)) ||
+	    ((perm & VHOST_ACCESS_WO) && !(vma->vm_flags & VM_MAYWRITE))) {
+		*why = "the mapping does not allow the access asked";
+		return false;
+	}
+	return true;
+}
+
+/*
+ * VA mode: enter one entry per VMA of the owner over [uaddr, uaddr + size)
+ * into the table alone (the parent is told by the caller), each holding a
+ * reference on its VMA's file.  On failure the entries added are freed.
+ */
+static int vhost_vdpa_dma_add_va_entries(struct vhost_vdpa_dma *dma,
+					 struct vhost_vdpa_as *as,
+					 const struct vhost_iotlb_msg *msg,
+					 const char **why)
+{
+	u64 iova = msg->iova, uaddr = msg->uaddr, left = msg->size;
+	struct vm_area_struct *vma;
+	struct vdpa_map_file *mf;
+	u64 len;
+	int r = 0;
+
+	mmap_read_lock(dma->mm);
+	while (left) {
+		vma = vma_lookup(dma->mm, uaddr);
+		if (!vma) {
+			*why = "no user mapping at an address of the range";
+			r = -EFAULT;
+			break;
+		}
+		if (!vhost_vdpa_dma_va_vma_ok(vma, msg->perm, why)) {
+			r = -EINVAL;
+			break;
+		}
+		if (as->iotlb.nmaps >= as->iotlb.limit) {
+			*why = "IOTLB full; raise vhost_vdpa parameter max_iotlb_entries";
+			r = -ENOSPC;
+			break;
+		}
+		len = min_t(u64, left, vma->vm_end - uaddr);
+		mf = kmalloc(sizeof(*mf), GFP_KERNEL);
+		if (!mf) {
+			*why = "out of memory";
+			r = -ENOMEM;
+			break;
+		}
+		mf->file = get_file(vma->vm_file);
+		mf->offset = ((u64)vma->vm_pgoff << PAGE_SHIFT) +
+			     (uaddr - vma->vm_start);
+		r = vhost_iotlb_add_range_ctx(&as->iotlb, iova, iova + len - 1,
+					      uaddr, msg->perm, mf);
+		if (r) {
+			fput(mf->file);
+			kfree(mf);
+			*why = "cannot add an IOTLB entry";
+			break;
+		}
+		iova += len;
+		uaddr += len;
+		left -= len;
+	}
+	mmap_read_unlock(dma->mm);
+
+	if (r && iova != msg->iova)
+		vhost_vdpa_dma_undo_range(dma, as, msg->iova, iova - 1, false);
+	return r;
+}
+
+/*
+ * VA mode UPDATE: enter the entries, then hand them to the parent: one by
+ * one (dma_map, with the struct vdpa_map_file as opaque) or as a table.
+ * Any failure undoes the whole message.
+ */
+static int vhost_vdpa_dma_map_va(struct vhost_vdpa_dma *dma,
+				 struct vhost_vdpa_as *as,
+				 const struct vhost_iotlb_msg *msg,
+				 const char **why)
+{
+	u64 last = msg->iova + msg->size - 1;
+	struct vhost_iotlb_map *map;
+	u64 ulast;
+	int r;
+
+	if (check_add_overflow(msg->uaddr, msg->size - 1, &ulast)) {
+		*why = "user address range wraps";
+		return -EINVAL;
+	}
+	r = vhost_vdpa_dma_add_va_entries(dma, as, msg, why);
+	if (r)
+		return r;
+
+	if (!dma->per_entry) {
+		as->in_sync = false;
+		if (dma->in_batch)
+			return 0;
+		r = vhost_vdpa_dma_push(dma, as);
+		if (r) {
+			*why = "the parent refused the new table";
+			vhost_vdpa_dma_undo_range(dma, as, msg->iova, last,
+						  false);
+		}
+		return r;
+	}
+
+	for (map = vhost_iotlb_itree_first(&as->iotlb, msg->iova, last); map;
+	     map = vhost_iotlb_itree_next(map, msg->iova, last)) {
+		r = vhost_vdpa_dma_map_one(dma, as, map->start, map->size,
+					   map->addr, map->perm, map->opaque);
+		if (r)
+			break;
+	}
+	if (!r)
+		return 0;
+	*why = "the parent refused to map a range";
+	/* entries before the refused one are mapped, the rest are not */
+	if (map->start != msg->iova)
+		vhost_vdpa_dma_undo_range(dma, as, msg->iova, map->start - 1,
+					  true);
+	vhost_vdpa_dma_undo_range(dma, as, map->start, last, false);
+	return r;
+}
+
 static int vhost_vdpa_dma_update(struct vhost_vdpa_dma *dma,
 				 struct vhost_vdpa_as *as,
 				 const struct vhost_iotlb_msg *msg,
@@ -629,11 +807,6 @@ static int vhost_vdpa_dma_update(struct vhost_vdpa_dma *dma,
 		*why = "bad access permission";
 		return -EINVAL;
 	}
-	if (dma->vdev->use_va) {
-		*why = "parents translating user virtual addresses are not supported yet";
-		return -EOPNOTSUPP;
-	}
-
 	if (!dma->mm) {
 		if (!current->mm) {
 			*why = "no user memory";
@@ -646,6 +819,8 @@ static int vhost_vdpa_dma_update(struct vhost_vdpa_dma *dma,
 		return -EPERM;
 	}
 
+	if (dma->vdev->use_va)
+		return vhost_vdpa_dma_map_va(dma, as, msg, why);
 	return vhost_vdpa_dma_map_pa(dma, as, msg, why);
 }
 
@@ -860,7 +1035,7 @@ void vhost_vdpa_dma_on_reset(struct vhost_vdpa_dma *dma,
 		     map = vhost_iotlb_itree_next(map, 0, U64_MAX)) {
 			r = vdev->ops->dma_map(vdev, asid, map->start,
 					       map->size, map->addr, map->perm,
-					       NULL);
+					       map->opaque);
 			if (r)
 				dev_warn_ratelimited(&vdev->dev,
 						     "vhost-vdpa: asid %u: cannot restore [0x%llx, 0x%llx] after reset: %d\n",
@@ -989,7 +1164,7 @@ static void vhost_vdpa_dma_unmap_all(struct vhost_vdpa_dma *dma,
 
 	while ((map = vhost_iotlb_itree_first(&as->iotlb, 0, U64_MAX))) {
 		if (!vhost_vdpa_dma_unmap_one(dma, as, map->start, map->size) ||
-		    (parent_reset && !dma->domain)) {
+		    (parent_reset && !dma->domain) || dma->vdev->use_va) {
 			vhost_vdpa_dma_free_entry(dma, &as->iotlb, map);
 			continue;
 		}
@@ -1035,7 +1210,8 @@ void vhost_vdpa_dma_destroy(struct vhost_vdpa_dma *dma, bool parent_reset)
 		if (dma->per_entry) {
 			vhost_vdpa_dma_unmap_all(dma, as, parent_reset);
 		} else if (!vhost_vdpa_dma_drop_tables(dma, asid) ||
-			   parent_reset) {
+			   parent_reset || vdev->use_va) {
+			/* a use_va parent holds its own file references */
 			vhost_vdpa_dma_free_all(dma, &as->iotlb);
 		} else {
 			before = dma->pinned;

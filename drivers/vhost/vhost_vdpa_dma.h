@@ -99,7 +99,9 @@ void vhost_vdpa_dma_on_reset(struct vhost_vdpa_dma *dma,
  * device could write), uncharges them and releases the mm.  A set_map
  * parent is given an empty table first (reset_map if it refuses); if it
  * refuses both and was not reset, the pages it may still reach are left
- * pinned for good rather than freed under it (logged).  Called from
+ * pinned for good rather than freed under it (logged).  In VA mode (use_va)
+ * the entries' file references are dropped in every case: a parent keeping
+ * a file holds its own reference.  Called from
  * release() and from the device's remove (revoke).
  */
 void vhost_vdpa_dma_destroy(struct vhost_vdpa_dma *dma, bool parent_reset);

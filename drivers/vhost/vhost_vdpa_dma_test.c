@@ -18,6 +18,7 @@
 #include <linux/mm.h>
 #include <linux/page_ref.h>
 #include <linux/sched/mm.h>
+#include <linux/shmem_fs.h>
 #include <linux/string.h>
 #include <linux/uio.h>
 #include <linux/vmstat.h>
@@ -316,6 +317,13 @@ struct dma_ctx {
 	u64 add_iova, add_size, remove_iova, remove_size;
 	/* set_map_remove called for a page not pinned, or not charged */
 	unsigned int remove_violations;
+	/*
+	 * VA mode: the file behind the entries (the test holds one
+	 * reference), and tables handed to set_map with an entry lacking
+	 * its file or the reference on it
+	 */
+	struct file *va_file;
+	unsigned int va_violations;
 };
 
 static struct dma_ctx *to_ctx(struct vdpa_device *vdev)
@@ -439,6 +447,32 @@ static const struct vdpa_config_ops set_map_ops = {
 	.get_iova_range = fake_get_iova_range,
 };
 
+/* A use_va parent: every entry must carry a file the table holds. */
+static int fake_va_set_map(struct vdpa_device *vdev, unsigned int asid,
+			   struct vhost_iotlb *iotlb)
+{
+	struct dma_ctx *ctx = to_ctx(vdev);
+	struct vhost_iotlb_map *map;
+	struct vdpa_map_file *mf;
+
+	ctx->set_map_calls++;
+	ctx->set_map_asid = asid;
+	ctx->set_map_nmaps = iotlb->nmaps;
+	for (map = vhost_iotlb_itree_first(iotlb, 0, U64_MAX); map;
+	     map = vhost_iotlb_itree_next(map, 0, U64_MAX)) {
+		mf = map->opaque;
+		if (!mf || mf->file != ctx->va_file ||
+		    file_count(mf->file) < 2)
+			ctx->va_violations++;
+	}
+	return ctx->set_map_ret;
+}
+
+static const struct vdpa_config_ops va_set_map_ops = {
+	.set_map = fake_va_set_map,
+	.get_iova_range = fake_get_iova_range,
+};
+
 static const struct vdpa_config_ops delta_ops = {
 	.set_map = fake_set_map,
 	.set_map_add = fake_set_map_add,
@@ -497,6 +531,12 @@ static void dma_test_exit(struct kunit *test)
 		return;
 	if (!IS_ERR_OR_NULL(ctx->dma))
 		vhost_vdpa_dma_destroy(ctx->dma, true);
+	if (ctx->va_file) {
+		/* every entry dropped its file reference exactly once */
+		KUNIT_EXPECT_EQ(test, file_count(ctx->va_file), 1L);
+		KUNIT_EXPECT_EQ(test, ctx->va_violations, 0U);
+		fput(ctx->va_file);
+	}
 	if (ctx->parent) {
 		/* destroy gave the parent an empty table */
 		KUNIT_EXPECT_EQ(test, ctx->parent->nmaps, 0U);
@@ -715,9 +755,12 @@ static const struct handle_case handle_cases[] = {
 	  VHOST_IOTLB_UPDATE, 0x1000, 0x1000, 4, -EINVAL, "permission" },
 	{ "UPDATE with perm 0xff", false, false, false, false, 0,
 	  VHOST_IOTLB_UPDATE, 0x1000, 0x1000, 0xff, -EINVAL, "permission" },
-	{ "UPDATE on a use_va parent", false, false, false, true, 0,
-	  VHOST_IOTLB_UPDATE, 0x1000, 0x1000, VHOST_ACCESS_RW, -EOPNOTSUPP,
-	  "virtual addresses" },
+	{ "VA UPDATE from a thread without memory", false, false, false,
+	  true, 0, VHOST_IOTLB_UPDATE, 0x1000, 0x1000, VHOST_ACCESS_RW,
+	  -EFAULT, "no user memory" },
+	{ "VA UPDATE wrapping 2^64", false, false, false, true, 0,
+	  VHOST_IOTLB_UPDATE, 0x2000, U64_MAX, VHOST_ACCESS_RW, -EINVAL,
+	  "outside the device's IOVA range" },
 	{ "UPDATE from a thread without memory", false, false, false, false,
 	  0, VHOST_IOTLB_UPDATE, 0x1000, 0x1000, VHOST_ACCESS_RW, -EFAULT,
 	  "no user memory" },
@@ -1579,6 +1622,209 @@ static void delta_batch_reset_test(struct kunit *test)
 	check_parent(test);
 }
 
+/* ---- VA mode (use_va parents): entries hold file references ---- */
+
+/* Open a use_va set_map parent and the shmem file its entries map. */
+static void va_open(struct kunit *test)
+{
+	struct dma_ctx *ctx = test->priv;
+	struct file *file;
+
+	file = shmem_file_setup("kunit-vhost-vdpa", 16 * PAGE_SIZE, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(file));
+	ctx->va_file = file;
+	ctx->vdev.use_va = true;
+	ctx_open(test, &va_set_map_ops);
+}
+
+/*
+ * Enter [iova, iova + size) of asid 0 as the VMA walk of a VA UPDATE
+ * would (a reference on the file, the file offset), without telling the
+ * parent, as in a batch.
+ */
+static void add_va(struct kunit *test, u64 iova, u64 size, u64 offset)
+{
+	struct dma_ctx *ctx = test->priv;
+	struct vdpa_map_file *mf;
+	struct vhost_vdpa_as *as;
+	const char *why = NULL;
+
+	as = vhost_vdpa_dma_find_or_create_as(ctx->dma, 0, &why);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(as));
+	mf = kmalloc(sizeof(*mf), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, mf);
+	mf->file = get_file(ctx->va_file);
+	mf->offset = offset;
+	KUNIT_ASSERT_EQ(test, vhost_iotlb_add_range_ctx(&as->iotlb, iova,
+							iova + size - 1,
+							0x7f0000000000ULL + offset,
+							VHOST_ACCESS_RW, mf), 0);
+	as->in_sync = false;
+}
+
+/* References the tables hold on the test's file. */
+static long va_refs(struct dma_ctx *ctx)
+{
+	return file_count(ctx->va_file) - 1;
+}
+
+/* The VMAs a VA UPDATE accepts: shared file mappings allowing the access. */
+static void va_vma_ok_test(struct kunit *test)
+{
+	struct dma_ctx *ctx = test->priv;
+	struct vm_area_struct *vma;
+	const char *why = NULL;
+
+	va_open(test);
+	vma = kunit_kzalloc(test, sizeof(*vma), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, vma);
+	vma->vm_file = ctx->va_file;
+	vma->vm_flags = VM_SHARED | VM_MAYSHARE | VM_READ | VM_WRITE |
+			VM_MAYREAD | VM_MAYWRITE;
+	KUNIT_EXPECT_TRUE(test, vhost_vdpa_dma_va_vma_ok(vma, VHOST_ACCESS_RW,
+							 &why));
+	/* MAP_PRIVATE of the file: a private copy the daemon cannot see */
+	vma->vm_flags &= ~(VM_SHARED | VM_MAYSHARE);
+	KUNIT_EXPECT_FALSE(test, vhost_vdpa_dma_va_vma_ok(vma, VHOST_ACCESS_RO,
+							  &why));
+	KUNIT_EXPECT_NOT_NULL(test, strstr(why, "shared file memory"));
+	/* anonymous memory, even shared */
+	vma->vm_flags |= VM_SHARED | VM_MAYSHARE;
+	vma->vm_file = NULL;
+	why = NULL;
+	KUNIT_EXPECT_FALSE(test, vhost_vdpa_dma_va_vma_ok(vma, VHOST_ACCESS_RO,
+							  &why));
+	KUNIT_EXPECT_NOT_NULL(test, strstr(why, "shared file memory"));
+	vma->vm_file = ctx->va_file;
+	/* PFN and I/O memory */
+	vma->vm_flags |= VM_PFNMAP;
+	KUNIT_EXPECT_FALSE(test, vhost_vdpa_dma_va_vma_ok(vma, VHOST_ACCESS_RO,
+							  &why));
+	KUNIT_EXPECT_NOT_NULL(test, strstr(why, "I/O or PFN"));
+	vma->vm_flags &= ~VM_PFNMAP;
+	vma->vm_flags |= VM_IO;
+	KUNIT_EXPECT_FALSE(test, vhost_vdpa_dma_va_vma_ok(vma, VHOST_ACCESS_RO,
+							  &why));
+	vma->vm_flags &= ~VM_IO;
+	/* a read-only file: device-writable entries are refused */
+	vma->vm_flags &= ~(VM_WRITE | VM_MAYWRITE);
+	KUNIT_EXPECT_TRUE(test, vhost_vdpa_dma_va_vma_ok(vma, VHOST_ACCESS_RO,
+							 &why));
+	KUNIT_EXPECT_FALSE(test, vhost_vdpa_dma_va_vma_ok(vma, VHOST_ACCESS_WO,
+							  &why));
+	KUNIT_EXPECT_NOT_NULL(test, strstr(why, "access asked"));
+	KUNIT_EXPECT_FALSE(test, vhost_vdpa_dma_va_vma_ok(vma, VHOST_ACCESS_RW,
+							  &why));
+	vma->vm_flags &= ~VM_MAYREAD;
+	vma->vm_flags |= VM_MAYWRITE;
+	KUNIT_EXPECT_TRUE(test, vhost_vdpa_dma_va_vma_ok(vma, VHOST_ACCESS_WO,
+							 &why));
+	KUNIT_EXPECT_FALSE(test, vhost_vdpa_dma_va_vma_ok(vma, VHOST_ACCESS_RO,
+							  &why));
+}
+
+/*
+ * INVALIDATE, refused tables and batches: a file reference is dropped
+ * exactly when a pinned page would be unpinned, i.e. once the parent took
+ * a table without the entry; never before.  No delta ops in VA mode.
+ */
+static void va_invalidate_test(struct kunit *test)
+{
+	struct dma_ctx *ctx = test->priv;
+
+	va_open(test);
+	add_va(test, 0x1000, 0x2000, 0);
+	add_va(test, 0x10000, 0x1000, 0x2000);
+	add_va(test, 0x20000, 0x3000, 0x3000);
+	KUNIT_EXPECT_EQ(test, va_refs(ctx), 3L);
+
+	/* accepted: the removed entry's reference goes at once */
+	KUNIT_ASSERT_EQ(test, send(test, 0, VHOST_IOTLB_INVALIDATE, 0x1000,
+				   0x2000, 0), 72);
+	KUNIT_EXPECT_EQ(test, ctx->set_map_calls, 1U);
+	KUNIT_EXPECT_EQ(test, ctx->set_map_nmaps, 2U);
+	KUNIT_EXPECT_EQ(test, va_refs(ctx), 2L);
+	KUNIT_EXPECT_EQ(test, nretired(ctx, 0), 0U);
+
+	/* refused: it is kept, retired, while the parent may use it */
+	ctx->set_map_ret = -EIO;
+	KUNIT_ASSERT_EQ(test, send(test, 0, VHOST_IOTLB_INVALIDATE, 0x10000,
+				   1, 0), 72);
+	KUNIT_EXPECT_EQ(test, nretired(ctx, 0), 1U);
+	KUNIT_EXPECT_EQ(test, va_refs(ctx), 2L);
+
+	/* a batch: nothing reaches the parent until BATCH_END */
+	ctx->set_map_ret = 0;
+	KUNIT_ASSERT_EQ(test, send(test, 0, VHOST_IOTLB_BATCH_BEGIN, 0, 0, 0),
+			72);
+	KUNIT_ASSERT_EQ(test, send(test, 0, VHOST_IOTLB_INVALIDATE, 0, 0, 0),
+			72);
+	KUNIT_EXPECT_EQ(test, ctx->set_map_calls, 2U);
+	KUNIT_EXPECT_EQ(test, nretired(ctx, 0), 2U);
+	KUNIT_EXPECT_EQ(test, va_refs(ctx), 2L);
+	KUNIT_ASSERT_EQ(test, send(test, 0, VHOST_IOTLB_BATCH_END, 0, 0, 0),
+			72);
+	KUNIT_EXPECT_EQ(test, ctx->set_map_calls, 3U);
+	KUNIT_EXPECT_EQ(test, ctx->set_map_nmaps, 0U);
+	KUNIT_EXPECT_EQ(test, nretired(ctx, 0), 0U);
+	KUNIT_EXPECT_EQ(test, va_refs(ctx), 0L);
+	KUNIT_EXPECT_EQ(test, ctx->dma->pinned, 0ULL);
+}
+
+/*
+ * Close: every reference is dropped, retired ones too, whether the parent
+ * takes the empty table or not (a use_va parent holds its own references,
+ * so refusing costs no leak here); nothing was ever charged.
+ */
+static void va_destroy_test(struct kunit *test)
+{
+	struct dma_ctx *ctx = test->priv;
+	bool refused = *(const bool *)test->param_value;
+
+	va_open(test);
+	add_va(test, 0x1000, 0x1000, 0);
+	add_va(test, 0x4000, 0x4000, 0x1000);
+	ctx->set_map_ret = -EBUSY;
+	KUNIT_ASSERT_EQ(test, send(test, 0, VHOST_IOTLB_INVALIDATE, 0x1000,
+				   1, 0), 72);
+	KUNIT_EXPECT_EQ(test, nretired(ctx, 0), 1U);
+	KUNIT_EXPECT_EQ(test, va_refs(ctx), 2L);
+	ctx->set_map_ret = refused ? -EIO : 0;
+	vhost_vdpa_dma_destroy(ctx->dma, false);
+	ctx->dma = NULL;
+	KUNIT_EXPECT_EQ(test, va_refs(ctx), 0L);
+	KUNIT_EXPECT_EQ(test, ctx->set_map_nmaps, 0U);
+	/* exit checks the count once more and that no mm was taken */
+}
+
+static void va_destroy_desc(const bool *refused, char *desc)
+{
+	strscpy(desc, *refused ? "empty table refused" : "empty table taken",
+		KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(va_destroy, destroy_params, va_destroy_desc);
+
+/*
+ * A reset with IOTLB_PERSIST pushes the VA table back with its files;
+ * without it nothing is pushed and the references stay with the table.
+ */
+static void va_reset_test(struct kunit *test)
+{
+	struct dma_ctx *ctx = test->priv;
+
+	va_open(test);
+	add_va(test, 0x1000, 0x1000, 0);
+	vhost_vdpa_dma_on_reset(ctx->dma, 0);
+	KUNIT_EXPECT_EQ(test, ctx->set_map_calls, 0U);
+	KUNIT_EXPECT_EQ(test, va_refs(ctx), 1L);
+	vhost_vdpa_dma_on_reset(ctx->dma,
+				BIT_ULL(VHOST_BACKEND_F_IOTLB_PERSIST));
+	KUNIT_EXPECT_EQ(test, ctx->set_map_calls, 1U);
+	KUNIT_EXPECT_EQ(test, ctx->set_map_nmaps, 1U);
+	KUNIT_EXPECT_EQ(test, va_refs(ctx), 1L);
+}
+
 static struct kunit_case vhost_vdpa_dma_cases[] = {
 	KUNIT_CASE(perm_ok_test),
 	KUNIT_CASE_PARAM(update_last_test, update_gen_params),
@@ -1604,6 +1850,10 @@ static struct kunit_case vhost_vdpa_dma_cases[] = {
 	KUNIT_CASE(delta_add_test),
 	KUNIT_CASE(delta_remove_refused_test),
 	KUNIT_CASE(delta_batch_reset_test),
+	KUNIT_CASE(va_vma_ok_test),
+	KUNIT_CASE(va_invalidate_test),
+	KUNIT_CASE_PARAM(va_destroy_test, va_destroy_gen_params),
+	KUNIT_CASE(va_reset_test),
 	{}
 };
 

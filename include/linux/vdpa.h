@@ -107,6 +107,22 @@ struct vdpa_vq_stats {
 struct vdpa_mgmt_dev;
 
 /**
+ * struct vdpa_map_file - what a VA mode IOTLB entry maps
+ * @file: the file behind the user memory (a reference held by the entry)
+ * @offset: offset in @file of the entry's first byte
+ *
+ * For use_va parents the bus driver sets the opaque of each vhost_iotlb
+ * entry it hands over (set_map) or the @opaque of dma_map to one of these;
+ * the entry's addr is the user virtual address.  It belongs to the bus
+ * driver: a parent keeping the file beyond the call takes its own
+ * reference (get_file()).
+ */
+struct vdpa_map_file {
+	struct file *file;
+	u64 offset;
+};
+
+/**
  * struct vdpa_device - a vDPA device on the vdpa bus
  * @dev: driver-model device; its name is the vdpa device name
  * @dma_dev: device used for DMA mapping (the parent's PCI function, or

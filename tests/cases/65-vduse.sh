@@ -3,9 +3,10 @@
 #
 # VDUSE: /dev/vduse/control's checks, then Debian's qemu-storage-daemon
 # exporting an image file as a VDUSE block device that virtio_vdpa and
-# virtio_blk drive; and what happens when that daemon is killed under I/O.
-# Then our own daemon, tools/vduse_net.c: a virtio-net device whose frames
-# go to a TAP interface, driven by virtio_vdpa and virtio_net.
+# virtio_blk drive, then the same through vhost_vdpa (VA mode); and what
+# happens when that daemon is killed under I/O.  Then our own daemon,
+# tools/vduse_net.c: a virtio-net device whose frames go to a TAP
+# interface, driven by virtio_vdpa and virtio_net.
 
 . "$VDPA_TREE/tests/helpers/mgmt-lib.sh"
 
@@ -249,6 +250,119 @@ test_qsd_blk() {
 	wait "$VD_PID" || true
 	wait_for 30 test ! -e /dev/vduse/vduse0
 	dmesg | grep -i vduse | tail -n 20
+}
+
+# ---- the same daemon through vhost-vdpa (VA mode) ----
+
+VD_VB_TOOL=$VDPA_TREE/tools/build/vdpa-blk
+
+# vd_vhost_node DEV: /dev/vhost-vdpa-N of vdpa device DEV, once it exists.
+vd_vhost_node() {
+	local d
+
+	wait_for 30 compgen -G "/sys/bus/vdpa/devices/$1/vhost-vdpa-*" >/dev/null ||
+		return 1
+	for d in "/sys/bus/vdpa/devices/$1"/vhost-vdpa-*; do
+		d=${d##*/}
+	done
+	wait_for 10 test -c "/dev/$d"
+	printf '/dev/%s\n' "$d"
+}
+
+# vd_vb OUTFILE ARGS...: run tools/vdpa_blk.c, show its output; true if it
+# passed.
+vd_vb() {
+	local outf=$1 rc=0
+
+	shift
+	timeout 300 "$VD_VB_TOOL" "$@" >"$outf" 2>&1 </dev/null || rc=$?
+	cat "$outf"
+	[ "$rc" -eq 0 ] && grep -qx PASS "$outf"
+}
+
+# Allocated struct files (the first field of /proc/sys/fs/file-nr).
+vd_files() {
+	cut -f1 /proc/sys/fs/file-nr
+}
+
+# qemu-storage-daemon's VDUSE device bound to vhost_vdpa instead, driven by
+# tools/vdpa_blk.c.  VDUSE is a use_va parent: the client's DMA region is
+# a memfd mapped MAP_SHARED, whose file the daemon gets from
+# VDUSE_IOTLB_GET_FD and maps.  Device id and config through
+# /dev/vhost-vdpa-N, a pattern written (then in the image file) and read
+# back; private anonymous memory refused with a logged reason and no harm;
+# no file reference left behind by either; the daemon drops its mappings
+# of the client's memory when the client goes (VDUSE_UPDATE_IOTLB).
+test_qsd_vhost() {
+	local node sectors=$((VD_MB * 2048)) before after i mark
+
+	mark=$(dmesg | wc -l)
+	[ -x "$VD_VB_TOOL" ] || fail "$VD_VB_TOOL is not built (make tools)" ||
+		return 1
+	require_cmd qemu-storage-daemon
+	truncate -s ${VD_MB}M img
+	trap vd_stop EXIT
+	# no virtio_vdpa: the new device binds to vhost_vdpa
+	load_modules vdpa vduse vhost_vdpa
+	qemu-storage-daemon \
+		--blockdev driver=file,node-name=f0,filename="$TEST_TMPDIR/img" \
+		--blockdev driver=raw,node-name=d0,file=f0 \
+		--export type=vduse-blk,id=e0,node-name=d0,name=vduse0,writable=on,serial=$VD_SERIAL \
+		>qsd.log 2>&1 </dev/null &
+	VD_PID=$!
+	wait_for 60 test -c /dev/vduse/vduse0 ||
+		{ cat qsd.log; fail "no /dev/vduse/vduse0"; }
+	vdpa dev add name vduse0 mgmtdev vduse
+	node=$(vd_vhost_node vduse0) || fail "vduse0 got no vhost-vdpa node"
+	expect_eq "$(basename "$(readlink /sys/bus/vdpa/devices/vduse0/driver)")" \
+		vhost_vdpa "driver of vduse0"
+
+	vd_vb fill.out -d "$node" --shared --fill 7 --sectors 2048 ||
+		{ cat qsd.log; fail "fill through vhost-vdpa failed"; }
+	grep -qx "# device id 2, config: capacity $sectors sectors" fill.out ||
+		fail "device id or capacity read through $node is wrong"
+	cmp <("$VD_VB_TOOL" --pattern 7 --sectors 2048) <(head -c $((2048 * 512)) img) ||
+		fail "the image file does not hold the pattern"
+	vd_vb verify.out -d "$node" --shared --verify 7 --sectors 2048 ||
+		fail "verify through vhost-vdpa failed"
+	# what the daemon writes elsewhere is read back too
+	vd_vb fill2.out -d "$node" --shared --fill 99 --sectors 4096 &&
+		vd_vb verify2.out -d "$node" --shared --verify 99 --sectors 4096 ||
+		fail "a second pattern did not round-trip"
+
+	# private anonymous memory: the UPDATE fails, with a reason logged
+	! vd_vb private.out -d "$node" --verify 99 --sectors 8 ||
+		fail "private anonymous memory was accepted in VA mode"
+	grep -q "IOTLB UPDATE of the DMA region" private.out ||
+		fail "the tool did not fail at the UPDATE"
+	dmesg | tail -n +$((mark + 1)) | grep -q "VA mode needs shared file memory" ||
+		fail "no reason logged for the refused UPDATE"
+	kill -0 "$VD_PID" || fail "the daemon died"
+
+	# no file reference is left behind, accepted or refused
+	before=$(vd_files)
+	for ((i = 0; i < 10; i++)); do
+		vd_vb ok.out -d "$node" --shared --verify 99 --sectors 8 ||
+			fail "run $i with shared memory failed"
+		! vd_vb bad.out -d "$node" --verify 99 --sectors 8 >/dev/null ||
+			fail "run $i with private memory was accepted"
+	done
+	after=$(vd_files)
+	log "allocated files: $before before 20 runs, $after after"
+	[ $((after - before)) -lt 8 ] ||
+		fail "$((after - before)) more files allocated after 20 runs"
+	# the client is gone: the daemon was told and unmapped its memfd
+	! grep -q vdpa-dma "/proc/$VD_PID/maps" ||
+		fail "the daemon still maps a gone client's memory"
+
+	vdpa dev del vduse0
+	[ -z "$(vdpa_devices)" ] || fail "vduse0 still on the bus"
+	kill "$VD_PID"
+	wait "$VD_PID" || true
+	wait_for 30 test ! -e /dev/vduse/vduse0
+	if dmesg | tail -n +$((mark + 1)) | grep -E "BUG|WARNING|broken" >&2; then
+		fail "kernel warnings"
+	fi
 }
 
 # kill -9 of the daemon while a mounted file system is being written:

@@ -317,13 +317,34 @@ int vdpa_iotlb_batch_end(struct vdpa_dev *d, uint32_t asid)
 	return vdpa_iotlb_send(d, asid, VHOST_IOTLB_BATCH_END, 0, 0, 0, 0);
 }
 
-int vdpa_mem_map(struct vdpa_dev *d, size_t len, uint64_t iova, uint32_t asid)
+/*
+ * The DMA region: private anonymous memory (pinned by PA mode parents), or
+ * with @shared a memfd mapped MAP_SHARED, which is what VA mode parents
+ * (VDUSE) need: their daemon maps the same file.
+ */
+static int mem_map(struct vdpa_dev *d, size_t len, uint64_t iova,
+		   uint32_t asid, bool shared)
 {
 	void *p;
-	int ret;
+	int ret, fd;
 
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (shared) {
+		fd = memfd_create("vdpa-dma", MFD_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		if (ftruncate(fd, len)) {
+			ret = -errno;
+			close(fd);
+			return ret;
+		}
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_POPULATE, fd, 0);
+		/* the mapping keeps the file */
+		close(fd);
+	} else {
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	}
 	if (p == MAP_FAILED)
 		return -errno;
 	/* A forked child must not share (and break COW on) pinned pages. */
@@ -340,6 +361,17 @@ int vdpa_mem_map(struct vdpa_dev *d, size_t len, uint64_t iova, uint32_t asid)
 	d->asid = asid;
 	d->mem_mapped = true;
 	return 0;
+}
+
+int vdpa_mem_map(struct vdpa_dev *d, size_t len, uint64_t iova, uint32_t asid)
+{
+	return mem_map(d, len, iova, asid, false);
+}
+
+int vdpa_mem_map_shared(struct vdpa_dev *d, size_t len, uint64_t iova,
+			uint32_t asid)
+{
+	return mem_map(d, len, iova, asid, true);
 }
 
 int vdpa_mem_unmap(struct vdpa_dev *d)

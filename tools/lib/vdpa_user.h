@@ -162,6 +162,9 @@ int vdpa_iotlb_batch_end(struct vdpa_dev *d, uint32_t asid);
 
 /* The DMA region. */
 int vdpa_mem_map(struct vdpa_dev *d, size_t len, uint64_t iova, uint32_t asid);
+/* The same with a memfd mapped MAP_SHARED (VA mode parents: VDUSE). */
+int vdpa_mem_map_shared(struct vdpa_dev *d, size_t len, uint64_t iova,
+			uint32_t asid);
 void *vdpa_mem_alloc(struct vdpa_dev *d, size_t len, size_t align,
 		     uint64_t *iova);
 int vdpa_mem_unmap(struct vdpa_dev *d);

@@ -8,6 +8,7 @@
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/vdpa.h>
+#include <linux/vhost_iotlb.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <uapi/linux/vduse.h>
@@ -34,6 +35,8 @@
  *	      has not returned (see vduse_vq_track())
  * @irq_lock: protects @cb and is held while it runs
  * @cb: the driver's used-buffer handler
+ * @kick_work: signals @kickfd for a kick that came inside an eventfd
+ *	       wake-up (vhost-vdpa's kick eventfd), where it cannot be signalled
  */
 struct vduse_vq {
 	/* the vq's set-up, kick eventfd and in-flight record */
@@ -54,9 +57,25 @@ struct vduse_vq {
 	/* @cb, held while it runs */
 	spinlock_t irq_lock;
 	struct vdpa_callback cb;
+	struct work_struct kick_work;
 };
 
 struct vduse_vdpa;
+
+/**
+ * struct vduse_iotlb - the user-memory table vhost-vdpa installed
+ * @lock: protects @table
+ * @table: entries whose opaque is a struct vdpa_map_file holding a file
+ *	   reference; NULL when there is none
+ * @active: @table has entries: the rings and buffers are in a vhost-vdpa
+ *	    client's memory, not in the bounce domain (read locklessly)
+ */
+struct vduse_iotlb {
+	/* @table */
+	struct mutex lock;
+	struct vhost_iotlb *table;
+	bool active;
+};
 
 /**
  * struct vduse_dev - a device created by VDUSE_CREATE_DEV
@@ -91,6 +110,7 @@ struct vduse_vdpa;
  * @broken: the daemon died or failed to answer in time; requests fail at
  *	    once and in-flight I/O is failed by @drain_work
  * @vdev: the attached vdpa device or NULL (protected by vduse_lock)
+ * @iotlb: the table set_map installed (vhost-vdpa), see vduse_iotlb.c
  */
 struct vduse_dev {
 	char *name;
@@ -128,6 +148,7 @@ struct vduse_dev {
 	bool broken;
 
 	struct vduse_vdpa *vdev;
+	struct vduse_iotlb iotlb;
 };
 
 /**
@@ -144,5 +165,24 @@ struct vduse_vdpa {
 void vduse_vq_track(struct vduse_dev *dev, struct vduse_vq *vq);
 void vduse_vq_reset_tracking(struct vduse_vq *vq);
 void vduse_drain_work(struct work_struct *work);
+void vduse_vq_kick_work(struct work_struct *work);
+void vduse_cancel_kicks(struct vduse_dev *dev);
+
+int vduse_send_update_iotlb(struct vduse_dev *dev, u64 start, u64 last);
+
+void vduse_iotlb_init(struct vduse_dev *dev);
+int vduse_iotlb_set_map(struct vduse_dev *dev, struct vhost_iotlb *iotlb);
+void vduse_iotlb_clear(struct vduse_dev *dev);
+long vduse_iotlb_table_get_fd(struct vduse_dev *dev,
+			      struct vduse_iotlb_entry *entry,
+			      void __user *argp);
+int vduse_iotlb_table_get_info(struct vduse_dev *dev,
+			       struct vduse_iova_info *info);
+
+/* The rings are in a vhost-vdpa client's memory, out of the kernel's reach. */
+static inline bool vduse_iotlb_active(struct vduse_dev *dev)
+{
+	return READ_ONCE(dev->iotlb.active);
+}
 
 #endif /* _VDUSE_H */

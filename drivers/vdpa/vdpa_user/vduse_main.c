@@ -148,6 +148,17 @@ static int vduse_msg_sync(struct vduse_dev *dev, struct vduse_msg *msg)
 	return 0;
 }
 
+/* Tell the daemon to drop its mappings of [start, last]. */
+int vduse_send_update_iotlb(struct vduse_dev *dev, u64 start, u64 last)
+{
+	struct vduse_msg msg = { 0 };
+
+	msg.req.type = VDUSE_UPDATE_IOTLB;
+	msg.req.iova.start = start;
+	msg.req.iova.last = last;
+	return vduse_msg_sync(dev, &msg);
+}
+
 static int vduse_send_status(struct vduse_dev *dev, u8 status)
 {
 	struct vduse_msg msg = { 0 };
@@ -194,14 +205,19 @@ static void vduse_vdpa_kick_vq(struct vdpa_device *vdpa, u16 idx)
 	struct vduse_dev *dev = vdpa_to_vduse(vdpa);
 	struct vduse_vq *vq = vduse_vq(vdpa, idx);
 	unsigned long flags;
+	bool defer = false;
 
 	spin_lock_irqsave(&vq->lock, flags);
 	vduse_vq_track(dev, vq);
-	if (vq->kickfd)
+	if (vq->kickfd && !eventfd_signal_allowed())
+		defer = true;
+	else if (vq->kickfd)
 		eventfd_signal(vq->kickfd, 1);
 	else
 		vq->kicked = true;
 	spin_unlock_irqrestore(&vq->lock, flags);
+	if (defer)
+		queue_work(vduse_wq, &vq->kick_work);
 	if (READ_ONCE(dev->broken))
 		queue_work(vduse_wq, &dev->drain_work);
 }
@@ -400,6 +416,8 @@ static int vduse_vdpa_reset(struct vdpa_device *vdpa)
 	dev->config_cb.callback = NULL;
 	dev->config_cb.private = NULL;
 	spin_unlock_irq(&dev->config_cb_lock);
+	/* a reset drops set_map's table (vhost-vdpa then drops its files) */
+	vduse_iotlb_clear(dev);
 	return 0;
 }
 
@@ -438,14 +456,21 @@ static u32 vduse_vdpa_get_generation(struct vdpa_device *vdpa)
 	return gen;
 }
 
+/*
+ * vhost-vdpa's IOVAs: any, as upstream.  They never meet the bounce
+ * domain's, which only kernel drivers (virtio_vdpa) use.
+ */
 static struct vdpa_iova_range vduse_vdpa_get_iova_range(struct vdpa_device *vdpa)
 {
-	struct vduse_dev *dev = vdpa_to_vduse(vdpa);
+	return (struct vdpa_iova_range) { .first = 0, .last = U64_MAX };
+}
 
-	return (struct vdpa_iova_range) {
-		.first = PAGE_SIZE,
-		.last = vduse_domain_last(dev->domain),
-	};
+static int vduse_vdpa_set_map(struct vdpa_device *vdpa, unsigned int asid,
+			      struct vhost_iotlb *iotlb)
+{
+	if (asid)
+		return -EINVAL;
+	return vduse_iotlb_set_map(vdpa_to_vduse(vdpa), iotlb);
 }
 
 static const struct vdpa_config_ops vduse_vdpa_ops = {
@@ -473,6 +498,7 @@ static const struct vdpa_config_ops vduse_vdpa_ops = {
 	.set_config = vduse_vdpa_set_config,
 	.get_generation = vduse_vdpa_get_generation,
 	.get_iova_range = vduse_vdpa_get_iova_range,
+	.set_map = vduse_vdpa_set_map,
 };
 
 /* ---- /dev/vduse/<name> ---- */
@@ -721,15 +747,24 @@ static long vduse_dev_inject_config_irq(struct vduse_dev *dev)
 	return 0;
 }
 
-/* The whole domain is one region of one file, mapped read-write. */
+/*
+ * An entry of vhost-vdpa's table (its file), else the bounce domain: the
+ * whole domain is one region of one file, mapped read-write.
+ */
 static long vduse_iotlb_get_fd(struct vduse_dev *dev, void __user *argp)
 {
 	struct vduse_iotlb_entry entry;
+	long ret;
 	int fd;
 
 	if (copy_from_user(&entry, argp, sizeof(entry)))
 		return -EFAULT;
-	if (entry.start > entry.last || entry.start < PAGE_SIZE ||
+	if (entry.start > entry.last)
+		return -EINVAL;
+	ret = vduse_iotlb_table_get_fd(dev, &entry, argp);
+	if (ret != -ENOENT)
+		return ret;
+	if (entry.start < PAGE_SIZE ||
 	    entry.last > vduse_domain_last(dev->domain))
 		return -EINVAL;
 	entry.offset = PAGE_SIZE;
@@ -749,13 +784,20 @@ static long vduse_iotlb_get_fd(struct vduse_dev *dev, void __user *argp)
 static long vduse_iotlb_get_info(struct vduse_dev *dev, void __user *argp)
 {
 	struct vduse_iova_info info;
+	int ret;
 
 	if (copy_from_user(&info, argp, sizeof(info)))
 		return -EFAULT;
-	if (info.start > info.last || info.start < PAGE_SIZE ||
-	    info.last > vduse_domain_last(dev->domain))
+	if (info.start > info.last ||
+	    memchr_inv(info.reserved, 0, sizeof(info.reserved)))
 		return -EINVAL;
-	if (memchr_inv(info.reserved, 0, sizeof(info.reserved)))
+	ret = vduse_iotlb_table_get_info(dev, &info);
+	if (!ret)
+		return copy_to_user(argp, &info, sizeof(info)) ? -EFAULT : 0;
+	if (ret != -ENOENT)
+		return ret;
+	if (info.start < PAGE_SIZE ||
+	    info.last > vduse_domain_last(dev->domain))
 		return -EINVAL;
 	info.start = PAGE_SIZE;
 	info.last = vduse_domain_last(dev->domain);
@@ -890,6 +932,7 @@ static void vduse_dev_free(struct vduse_dev *dev)
 		for (i = 0; i < dev->vq_num; i++)
 			bitmap_free(dev->vqs[i].inflight);
 	kfree(dev->vqs);
+	vduse_iotlb_clear(dev);
 	if (dev->domain)
 		vduse_domain_put(dev->domain);
 	kfree(dev->config);
@@ -1005,6 +1048,7 @@ static int vduse_create_dev(struct vduse_dev_config *config, void *buf,
 	INIT_LIST_HEAD(&dev->recv_list);
 	init_waitqueue_head(&dev->waitq);
 	INIT_WORK(&dev->drain_work, vduse_drain_work);
+	vduse_iotlb_init(dev);
 	dev->api_version = api_version;
 	dev->vendor_id = config->vendor_id;
 	dev->device_id = config->device_id;
@@ -1022,6 +1066,7 @@ static int vduse_create_dev(struct vduse_dev_config *config, void *buf,
 	for (i = 0; i < dev->vq_num; i++) {
 		spin_lock_init(&dev->vqs[i].lock);
 		spin_lock_init(&dev->vqs[i].irq_lock);
+		INIT_WORK(&dev->vqs[i].kick_work, vduse_vq_kick_work);
 		dev->vqs[i].index = i;
 	}
 
@@ -1168,6 +1213,8 @@ static int vduse_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
 		.ngroups = 1,
 		.nas = 1,
 		.name = name,
+		/* vhost-vdpa hands over files and user addresses (set_map) */
+		.use_va = true,
 	};
 	struct vduse_vdpa *vdev;
 	struct vduse_dev *dev;
@@ -1218,6 +1265,8 @@ static int vduse_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
 		dev->vdev = NULL;
 		mutex_unlock(&vduse_lock);
 		cancel_work_sync(&dev->drain_work);
+		vduse_cancel_kicks(dev);
+		vduse_iotlb_clear(dev);
 		put_device(&vdev->vdpa.dev);
 	}
 	return ret;
@@ -1234,6 +1283,9 @@ static void vduse_dev_del(struct vdpa_mgmt_dev *mdev, struct vdpa_device *vdpa)
 	/* removal waits for in-flight I/O: drain_work fails it if need be */
 	vdpa_mgmt_unregister_device(vdpa);
 	cancel_work_sync(&dev->drain_work);
+	vduse_cancel_kicks(dev);
+	/* whatever the bus driver left */
+	vduse_iotlb_clear(dev);
 	mutex_lock(&vduse_lock);
 	dev->vdev = NULL;
 	mutex_unlock(&vduse_lock);

@@ -18,8 +18,13 @@
  * written by the daemon: indexes are bounded, heads checked, and a
  * corrupt record can at worst complete a wrong head, which the virtio
  * ring detects and reports (it marks the queue broken).
+ *
+ * Only the bounce domain is read: while vhost-vdpa's table is installed
+ * the rings are in its client's memory, and that client (not the kernel)
+ * deals with a dead daemon, so nothing is followed or failed.
  */
 
+#include <linux/eventfd.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_ring.h>
@@ -32,6 +37,8 @@
 static bool vduse_read(struct vduse_dev *dev, u64 iova, void *buf,
 		       size_t len)
 {
+	if (vduse_iotlb_active(dev))
+		return false;
 	while (len) {
 		size_t chunk = min_t(size_t, len,
 				     PAGE_SIZE - offset_in_page(iova));
@@ -50,6 +57,8 @@ static bool vduse_read(struct vduse_dev *dev, u64 iova, void *buf,
 static bool vduse_write(struct vduse_dev *dev, u64 iova, const void *buf,
 			size_t len)
 {
+	if (vduse_iotlb_active(dev))
+		return false;
 	while (len) {
 		size_t chunk = min_t(size_t, len,
 				     PAGE_SIZE - offset_in_page(iova));
@@ -235,6 +244,37 @@ static unsigned int vduse_vq_fail_inflight(struct vduse_dev *dev,
 			break;
 	}
 	return failed;
+}
+
+/**
+ * vduse_vq_kick_work - pass on a kick made where no eventfd may be signalled
+ * @work: &vduse_vq.kick_work
+ *
+ * vhost-vdpa kicks from the wake-up of its client's kick eventfd, and an
+ * eventfd cannot be signalled from inside another's wake-up.
+ */
+void vduse_vq_kick_work(struct work_struct *work)
+{
+	struct vduse_vq *vq = container_of(work, struct vduse_vq, kick_work);
+
+	spin_lock_irq(&vq->lock);
+	if (vq->kickfd)
+		eventfd_signal(vq->kickfd, 1);
+	else
+		vq->kicked = true;
+	spin_unlock_irq(&vq->lock);
+}
+
+/**
+ * vduse_cancel_kicks - wait for deferred kicks; no bus driver is bound
+ * @dev: the device
+ */
+void vduse_cancel_kicks(struct vduse_dev *dev)
+{
+	u32 i;
+
+	for (i = 0; i < dev->vq_num; i++)
+		cancel_work_sync(&dev->vqs[i].kick_work);
 }
 
 /**
