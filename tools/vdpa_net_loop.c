@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -85,6 +86,7 @@ struct opts {
 	bool bench;
 	bool hold;
 	bool pause;
+	bool dirty_log;
 	bool verbose;
 };
 
@@ -118,6 +120,7 @@ struct loop {
 	unsigned int exp_head, exp_tail, exp_cap;
 	unsigned int rx_posted;
 	uint32_t slot;			/* rx/tx buffer size */
+	uint8_t *dirty_want;		/* --dirty-log: pages RX wrote, or NULL */
 	struct stats st;
 };
 
@@ -215,6 +218,23 @@ static int post_rx(struct loop *l)
 	return 0;
 }
 
+/* Set the bits of the 4 KiB log pages of [@iova, @iova + @len). */
+static void dirty_mark(uint8_t *map, uint64_t iova, uint64_t len)
+{
+	uint64_t p;
+
+	if (!len)
+		return;
+	for (p = iova >> 12; p <= (iova + len - 1) >> 12; p++)
+		map[p / 8] |= 1U << (p % 8);
+}
+
+/* IOVA of a byte of @vq's buffer slots. */
+static uint64_t vq_data_iova(const struct vdpa_vq *vq, const void *p)
+{
+	return vq->slots_iova + ((const uint8_t *)p - vq->slots);
+}
+
 /* Check one received buffer against the oldest expected frame. */
 static int check_rx(struct loop *l, const struct vdpa_used *u)
 {
@@ -247,6 +267,9 @@ static int check_rx(struct loop *l, const struct vdpa_used *u)
 		err_msg("seq %u: unexpected virtio-net header", e->seq);
 		return -1;
 	}
+	if (l->dirty_want)
+		dirty_mark(l->dirty_want, vq_data_iova(&l->d.vq[RXQ], u->data),
+			   u->len);
 	frame_build(want, e->len, kind_mac(l, e->kind), e->seq);
 	if (memcmp(want, got + HDR_LEN, e->len)) {
 		for (i = 0; i < e->len && want[i] == got[HDR_LEN + i]; i++)
@@ -724,6 +747,296 @@ out:
 		print_stats(&l);
 	}
 	vdpa_close(&l.d);
+	free(l.exp);
+	printf("%s\n", ok ? "PASS" : "FAIL");
+	return ok ? 0 : 1;
+}
+
+/* ---- dirty-page logging (VHOST_F_LOG_ALL) ---- */
+
+#ifndef VHOST_F_LOG_ALL
+#define VHOST_F_LOG_ALL		26
+#endif
+
+/* Send @o->count frames of each size, @o->burst per kick. */
+static int dirty_traffic(struct loop *l, uint32_t *seq)
+{
+	struct opts *o = l->o;
+	unsigned int i, sent, n;
+	int ret;
+
+	for (i = 0; i < o->nsizes; i++)
+		for (sent = 0; sent < o->count; sent += n) {
+			n = o->count - sent < o->burst ? o->count - sent :
+							 o->burst;
+			ret = send_burst(l, *seq, n, o->sizes[i]);
+			if (ret)
+				return ret;
+			*seq += n;
+		}
+	return 0;
+}
+
+/*
+ * Logging on or off the way QEMU's vhost core does it on a running device:
+ * the acked features again with VHOST_F_LOG_ALL toggled, then every ring's
+ * addresses again with VHOST_VRING_F_LOG toggled.
+ */
+static int dirty_switch(struct loop *l, bool on)
+{
+	struct vdpa_dev *d = &l->d;
+	uint64_t features = d->features;
+	unsigned int i;
+	int ret;
+
+	if (on)
+		features |= VDPA_BIT(VHOST_F_LOG_ALL);
+	if (ioctl(d->fd, VHOST_SET_FEATURES, &features)) {
+		err_msg("SET_FEATURES 0x%llx while running: %s",
+			(unsigned long long)features, strerror(errno));
+		return -errno;
+	}
+	for (i = 0; i < 2; i++) {
+		struct vdpa_vq *vq = &d->vq[i];
+		struct vhost_vring_addr a = {
+			.index = i,
+			.flags = on ? 1U << VHOST_VRING_F_LOG : 0,
+			.desc_user_addr = vq->desc_iova,
+			.avail_user_addr = vq->avail_iova,
+			.used_user_addr = vq->used_iova,
+			.log_guest_addr = vq->used_iova,
+		};
+
+		ret = ioctl(d->fd, VHOST_SET_VRING_ADDR, &a);
+		if (ret) {
+			err_msg("SET_VRING_ADDR %u (log %d) while running: %s",
+				i, on, strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+/* Mark the used-ring slots @vq filled since @from, and its index. */
+static void dirty_mark_used(uint8_t *map, const struct vdpa_vq *vq,
+			    uint16_t from)
+{
+	uint16_t k;
+
+	for (k = from; k != vq->last_used; k++)
+		dirty_mark(map, vq->used_iova + 4 + 8ULL * (k & (vq->num - 1)),
+			   8);
+	if (from != vq->last_used)
+		dirty_mark(map, vq->used_iova + 2, 2);
+}
+
+/* Compare the log with what the device must have written; 0 if equal. */
+static int dirty_compare(const uint64_t *log, const uint8_t *want,
+			 uint64_t npages)
+{
+	const uint8_t *got = (const uint8_t *)log;
+	uint64_t p, marked = 0, wanted = 0, bad = 0;
+
+	for (p = 0; p < npages; p++) {
+		bool g = got[p / 8] & (1U << (p % 8));
+		bool w = want[p / 8] & (1U << (p % 8));
+
+		marked += g;
+		wanted += w;
+		if (g == w)
+			continue;
+		if (bad++ < 8)
+			err_msg("IOVA page 0x%llx: %s", (unsigned long long)p << 12,
+				g ? "marked, never written" :
+				    "written, not marked");
+	}
+	printf("dirty log: %llu pages marked, %llu written, %llu differ\n",
+	       (unsigned long long)marked, (unsigned long long)wanted,
+	       (unsigned long long)bad);
+	return bad || !wanted ? -1 : 0;
+}
+
+static int dirty_expect(struct vdpa_dev *d, unsigned long cmd,
+			const char *what, void *arg, int want)
+{
+	int ret = ioctl(d->fd, cmd, arg) ? errno : 0;
+
+	if (ret == want)
+		return 0;
+	err_msg("%s: %s, expected %s", what, ret ? strerror(ret) : "success",
+		want ? strerror(want) : "success");
+	return -1;
+}
+
+/* Bases the device cannot write through: errors of the log, no more. */
+static int dirty_hostile(struct loop *l, uint32_t *seq)
+{
+	struct vdpa_dev *d = &l->d;
+	void *ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+			-1, 0);
+	uint64_t bases[4], base;
+	unsigned int i;
+	int ret = 0;
+
+	if (ro == MAP_FAILED)
+		return -errno;
+	bases[0] = (uintptr_t)ro;		/* read-only */
+	bases[1] = 0xffff888000000000ULL;	/* kernel address */
+	bases[2] = UINT64_MAX - 16;		/* byte address wraps */
+	bases[3] = 0x1000;			/* unmapped */
+	for (i = 0; i < 4 && !ret; i++) {
+		base = bases[i];
+		ret = ioctl(d->fd, VHOST_SET_LOG_BASE, &base) ? -errno : 0;
+		if (ret) {
+			err_msg("SET_LOG_BASE 0x%llx: %s",
+				(unsigned long long)base, strerror(-ret));
+			break;
+		}
+		ret = dirty_switch(l, true);
+		if (!ret)
+			ret = dirty_traffic(l, seq);
+		if (!ret)
+			ret = dirty_switch(l, false);
+		if (!ret)
+			printf("hostile log base 0x%llx: traffic ok\n",
+			       (unsigned long long)base);
+	}
+	munmap(ro, 4096);
+	return ret;
+}
+
+static int run_dirty(struct opts *o)
+{
+	struct loop l = { .o = o };
+	struct vdpa_dev *d = &l.d;
+	uint64_t *log = NULL, *snap = NULL, base, features, cnt = 0;
+	uint64_t npages, words;
+	uint16_t rx0, tx0;
+	uint32_t seq = 0;
+	size_t region;
+	int efd = -1, ret, ok = 0;
+
+	o->use_cvq = false;
+	l.exp_cap = o->burst + 1;
+	l.exp = calloc(l.exp_cap, sizeof(*l.exp));
+	if (!l.exp)
+		return 1;
+	l.slot = slot_size(o);
+	region = region_size(o);
+	ret = setup(&l, region);
+	if (ret)
+		goto out;
+	ret = ioctl(d->fd, VHOST_GET_FEATURES, &features) ? -errno : 0;
+	if (ret || !(features & VDPA_BIT(VHOST_F_LOG_ALL))) {
+		err_msg("VHOST_F_LOG_ALL not offered (features 0x%llx)",
+			(unsigned long long)features);
+		ret = -EOPNOTSUPP;
+		goto out;
+	}
+
+	npages = (REGION_IOVA + region) >> 12;
+	words = (npages + 63) / 64;
+	log = calloc(words, 8);
+	snap = calloc(words, 8);
+	l.dirty_want = calloc(words, 8);
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!log || !snap || !l.dirty_want || efd < 0) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	base = (uintptr_t)log;
+	ret = ioctl(d->fd, VHOST_SET_LOG_BASE, &base) ? -errno : 0;
+	if (!ret)
+		ret = ioctl(d->fd, VHOST_SET_LOG_FD, &efd) ? -errno : 0;
+	if (ret) {
+		err_msg("SET_LOG_BASE/SET_LOG_FD: %s", strerror(-ret));
+		goto out;
+	}
+
+	/* while running, only LOG_ALL may change, and rings may not move */
+	features = d->features ^ VDPA_BIT(VIRTIO_NET_F_MTU);
+	ret = dirty_expect(d, VHOST_SET_FEATURES, "SET_FEATURES changing MTU",
+			   &features, EBUSY);
+	if (!ret) {
+		struct vhost_vring_addr a = {
+			.index = RXQ,
+			.desc_user_addr = d->vq[RXQ].desc_iova + 4096,
+			.avail_user_addr = d->vq[RXQ].avail_iova,
+			.used_user_addr = d->vq[RXQ].used_iova,
+		};
+
+		ret = dirty_expect(d, VHOST_SET_VRING_ADDR,
+				   "SET_VRING_ADDR moving a ring", &a, EINVAL);
+	}
+	if (ret)
+		goto out;
+
+	ret = dirty_switch(&l, true);
+	if (ret)
+		goto out;
+	rx0 = d->vq[RXQ].last_used;
+	tx0 = d->vq[TXQ].last_used;
+	ret = dirty_traffic(&l, &seq);
+	if (ret)
+		goto out;
+	dirty_mark_used(l.dirty_want, &d->vq[RXQ], rx0);
+	dirty_mark_used(l.dirty_want, &d->vq[TXQ], tx0);
+	/* turning logging off returns once the log holds every write */
+	ret = dirty_switch(&l, false);
+	if (ret)
+		goto out;
+	if (dirty_compare(log, l.dirty_want, npages)) {
+		ret = -EBADMSG;
+		goto out;
+	}
+	if (read(efd, &cnt, sizeof(cnt)) != sizeof(cnt) || !cnt) {
+		err_msg("the log eventfd was never signalled");
+		ret = -EBADMSG;
+		goto out;
+	}
+	printf("dirty log eventfd: signalled\n");
+
+	/* logging off: the log stays as it is */
+	memcpy(snap, log, words * 8);
+	free(l.dirty_want);
+	l.dirty_want = NULL;
+	ret = dirty_traffic(&l, &seq);
+	if (ret)
+		goto out;
+	if (memcmp(snap, log, words * 8)) {
+		err_msg("the log changed while logging was off");
+		ret = -EBADMSG;
+		goto out;
+	}
+	printf("dirty log: unchanged while off\n");
+
+	ret = dirty_hostile(&l, &seq);
+	if (ret)
+		goto out;
+
+	/* close with logging on and frames in flight */
+	base = (uintptr_t)log;
+	ret = ioctl(d->fd, VHOST_SET_LOG_BASE, &base) ? -errno : 0;
+	if (!ret)
+		ret = dirty_switch(&l, true);
+	if (!ret) {
+		unsigned int i;
+
+		for (i = 0; i < o->burst; i++)
+			post_frame(&l, seq++, o->sizes[0]);
+		vdpa_vq_kick(&d->vq[TXQ]);
+	}
+	if (!ret)
+		ok = 1;
+out:
+	if (ret)
+		print_stats(&l);
+	vdpa_close(d);
+	if (efd >= 0)
+		close(efd);
+	free(l.dirty_want);
+	free(snap);
+	free(log);
 	free(l.exp);
 	printf("%s\n", ok ? "PASS" : "FAIL");
 	return ok ? 0 : 1;
@@ -1454,6 +1767,8 @@ static void usage(void)
 	       "                        checked, used indices watched\n"
 	       "      --trap-stores     with --stress: a hardware write\n"
 	       "                        watchpoint on each used idx (root)\n"
+	       "      --dirty-log       VHOST_F_LOG_ALL: check that exactly the\n"
+	       "                        pages the device wrote are logged\n"
 	       "      --hog S           load every CPU for S seconds (or until\n"
 	       "                        SIGTERM/SIGINT/SIGUSR1)\n"
 	       "  -v, --verbose\n", MIN_FRAME, MAX_FRAME);
@@ -1478,7 +1793,8 @@ static int parse_sizes(struct opts *o, char *s)
 int main(int argc, char **argv)
 {
 	enum { O_NOCVQ = 256, O_PAUSE, O_BENCH, O_BTIME, O_BMAP, O_BMSGS,
-	       O_HOLD, O_CYCLES, O_ROUNDS, O_PERSIST, O_STRESS, O_HOG, O_TRAP };
+	       O_HOLD, O_CYCLES, O_ROUNDS, O_PERSIST, O_STRESS, O_HOG, O_TRAP,
+	       O_DIRTY };
 	static const struct option lo[] = {
 		{ "dev", required_argument, NULL, 'd' },
 		{ "count", required_argument, NULL, 'n' },
@@ -1501,6 +1817,7 @@ int main(int argc, char **argv)
 		{ "stress", required_argument, NULL, O_STRESS },
 		{ "hog", required_argument, NULL, O_HOG },
 		{ "trap-stores", no_argument, NULL, O_TRAP },
+		{ "dirty-log", no_argument, NULL, O_DIRTY },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
@@ -1598,6 +1915,9 @@ int main(int argc, char **argv)
 		case O_TRAP:
 			o.trap_stores = true;
 			break;
+		case O_DIRTY:
+			o.dirty_log = true;
+			break;
 		case 'v':
 			o.verbose = true;
 			break;
@@ -1630,5 +1950,7 @@ int main(int argc, char **argv)
 		return run_hold(&o);
 	if (o.bench)
 		return run_bench(&o);
+	if (o.dirty_log)
+		return run_dirty(&o);
 	return run_loop(&o);
 }

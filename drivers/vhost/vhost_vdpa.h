@@ -51,6 +51,9 @@ struct vhost_vdpa_eventfd {
  * @producer: irq bypass producer (token = @call's ctx), during DRIVER_OK
  * @producer_registered: @producer is registered
  * @busyloop_timeout: VHOST_SET_VRING_BUSYLOOP_TIMEOUT value (unused)
+ * @desc_addr: descriptor area of the last accepted VHOST_SET_VRING_ADDR
+ * @avail_addr: driver area of it
+ * @used_addr: device area of it
  *
  * Everything is protected by the device mutex, except that @call is also
  * read under RCU by the parent's callback, and @kick_wait is used by the
@@ -68,6 +71,9 @@ struct vhost_vdpa_vq {
 	struct irq_bypass_producer producer;
 	bool producer_registered;
 	u32 busyloop_timeout;
+	u64 desc_addr;
+	u64 avail_addr;
+	u64 used_addr;
 };
 
 /**
@@ -95,6 +101,11 @@ struct vhost_vdpa_vq {
  * @suspended: SUSPEND succeeded and neither RESUME nor a reset followed
  * @config_call: eventfd of the config callback (RCU, like vq calls)
  * @mem_table: last SET_MEM_TABLE (stored, never used)
+ * @log_all: VHOST_F_LOG_ALL is acked (cleared by a reset)
+ * @log_base: VHOST_SET_LOG_BASE value, valid if @log_base_set
+ * @log_base_set: the owner gave a log base
+ * @log_ctx: VHOST_SET_LOG_FD eventfd, or NULL; one reference
+ * @log_active: the parent holds a log (set_log) built from the above
  */
 struct vhost_vdpa {
 	struct device dev;
@@ -115,6 +126,11 @@ struct vhost_vdpa {
 	bool suspended;
 	struct vhost_vdpa_eventfd __rcu *config_call;
 	struct vhost_memory *mem_table;
+	bool log_all;
+	u64 log_base;
+	bool log_base_set;
+	struct eventfd_ctx *log_ctx;
+	bool log_active;
 };
 
 /* vhost_vdpa_vring.c */

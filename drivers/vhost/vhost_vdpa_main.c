@@ -105,19 +105,160 @@ static long vhost_vdpa_set_backend_features(struct vhost_vdpa *v,
 	return 0;
 }
 
+/* The device features, and VHOST_F_LOG_ALL when the parent can log. */
+static u64 vhost_vdpa_offered_features(struct vhost_vdpa *v)
+{
+	const struct vdpa_config_ops *ops = v->vdpa->ops;
+	u64 features = ops->get_device_features(v->vdpa);
+
+	if (ops->set_log)
+		features |= BIT_ULL(VHOST_F_LOG_ALL);
+	return features;
+}
+
+/*
+ * Give the parent the log the client asked for, or take it back: the
+ * parent logs while VHOST_F_LOG_ALL is acked and the owner set a base.
+ * Called again when the base or the eventfd changes, to replace the log.
+ */
+static int vhost_vdpa_log_update(struct vhost_vdpa *v)
+{
+	const struct vdpa_config_ops *ops = v->vdpa->ops;
+	struct vdpa_dirty_log log;
+	int ret;
+
+	if (!ops->set_log)
+		return 0;
+	if (v->log_all && v->log_base_set && v->owner_mm) {
+		log.mm = v->owner_mm;
+		log.base = v->log_base;
+		log.notify = v->log_ctx;
+		ret = ops->set_log(v->vdpa, &log);
+		if (ret)
+			return ret;
+		v->log_active = true;
+		return 0;
+	}
+	if (v->log_active) {
+		/* removing a log cannot fail */
+		ops->set_log(v->vdpa, NULL);
+		v->log_active = false;
+	}
+	return 0;
+}
+
+static long vhost_vdpa_set_log_all(struct vhost_vdpa *v, bool log_all)
+{
+	bool old = v->log_all;
+	int ret;
+
+	v->log_all = log_all;
+	ret = vhost_vdpa_log_update(v);
+	if (ret)
+		v->log_all = old;
+	return ret;
+}
+
 static long vhost_vdpa_set_features(struct vhost_vdpa *v, u64 __user *argp)
 {
+	const struct vdpa_config_ops *ops = v->vdpa->ops;
+	bool features_ok, log_all;
 	u64 features;
 
-	if (vdpa_get_status(v->vdpa) & VIRTIO_CONFIG_S_FEATURES_OK)
+	features_ok = vdpa_get_status(v->vdpa) & VIRTIO_CONFIG_S_FEATURES_OK;
+	if (features_ok && !ops->set_log)
 		return -EBUSY;
 	if (copy_from_user(&features, argp, sizeof(features)))
 		return -EFAULT;
+	/* a vhost feature: the device never sees it */
+	log_all = features & BIT_ULL(VHOST_F_LOG_ALL);
+	if (log_all && !ops->set_log)
+		return -EINVAL;
+	features &= ~BIT_ULL(VHOST_F_LOG_ALL);
+
+	if (features_ok) {
+		/*
+		 * QEMU's vhost core starts and stops logging on a running
+		 * device by setting its features again with VHOST_F_LOG_ALL
+		 * toggled: that toggle is the only SET_FEATURES accepted.
+		 */
+		if (log_all == v->log_all ||
+		    (features & ops->get_device_features(v->vdpa)) !=
+		    vdpa_get_driver_features(v->vdpa))
+			return -EBUSY;
+		return vhost_vdpa_set_log_all(v, log_all);
+	}
+
 	if (vdpa_set_features(v->vdpa, features))
 		return -EINVAL;
 	/* Decides the VRING_BASE encoding (split or packed). */
 	v->acked_features = vdpa_get_driver_features(v->vdpa);
-	return 0;
+	return vhost_vdpa_set_log_all(v, log_all);
+}
+
+static long vhost_vdpa_set_log_base(struct vhost_vdpa *v, u64 __user *argp)
+{
+	bool old_set = v->log_base_set;
+	u64 base, old = v->log_base;
+	int ret;
+
+	if (copy_from_user(&base, argp, sizeof(base)))
+		return -EFAULT;
+	/*
+	 * vhost also checks the log against the memory table; ours has no
+	 * table (QEMU sends none to vhost-vdpa), so every bitmap byte is
+	 * checked when the parent writes it instead.
+	 */
+	if (base != (unsigned long)base)
+		return -EFAULT;
+
+	v->log_base = base;
+	v->log_base_set = true;
+	ret = vhost_vdpa_log_update(v);
+	if (ret) {
+		v->log_base = old;
+		v->log_base_set = old_set;
+	}
+	return ret;
+}
+
+static long vhost_vdpa_set_log_fd(struct vhost_vdpa *v, int __user *argp)
+{
+	struct eventfd_ctx *ctx = NULL, *old;
+	int fd, ret;
+
+	if (copy_from_user(&fd, argp, sizeof(fd)))
+		return -EFAULT;
+	if (fd != VHOST_FILE_UNBIND) {
+		ctx = eventfd_ctx_fdget(fd);
+		if (IS_ERR(ctx))
+			return PTR_ERR(ctx);
+	}
+
+	old = v->log_ctx;
+	v->log_ctx = ctx;
+	ret = vhost_vdpa_log_update(v);
+	if (ret) {
+		/* the parent still uses the old one */
+		v->log_ctx = old;
+		old = ctx;
+	}
+	if (old)
+		eventfd_ctx_put(old);
+	return ret;
+}
+
+/* Stop logging and forget the log: reset (the acked bit) or close (all). */
+static void vhost_vdpa_log_stop(struct vhost_vdpa *v, bool all)
+{
+	v->log_all = false;
+	if (all)
+		v->log_base_set = false;
+	vhost_vdpa_log_update(v);
+	if (all && v->log_ctx) {
+		eventfd_ctx_put(v->log_ctx);
+		v->log_ctx = NULL;
+	}
 }
 
 /* The parent's config-change callback; any context. */
@@ -177,8 +318,14 @@ static void vhost_vdpa_after_reset(struct vhost_vdpa *v)
 	u32 i;
 
 	v->suspended = false;
-	for (i = 0; i < v->nvqs; i++)
+	/* the parent drained its writes into the log before returning */
+	vhost_vdpa_log_stop(v, false);
+	for (i = 0; i < v->nvqs; i++) {
 		vhost_vdpa_vq_reinstall_cb(v, i);
+		v->vqs[i].desc_addr = 0;
+		v->vqs[i].avail_addr = 0;
+		v->vqs[i].used_addr = 0;
+	}
 	if (rcu_access_pointer(v->config_call))
 		vhost_vdpa_install_config_cb(v);
 	vhost_vdpa_dma_on_reset(v->dma, v->backend_features);
@@ -403,7 +550,7 @@ static long vhost_vdpa_device_ioctl(struct vhost_vdpa *v, unsigned int cmd,
 
 	switch (cmd) {
 	case VHOST_GET_FEATURES:
-		return put_user(ops->get_device_features(vdpa),
+		return put_user(vhost_vdpa_offered_features(v),
 				(u64 __user *)argp);
 	case VHOST_SET_FEATURES:
 		return vhost_vdpa_set_features(v, argp);
@@ -416,8 +563,8 @@ static long vhost_vdpa_device_ioctl(struct vhost_vdpa *v, unsigned int cmd,
 		return vhost_vdpa_set_owner(v);
 	case VHOST_SET_LOG_BASE:
 	case VHOST_SET_LOG_FD:
-		/* No dirty logging. */
-		return -ENOTTY;
+		/* The owner's, when the parent can log; ENOTTY otherwise. */
+		return ops->set_log ? -ENOIOCTLCMD : -ENOTTY;
 	case VHOST_VDPA_GET_DEVICE_ID:
 		return vhost_vdpa_put_u32(argp, ops->get_device_id(vdpa));
 	case VHOST_VDPA_GET_STATUS:
@@ -475,6 +622,10 @@ static long vhost_vdpa_unlocked_ioctl(struct file *file, unsigned int cmd,
 	}
 	if (cmd == VHOST_SET_MEM_TABLE)
 		ret = vhost_vdpa_set_mem_table(v, argp);
+	else if (cmd == VHOST_SET_LOG_BASE)
+		ret = vhost_vdpa_set_log_base(v, argp);
+	else if (cmd == VHOST_SET_LOG_FD)
+		ret = vhost_vdpa_set_log_fd(v, argp);
 	else
 		ret = vhost_vdpa_vring_ioctl(v, cmd, argp);
 out:
@@ -645,6 +796,10 @@ static int vhost_vdpa_open(struct inode *inode, struct file *file)
 	v->acked_features = 0;
 	v->backend_features = 0;
 	v->suspended = false;
+	v->log_all = false;
+	v->log_base_set = false;
+	v->log_active = false;
+	v->log_ctx = NULL;
 	v->mapping = file->f_mapping;
 	v->opened = true;
 	get_device(&v->dev);
@@ -674,6 +829,8 @@ static void vhost_vdpa_teardown(struct vhost_vdpa *v)
 	if (ret)
 		dev_warn_ratelimited(&v->dev, "reset failed (%d) while closing\n",
 				     ret);
+	/* before the owner's mm goes: the parent holds it while logging */
+	vhost_vdpa_log_stop(v, true);
 
 	for (i = 0; i < v->nvqs; i++)
 		vhost_vdpa_vq_stop_kick(v, i);

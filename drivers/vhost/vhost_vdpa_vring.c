@@ -345,10 +345,14 @@ static bool vhost_vdpa_vq_changeable(struct vhost_vdpa *v)
 static long vhost_vdpa_set_vring_addr(struct vhost_vdpa *v, u16 idx,
 				      void __user *argp)
 {
+	struct vhost_vdpa_vq *vq = &v->vqs[idx];
 	struct vhost_vring_addr a;
+	bool changeable;
 	int ret;
 
-	if (!vhost_vdpa_vq_changeable(v))
+	changeable = vhost_vdpa_vq_changeable(v);
+	/* logging parents: see below */
+	if (!changeable && !v->vdpa->ops->set_log)
 		return -EINVAL;
 	if (copy_from_user(&a, argp, sizeof(a)))
 		return -EFAULT;
@@ -360,9 +364,28 @@ static long vhost_vdpa_set_vring_addr(struct vhost_vdpa *v, u16 idx,
 	    (a.log_guest_addr & (sizeof(u32) - 1)))
 		return -EINVAL;
 
+	if (!changeable) {
+		/*
+		 * QEMU's vhost core turns logging on and off on a running
+		 * device by sending the same addresses again with another
+		 * VHOST_VRING_F_LOG: nothing to do, the parent logs the
+		 * used ring at the IOVAs it writes.  Moving a ring is not.
+		 */
+		if (a.desc_user_addr != vq->desc_addr ||
+		    a.avail_user_addr != vq->avail_addr ||
+		    a.used_user_addr != vq->used_addr)
+			return -EINVAL;
+		return 0;
+	}
+
 	ret = v->vdpa->ops->set_vq_address(v->vdpa, idx, a.desc_user_addr,
 					   a.avail_user_addr, a.used_user_addr);
-	return ret ? -EINVAL : 0;
+	if (ret)
+		return -EINVAL;
+	vq->desc_addr = a.desc_user_addr;
+	vq->avail_addr = a.avail_user_addr;
+	vq->used_addr = a.used_user_addr;
+	return 0;
 }
 
 static bool vhost_vdpa_packed(struct vhost_vdpa *v)
@@ -567,6 +590,9 @@ void vhost_vdpa_vq_init(struct vhost_vdpa *v, u16 index)
 	vq->v = v;
 	vq->index = index;
 	vq->busyloop_timeout = 0;
+	vq->desc_addr = 0;
+	vq->avail_addr = 0;
+	vq->used_addr = 0;
 }
 
 /**

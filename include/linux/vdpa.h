@@ -104,6 +104,29 @@ struct vdpa_vq_stats {
 	u64 value[VDPA_VQ_STATS_MAX];
 };
 
+/* A dirty log has one bit per 4 KiB of IOVA, whatever PAGE_SIZE is. */
+#define VDPA_DIRTY_LOG_PAGE_SHIFT	12
+
+/**
+ * struct vdpa_dirty_log - where a parent records the memory it writes
+ * @mm: address space of the bitmap (the bus driver's client).  The bus
+ *	driver keeps it grabbed (mmgrab) until set_log replaced or removed
+ *	the log; the parent takes mm_users (mmget_not_zero) around each use
+ *	and gives up quietly once the address space is gone
+ * @base: user address of the bitmap in @mm: the bit of IOVA page N
+ *	(IOVA >> VDPA_DIRTY_LOG_PAGE_SHIFT) is bit N % 8 of byte @base + N / 8
+ *	(vhost's layout).  Unchecked: it comes from the client, who may point
+ *	it anywhere; a byte that cannot be written is an error of the log,
+ *	never of the kernel
+ * @notify: eventfd to signal after setting bits, or NULL; like @mm, the
+ *	bus driver holds it until the log is replaced or removed
+ */
+struct vdpa_dirty_log {
+	struct mm_struct *mm;
+	u64 base;
+	struct eventfd_ctx *notify;
+};
+
 struct vdpa_mgmt_dev;
 
 /**
@@ -236,6 +259,17 @@ struct vdpa_device {
  * @bind_mm: use_va parents: translate through @mm from now on
  * @unbind_mm: use_va parents: stop using the bound mm
  *
+ * Dirty-page logging (optional; bus drivers offer VHOST_F_LOG_ALL only to
+ * clients of parents that have it):
+ * @set_log: from now on set, in @log's bitmap, the bit of every IOVA page
+ *	the device writes (used rings and device-writable buffers); @log is
+ *	copied.  NULL stops logging.  Replacing or removing a log returns only
+ *	once every write the device made before the call is in the old
+ *	bitmap and the parent no longer touches the old mm or eventfd; a
+ *	@reset or @suspend returns only once the writes made before it are
+ *	in the bitmap.  The log survives a reset: the bus driver removes it
+ *	when it wants to.  Sleeps
+ *
  * @free: release parent resources; called once from the device release
  */
 struct vdpa_config_ops {
@@ -300,6 +334,8 @@ struct vdpa_config_ops {
 			 u64 size);
 	int (*bind_mm)(struct vdpa_device *vdev, struct mm_struct *mm);
 	void (*unbind_mm)(struct vdpa_device *vdev);
+	int (*set_log)(struct vdpa_device *vdev,
+		       const struct vdpa_dirty_log *log);
 
 	void (*free)(struct vdpa_device *vdev);
 };

@@ -32,19 +32,24 @@
  * provisioned (thousands of them, for some users) never need one.
  */
 
+#include <linux/bitops.h>
 #include <linux/bottom_half.h>
 #include <linux/debugfs.h>
 #include <linux/device.h>
 #include <linux/err.h>
+#include <linux/eventfd.h>
+#include <linux/highmem.h>
 #include <linux/kernel.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/vhost_iotlb.h>
 #include <linux/vdpa_version.h>
 #include <uapi/linux/virtio_ring.h>
 
+#include "sim_dirty.h"
 #include "sim_iotlb.h"
 #include "vdpa_sim.h"
 
@@ -87,6 +92,105 @@ void vdpasim_iotlb_check_page(struct vhost_iotlb *iotlb, unsigned long pfn,
 	WARN_ONCE(!page_maybe_dma_pinned(pfn_to_page(pfn)),
 		  "vdpa_sim: IOVA %#llx translates to pfn %#lx, which nobody pins\n",
 		  iova, pfn);
+}
+
+/*
+ * Dirty-page logging.  The ring engine notes what it writes in sim->dirty
+ * (sim_dirty.h); the worker turns the notes into bits of the client's
+ * bitmap before it releases sim->lock at the end of a pass, and in the
+ * middle of a long one.  So whoever takes sim->lock, or waits for the
+ * worker to stop (reset, suspend), finds every earlier write in the bitmap.
+ * The bitmap is user memory of the client's mm: the worker, a kthread with
+ * no mm of its own, adopts it (kthread_use_mm) for the flush.  The lock
+ * order is sim->lock, then mmap_lock (taken by the page pin).
+ */
+
+/*
+ * Set the bits of log pages [@first, @last].  Returns how many pages of the
+ * bitmap could not be written.
+ */
+static u64 vdpasim_log_set_bits(struct vdpasim *sim, u64 first, u64 last)
+{
+	u64 page = first, errors = 0;
+
+	while (page <= last) {
+		struct page *upage;
+		unsigned int bit;
+		u64 byte, n, i;
+		void *va;
+
+		if (!vdpasim_dirty_bit_addr(sim->log.base, page, &byte, &bit) ||
+		    byte != (unsigned long)byte)
+			return errors + 1;
+		/* the bits of the rest of this bitmap page, at most */
+		n = ((u64)(PAGE_SIZE - offset_in_page(byte)) << 3) - bit;
+		n = min(n, last - page + 1);
+		if (pin_user_pages_fast(byte & PAGE_MASK, 1, FOLL_WRITE,
+					&upage) != 1) {
+			errors++;
+			page += n;
+			continue;
+		}
+		va = kmap_local_page(upage);
+		/* atomic: the client clears bits concurrently as it reads them */
+		for (i = 0; i < n; i++)
+			set_bit_le((offset_in_page(byte) << 3) + bit + i, va);
+		kunmap_local(va);
+		unpin_user_pages_dirty_lock(&upage, 1, true);
+		page += n;
+	}
+	return errors;
+}
+
+/* Write the noted ranges to the bitmap; from the worker, with sim->lock. */
+static void vdpasim_dirty_flush(struct vdpasim *sim)
+{
+	struct vdpasim_dirty *d = sim->dirty;
+	struct mm_struct *mm = sim->log.mm;
+	u64 errors = 0;
+	unsigned int i;
+
+	lockdep_assert_held(&sim->lock);
+	if (!d || !d->count)
+		return;
+	if (!sim->logging)
+		goto out;
+	/* only the worker writes driver memory, and it has no mm */
+	if (current->mm || !(current->flags & PF_KTHREAD) ||
+	    !mmget_not_zero(mm)) {
+		sim->log_errors++;
+		goto out;
+	}
+
+	kthread_use_mm(mm);
+	for (i = 0; i < d->count; i++)
+		errors += vdpasim_log_set_bits(sim, d->range[i].first,
+					       d->range[i].last);
+	kthread_unuse_mm(mm);
+	/* the last user's teardown is not for a thread holding sim->lock */
+	mmput_async(mm);
+
+	if (errors) {
+		sim->log_errors += errors;
+		dev_warn_ratelimited(&sim->vdpa.dev,
+				     "dirty log at %#llx: %llu bitmap pages not writable\n",
+				     sim->log.base, errors);
+	}
+	if (sim->log.notify)
+		eventfd_signal(sim->log.notify, 1);
+out:
+	vdpasim_dirty_clear(d);
+}
+
+/* Point the rings at the record while logging, at nothing otherwise. */
+static void vdpasim_update_ring_dirty(struct vdpasim *sim)
+{
+	struct vdpasim_dirty *dirty = sim->logging ? sim->dirty : NULL;
+	unsigned int i;
+
+	lockdep_assert_held(&sim->lock);
+	for (i = 0; i < sim->dev_attr.nvqs; i++)
+		sim->vqs[i].ring.dirty = dirty;
 }
 
 /* vq helpers for the classes' work hooks (caller holds sim->lock) */
@@ -166,6 +270,9 @@ int vdpasim_vq_push(struct vdpasim *sim, u16 idx, u16 head, u32 len)
 		return ret;
 	}
 	vq->used_pending = true;
+	/* room for the next chain's notes, whatever its length */
+	if (sim->dirty && sim->dirty->count >= VDPASIM_DIRTY_FLUSH_AT)
+		vdpasim_dirty_flush(sim);
 	return 0;
 }
 EXPORT_SYMBOL_GPL(vdpasim_vq_push);
@@ -216,6 +323,8 @@ static void vdpasim_work_fn(struct kthread_work *work)
 	mutex_lock(&sim->lock);
 	if (vdpasim_running(sim)) {
 		again = sim->dev_attr.work(sim);
+		/* the pages are marked before the driver hears of them */
+		vdpasim_dirty_flush(sim);
 		vdpasim_notify_used(sim);
 	}
 	mutex_unlock(&sim->lock);
@@ -339,6 +448,7 @@ static void vdpasim_reset_state(struct vdpasim *sim)
 		sim->as_identity[i] = identity;
 	}
 	vdpasim_update_ring_iotlbs(sim);
+	vdpasim_update_ring_dirty(sim);
 	if (sim->dev_attr.reset && !sim->removed)
 		sim->dev_attr.reset(sim);
 	sim->features = 0;
@@ -926,6 +1036,38 @@ static int vdpasim_set_map_remove(struct vdpa_device *vdpa, unsigned int asid,
 	return vdpasim_dma_unmap(vdpa, asid, iova, size);
 }
 
+static int vdpasim_set_log(struct vdpa_device *vdpa,
+			   const struct vdpa_dirty_log *log)
+{
+	struct vdpasim *sim = vdpa_to_sim(vdpa);
+	struct vdpasim_dirty *dirty = NULL;
+
+	if (log && !READ_ONCE(sim->dirty)) {
+		dirty = kvzalloc(sizeof(*dirty), GFP_KERNEL);
+		if (!dirty)
+			return -ENOMEM;
+	}
+
+	/* no pass runs while we hold the lock, and each flushed its notes */
+	mutex_lock(&sim->lock);
+	if (!sim->dirty) {
+		sim->dirty = dirty;
+		dirty = NULL;
+	}
+	if (sim->dirty)
+		vdpasim_dirty_clear(sim->dirty);
+	if (log)
+		sim->log = *log;
+	else
+		memset(&sim->log, 0, sizeof(sim->log));
+	sim->logging = !!log;
+	vdpasim_update_ring_dirty(sim);
+	mutex_unlock(&sim->lock);
+
+	kvfree(dirty);
+	return 0;
+}
+
 static void vdpasim_free(struct vdpa_device *vdpa)
 {
 	struct vdpasim *sim = vdpa_to_sim(vdpa);
@@ -943,6 +1085,7 @@ static void vdpasim_free(struct vdpa_device *vdpa)
 				vhost_iotlb_free(sim->iotlb[i]);
 		kfree(sim->iotlb);
 	}
+	kvfree(sim->dirty);
 	kfree(sim->config);
 	kfree(sim->as_identity);
 	kfree(sim->group_asid);
@@ -989,6 +1132,7 @@ static const struct vdpa_config_ops vdpasim_batch_ops = {
 	.set_map		= vdpasim_set_map,
 	.set_map_add		= vdpasim_set_map_add,
 	.set_map_remove		= vdpasim_set_map_remove,
+	.set_log		= vdpasim_set_log,
 	.free			= vdpasim_free,
 };
 
@@ -1034,6 +1178,7 @@ static void vdpasim_debugfs_add(struct vdpasim *sim)
 	debugfs_create_u32("drop_used", 0600, dir, &sim->drop_used);
 	debugfs_create_u32("corrupt_used", 0600, dir, &sim->corrupt_used);
 	debugfs_create_u64("ring_errors", 0400, dir, &sim->ring_errors);
+	debugfs_create_u64("log_errors", 0400, dir, &sim->log_errors);
 }
 
 /* device life cycle, used by the classes' mgmtdev ops */

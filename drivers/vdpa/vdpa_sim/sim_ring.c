@@ -40,6 +40,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/build_bug.h>
+#include <linux/compiler.h>
 #include <linux/errno.h>
 #include <linux/export.h>
 #include <linux/kernel.h>
@@ -52,6 +53,7 @@
 #include <asm/byteorder.h>
 #include <uapi/linux/virtio_ring.h>
 
+#include "sim_dirty.h"
 #include "sim_iotlb.h"
 #include "sim_ring.h"
 #include "sim_ring_priv.h"
@@ -135,7 +137,17 @@ int vdpasim_ring_read16(const struct vdpasim_ring *r, u64 addr, u16 *val)
 
 int vdpasim_ring_write16(const struct vdpasim_ring *r, u64 addr, u16 val)
 {
+	if (unlikely(r->dirty))
+		vdpasim_dirty_note(r->dirty, addr, sizeof(val));
 	return vdpasim_iotlb_write16(r->iotlb, addr, cpu_to_le16(val));
+}
+
+int vdpasim_ring_write(const struct vdpasim_ring *r, u64 iova,
+		       const void *buf, size_t len)
+{
+	if (unlikely(r->dirty))
+		vdpasim_dirty_note(r->dirty, iova, len);
+	return vdpasim_iotlb_write(r->iotlb, iova, buf, len);
 }
 
 /* The queue size is set by the driver and not validated before use. */
@@ -386,7 +398,7 @@ static ssize_t vdpasim_chain_copy(struct vdpasim_ring *r,
 		if (check_add_overflow(seg[i].addr, off, &iova))
 			return -EOVERFLOW;
 		if (to_guest)
-			ret = vdpasim_iotlb_write(r->iotlb, iova, buf + done, n);
+			ret = vdpasim_ring_write(r, iova, buf + done, n);
 		else
 			ret = vdpasim_iotlb_read(r->iotlb, iova, buf + done, n);
 		if (ret)
@@ -449,7 +461,7 @@ int vdpasim_ring_push(struct vdpasim_ring *r, u16 head, u32 len)
 
 	slot = r->used_idx & (r->num - 1);
 	addr = vdpasim_used_slot_addr(r, slot);
-	ret = vdpasim_iotlb_write(r->iotlb, addr, &elem, sizeof(elem));
+	ret = vdpasim_ring_write(r, addr, &elem, sizeof(elem));
 	if (ret)
 		return vdpasim_ring_fail(r, NULL, ret,
 					 "used ring at IOVA %#llx: cannot write slot %u at IOVA %#llx (error %d)",

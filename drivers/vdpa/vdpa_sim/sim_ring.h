@@ -26,6 +26,7 @@
 #include <linux/types.h>
 
 struct vhost_iotlb;
+struct vdpasim_dirty;
 
 /* One guest buffer of a descriptor chain: IOVA and length (may be 0). */
 struct vdpasim_seg {
@@ -73,6 +74,7 @@ struct vdpasim_ring {
 	struct vhost_iotlb *iotlb;	/* translation for this vq */
 	bool event_idx;			/* VIRTIO_RING_F_EVENT_IDX negotiated */
 	bool packed;			/* VIRTIO_F_RING_PACKED negotiated */
+	struct vdpasim_dirty *dirty;	/* notes every write, or NULL */
 	/* state */
 	u16 last_avail_idx;		/* next avail entry the device reads */
 	u16 used_idx;			/* device's used idx shadow */

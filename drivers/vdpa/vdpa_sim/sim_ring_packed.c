@@ -385,7 +385,7 @@ int vdpasim_ring_packed_push(struct vdpasim_ring *r, u16 id, u32 len)
 
 	desc = vdpasim_packed_desc_addr(r->desc_addr, r->used_idx);
 	addr = vdpasim_ring_addr(desc, offsetof(struct vdpasim_packed_desc, len));
-	ret = vdpasim_iotlb_write(r->iotlb, addr, &elem, sizeof(elem));
+	ret = vdpasim_ring_write(r, addr, &elem, sizeof(elem));
 	if (ret)
 		goto fail;
 	/* The driver must see id and len before the flags that hand them over. */

@@ -22,6 +22,13 @@ int vdpasim_ring_read16(const struct vdpasim_ring *r, u64 addr, u16 *val);
 int vdpasim_ring_write16(const struct vdpasim_ring *r, u64 addr, u16 val);
 
 /*
+ * Copy @len bytes to driver memory at @iova, noting the range in the dirty
+ * record first when the client logs (a failed copy may have written part).
+ */
+int vdpasim_ring_write(const struct vdpasim_ring *r, u64 iova,
+		       const void *buf, size_t len);
+
+/*
  * Append one non-indirect descriptor to @c (readable ones before writable
  * ones, at most VDPASIM_CHAIN_MAX_SEGS); breaks the ring otherwise.
  */

@@ -25,6 +25,7 @@
 
 struct dentry;
 struct vdpasim;
+struct vdpasim_dirty;
 
 /* Size limits the core enforces for every class. */
 #define VDPASIM_VQ_NUM_MAX	256
@@ -151,6 +152,12 @@ struct vdpasim_vq {
  * @corrupt_used: debugfs: this many next completions publish id = queue
  *		  size (out of range) and len = U32_MAX
  * @ring_errors: debugfs: malformed-ring events seen by the data path
+ * @dirty: ranges the data path wrote since the last flush; allocated at
+ *	   the first set_log, the rings point at it only while logging
+ * @log: the client's dirty log (set_log); valid while @logging
+ * @logging: set_log installed @log
+ * @log_errors: debugfs: log bytes that could not be written (unmapped,
+ *		read-only, beyond the address space) or address space gone
  */
 struct vdpasim {
 	struct vdpa_device vdpa;
@@ -176,6 +183,10 @@ struct vdpasim {
 	u32 drop_used;
 	u32 corrupt_used;
 	u64 ring_errors;
+	struct vdpasim_dirty *dirty;
+	struct vdpa_dirty_log log;
+	bool logging;
+	u64 log_errors;
 };
 
 static inline struct vdpasim *vdpa_to_sim(struct vdpa_device *vdpa)

@@ -4,5 +4,6 @@
 
 #define min(a, b) ((a) < (b) ? (a) : (b))
 #define min_t(type, a, b) min((type)(a), (type)(b))
+#define max(a, b) ((a) > (b) ? (a) : (b))
 
 #endif
