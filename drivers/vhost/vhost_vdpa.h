@@ -106,6 +106,8 @@ struct vhost_vdpa_vq {
  * @log_base_set: the owner gave a log base
  * @log_ctx: VHOST_SET_LOG_FD eventfd, or NULL; one reference
  * @log_active: the parent holds a log (set_log) built from the above
+ * @can_log: this open file offers VHOST_F_LOG_ALL: the parent has set_log
+ *	     and the dirty_log parameter was on when the file was opened
  */
 struct vhost_vdpa {
 	struct device dev;
@@ -131,6 +133,7 @@ struct vhost_vdpa {
 	bool log_base_set;
 	struct eventfd_ctx *log_ctx;
 	bool log_active;
+	bool can_log;
 };
 
 /* vhost_vdpa_vring.c */

@@ -352,7 +352,7 @@ static long vhost_vdpa_set_vring_addr(struct vhost_vdpa *v, u16 idx,
 
 	changeable = vhost_vdpa_vq_changeable(v);
 	/* logging parents: see below */
-	if (!changeable && !v->vdpa->ops->set_log)
+	if (!changeable && !v->can_log)
 		return -EINVAL;
 	if (copy_from_user(&a, argp, sizeof(a)))
 		return -EFAULT;

@@ -397,9 +397,13 @@ test_iotlb_entry_caps() {
 # frames in flight.  Nothing may stay pinned and no mm reference may leak
 # (kmemleak on the debug kernel).
 test_dirty_log() {
-	local pinned errors
+	local pinned errors param=/sys/module/vhost_vdpa/parameters/dirty_log
 
 	vv_setup
+	# offered only with vhost_vdpa's dirty_log parameter, to files opened
+	# after it is set
+	trap 'echo N >$param' EXIT
+	echo Y >$param
 	pinned=$(pinned_pages)
 	"$VV_TOOLS/vdpa-net-loop" --dirty-log -d /dev/vhost-vdpa-0 -n 24 \
 		-s 60,1500,5000 >out 2>&1 || {
