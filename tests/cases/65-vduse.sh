@@ -13,6 +13,9 @@ VD_MB=32
 # kernel fails in-flight requests as soon as the daemon's file is closed;
 # the rest is the emulated VM's slowness.
 VD_FAIL_BOUND=30
+# How long `vdpa dev del` may take with a stopped daemon (seconds): the
+# kernel's bound is msg_timeout (set to 3 s), the rest is the VM.
+VD_DEL_BOUND=40
 
 # vd_ctl OP ARGS...: drive /dev/vduse/control (and a device node) from
 # Python; each op prints "ok" or the errno name it got.
@@ -164,6 +167,8 @@ vd_start() {
 
 vd_stop() {
 	if [ -n "${VD_PID:-}" ] && kill -0 "$VD_PID" 2>/dev/null; then
+		# a stopped daemon would not act on SIGTERM
+		kill -CONT "$VD_PID"
 		kill "$VD_PID"
 		wait "$VD_PID" || true
 	fi
@@ -285,6 +290,70 @@ test_qsd_kill() {
 	test -c /dev/vduse/vduse0 || fail "the node went with the daemon"
 	expect_eq "$(vd_ctl destroy vduse0)" ok "destroy after the daemon died"
 	wait_for 10 test ! -e /dev/vduse/vduse0
+}
+
+vd_stop_writer() {
+	if [ -n "${VD_WRITER:-}" ]; then
+		kill -KILL "$VD_WRITER" 2>/dev/null || true
+	fi
+	vd_stop
+}
+
+# A daemon stopped (SIGSTOP) with a request in flight: `vdpa dev del`
+# returns within msg_timeout (3 s here) of the daemon's last sign of life
+# plus the VM's slowness, leaves the device broken and the writer failed;
+# the daemon, continued, finds its device detached and can destroy it.
+test_stopped_daemon_del() {
+	local writer del t0 secs
+
+	truncate -s ${VD_MB}M img
+	trap vd_stop_writer EXIT
+	vd_start "$TEST_TMPDIR/img"
+	echo 3 >/sys/module/vduse/parameters/msg_timeout
+	(
+		while dd if=/dev/urandom of="$VD_DEV" bs=64k count=16 oflag=direct \
+			status=none; do :; done
+	) 2>writer.err &
+	writer=$!
+	VD_WRITER=$writer
+	sleep 3
+	kill -0 $writer || fail "the writer ended before the stop"
+	kill -STOP "$VD_PID"
+	# the writer's next request cannot complete
+	sleep 1
+	t0=$SECONDS
+	vdpa dev del vduse0 2>del.err &
+	del=$!
+	# (by the clock: each sleep takes longer than it says in the VM)
+	while kill -0 $del 2>/dev/null && ((SECONDS - t0 < VD_DEL_BOUND)); do
+		sleep 0.5
+	done
+	secs=$((SECONDS - t0))
+	if kill -0 $del 2>/dev/null; then
+		# let it finish, so the test can clean up
+		kill -CONT "$VD_PID"
+		wait $del || true
+		fail "vdpa dev del still waited $secs s after the daemon was stopped"
+	fi
+	wait $del || fail "vdpa dev del failed: $(cat del.err)"
+	log "vdpa dev del returned after $secs s"
+	[ -z "$(vdpa_devices)" ] || fail "vduse0 still on the bus"
+	dmesg | grep 'vduse vduse0: device broken' | tail -n 3
+	dmesg | grep -q 'vduse vduse0: device broken' || fail "no 'device broken' log line"
+	t0=$SECONDS
+	while kill -0 $writer 2>/dev/null && ((SECONDS - t0 < VD_FAIL_BOUND)); do
+		sleep 0.5
+	done
+	! kill -0 $writer 2>/dev/null || fail "the writer still runs after vdpa dev del"
+	grep -q 'Input/output error\|No such' writer.err ||
+		fail "the writer did not see an error: $(cat writer.err)"
+	# the daemon runs again: it still has its (detached) device
+	kill -CONT "$VD_PID"
+	test -c /dev/vduse/vduse0 || fail "the node went on vdpa dev del"
+	kill "$VD_PID"
+	wait "$VD_PID" || true
+	wait_for 30 test ! -e /dev/vduse/vduse0 ||
+		fail "the daemon could not destroy its device"
 }
 
 # A daemon that answers garbage, then nothing: its bad responses get
