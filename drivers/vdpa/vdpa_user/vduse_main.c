@@ -106,6 +106,11 @@ static void vduse_dev_break(struct vduse_dev *dev, const char *why)
 	queue_work(vduse_wq, &dev->drain_work);
 }
 
+static unsigned long vduse_timeout(void)
+{
+	return max(READ_ONCE(msg_timeout), 1U) * HZ;
+}
+
 /*
  * Send @msg and wait for the answer, at most msg_timeout seconds.  A
  * daemon that does not answer in time breaks the device: later requests
@@ -128,7 +133,7 @@ static int vduse_msg_sync(struct vduse_dev *dev, struct vduse_msg *msg)
 	wake_up(&dev->waitq);
 
 	left = wait_event_killable_timeout(msg->waitq, msg->completed,
-					   max(msg_timeout, 1U) * HZ);
+					   vduse_timeout());
 
 	spin_lock(&dev->msg_lock);
 	if (!msg->completed) {
@@ -536,6 +541,7 @@ static ssize_t vduse_dev_write(struct file *file, const char __user *buf,
 		msg->completed = true;
 		wake_up(&msg->waitq);
 		spin_unlock(&dev->msg_lock);
+		WRITE_ONCE(dev->alive, jiffies);
 		return sizeof(resp);
 	}
 	spin_unlock(&dev->msg_lock);
@@ -677,6 +683,7 @@ static long vduse_vq_inject_irq(struct vduse_dev *dev, void __user *argp)
 	if (idx < 0)
 		return idx;
 	vq = &dev->vqs[idx];
+	WRITE_ONCE(dev->alive, jiffies);
 	/* record completions before the driver can reuse their heads */
 	spin_lock_irq(&vq->lock);
 	vduse_vq_track(dev, vq);
@@ -868,6 +875,8 @@ static const struct file_operations vduse_dev_fops = {
 
 /* ---- device creation ---- */
 
+static void vduse_unbind_watchdog(struct work_struct *work);
+
 static struct vduse_dev *vduse_find_dev(const char *name)
 {
 	struct vduse_dev *dev;
@@ -960,6 +969,7 @@ static int vduse_create_dev(struct vduse_dev_config *config, void *buf,
 	INIT_LIST_HEAD(&dev->recv_list);
 	init_waitqueue_head(&dev->waitq);
 	INIT_WORK(&dev->drain_work, vduse_drain_work);
+	INIT_DELAYED_WORK(&dev->unbind_watchdog, vduse_unbind_watchdog);
 	dev->api_version = api_version;
 	dev->vendor_id = config->vendor_id;
 	dev->device_id = config->device_id;
@@ -1024,7 +1034,8 @@ static int vduse_destroy_dev(const char *name)
 		return -EBUSY;
 	idr_remove(&vduse_idr, dev->minor);
 	device_destroy(vduse_class, MKDEV(MAJOR(vduse_major), dev->minor));
-	/* detached and without a daemon: nothing can queue the work again */
+	/* detached and without a daemon: nothing can queue the works again */
+	cancel_delayed_work_sync(&dev->unbind_watchdog);
 	cancel_work_sync(&dev->drain_work);
 	vduse_dev_free(dev);
 	return 0;
@@ -1172,6 +1183,7 @@ static int vduse_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
 		mutex_lock(&vduse_lock);
 		dev->vdev = NULL;
 		mutex_unlock(&vduse_lock);
+		cancel_delayed_work_sync(&dev->unbind_watchdog);
 		cancel_work_sync(&dev->drain_work);
 		put_device(&vdev->vdpa.dev);
 	}
@@ -1186,13 +1198,69 @@ static void vduse_dev_del(struct vdpa_mgmt_dev *mdev, struct vdpa_device *vdpa)
 {
 	struct vduse_dev *dev = vdpa_to_vduse(vdpa);
 
-	/* removal waits for in-flight I/O: drain_work fails it if need be */
+	/*
+	 * Removal waits for in-flight I/O: drain_work fails it if the device
+	 * breaks (vduse_unbind_watchdog() sees to that if the daemon stalls).
+	 */
 	vdpa_mgmt_unregister_device(vdpa);
+	cancel_delayed_work_sync(&dev->unbind_watchdog);
 	cancel_work_sync(&dev->drain_work);
 	mutex_lock(&vduse_lock);
 	dev->vdev = NULL;
 	mutex_unlock(&vduse_lock);
 }
+
+/*
+ * A bus driver unbinding from the vdpa device (`vdpa dev del`, a sysfs
+ * unbind, the driver's module going) waits for the daemon: a disk's
+ * removal for its requests in flight, the reset for an answer.  A daemon
+ * that stopped (SIGSTOP, a debugger) neither answers nor dies, so nothing
+ * else would end the first wait.  If the daemon shows no life for
+ * msg_timeout while the unbinding runs, break the device: its requests
+ * are failed and later ones fail at once.
+ */
+static void vduse_unbind_watchdog(struct work_struct *work)
+{
+	struct vduse_dev *dev = container_of(to_delayed_work(work),
+					     struct vduse_dev, unbind_watchdog);
+	unsigned long deadline = READ_ONCE(dev->alive) + vduse_timeout();
+
+	if (time_before(jiffies, deadline)) {
+		queue_delayed_work(vduse_wq, &dev->unbind_watchdog,
+				   deadline - jiffies);
+		return;
+	}
+	vduse_dev_break(dev, "daemon silent while its driver unbinds");
+}
+
+static struct vdpa_mgmt_dev vduse_mgmtdev;
+
+/* Arms vduse_unbind_watchdog() while a bus driver unbinds from a device. */
+static int vduse_bus_notify(struct notifier_block *nb, unsigned long action,
+			    void *data)
+{
+	struct vdpa_device *vdpa = dev_to_vdpa(data);
+	struct vduse_dev *dev;
+
+	if (vdpa->mdev != &vduse_mgmtdev)
+		return NOTIFY_DONE;
+	dev = vdpa_to_vduse(vdpa);
+	switch (action) {
+	case BUS_NOTIFY_UNBIND_DRIVER:
+		WRITE_ONCE(dev->alive, jiffies);
+		queue_delayed_work(vduse_wq, &dev->unbind_watchdog,
+				   vduse_timeout());
+		break;
+	case BUS_NOTIFY_UNBOUND_DRIVER:
+		cancel_delayed_work_sync(&dev->unbind_watchdog);
+		break;
+	}
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block vduse_bus_nb = {
+	.notifier_call = vduse_bus_notify,
+};
 
 static const struct vdpa_mgmtdev_ops vduse_mgmtdev_ops = {
 	.dev_add = vduse_dev_add,
@@ -1265,10 +1333,13 @@ static int __init vduse_init(void)
 		goto err_ctrl_node;
 	}
 
+	ret = vdpa_bus_register_notifier(&vduse_bus_nb);
+	if (ret)
+		goto err_wq;
 	ret = device_register(&vduse_mgmtdev_dev);
 	if (ret) {
 		put_device(&vduse_mgmtdev_dev);
-		goto err_wq;
+		goto err_notifier;
 	}
 	ret = vdpa_mgmtdev_register(&vduse_mgmtdev);
 	if (ret)
@@ -1277,6 +1348,8 @@ static int __init vduse_init(void)
 
 err_mgmt_dev:
 	device_unregister(&vduse_mgmtdev_dev);
+err_notifier:
+	vdpa_bus_unregister_notifier(&vduse_bus_nb);
 err_wq:
 	destroy_workqueue(vduse_wq);
 err_ctrl_node:
@@ -1300,6 +1373,7 @@ static void __exit vduse_exit(void)
 	/* the core deletes the attached devices through dev_del */
 	vdpa_mgmtdev_unregister(&vduse_mgmtdev);
 	device_unregister(&vduse_mgmtdev_dev);
+	vdpa_bus_unregister_notifier(&vduse_bus_nb);
 	/* no file is open (each pins the module): every device is idle */
 	mutex_lock(&vduse_lock);
 	idr_for_each_entry(&vduse_idr, dev, id)
