@@ -69,6 +69,32 @@ elif op == "vq_setup":
     print(call(fd, VQ_SETUP, struct.pack("IH26s", int(args[1]), int(args[2]), b"")),
           flush=True)
     sys.stdin.read()
+elif op == "iotlb_fd":
+    # iotlb_fd NAME: VDUSE_IOTLB_GET_FD with an entry the kernel can read
+    # but not write back, then a good one; prints each result and how
+    # many descriptors the first one left in the process
+    import ctypes, mmap
+    fd = os.open("/dev/vduse/" + args[0], os.O_RDWR)
+    get_fd = ioc(W | R, 0x10, 32)
+    entry = struct.pack("QQQB7x", 0, 4096, 4096, 0)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    libc.ioctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p]
+    ro = mmap.mmap(-1, 4096)
+    ro[:32] = entry
+    addr = ctypes.addressof(ctypes.c_char.from_buffer(ro))
+    if libc.mprotect(addr, 4096, mmap.PROT_READ):
+        sys.exit("mprotect failed")
+    before = len(os.listdir("/proc/self/fd"))
+    # (fcntl.ioctl() takes no 64-bit address)
+    got = libc.ioctl(fd, get_fd, addr)
+    res = ["ok" if got >= 0 else errno.errorcode[ctypes.get_errno()]]
+    res.append("+%d" % (len(os.listdir("/proc/self/fd")) - before))
+    buf = bytearray(entry)
+    got = fcntl.ioctl(fd, get_fd, buf)
+    off, start = struct.unpack_from("QQ", buf)
+    res.append("ok" if got >= 0 and off == start == 4096 else "bad")
+    print(" ".join(res))
 PYEOF
 )
 
@@ -121,6 +147,17 @@ test_control() {
 	expect_eq "$(vd_ctl destroy x0)" ok "destroy"
 	wait_for 10 test ! -e /dev/vduse/x0
 	expect_eq "$(vd_ctl destroy x0)" EINVAL "destroy again"
+}
+
+# VDUSE_IOTLB_GET_FD that cannot write its answer back fails with EFAULT
+# and leaves no descriptor behind (the caller could not know its number).
+test_iotlb_get_fd() {
+	load_modules vdpa vduse
+	expect_eq "$(vd_ctl create fd0 2 $VD_BLK_FEATURES 1 4096 8)" ok "create"
+	wait_for 10 test -c /dev/vduse/fd0
+	expect_eq "$(vd_ctl iotlb_fd fd0)" "EFAULT +0 ok" \
+		"GET_FD into a read-only entry, fds it left, GET_FD"
+	expect_eq "$(vd_ctl destroy fd0)" ok "destroy"
 }
 
 # ---- qemu-storage-daemon ----
