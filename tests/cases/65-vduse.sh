@@ -393,6 +393,61 @@ test_stopped_daemon_del() {
 		fail "the daemon could not destroy its device"
 }
 
+# A daemon that answers at once, with msg_timeout so large that the
+# timeout in jiffies wrapped to 0 in 32-bit arithmetic (2^31 s times any
+# even HZ): no request may time out.  The daemon refuses FEATURES_OK so
+# that virtio_blk's probe fails and no I/O comes.
+test_huge_msg_timeout() {
+	local out
+
+	load_modules vdpa vduse virtio_vdpa
+	modprobe virtio_blk
+	echo 2147483648 >/sys/module/vduse/parameters/msg_timeout
+	expect_eq "$(vd_ctl create slow0 2 $VD_BLK_FEATURES 1 4096 8)" ok "create"
+	wait_for 10 test -c /dev/vduse/slow0
+	coproc OK { "$PY3" -c "$VD_OK_PY" slow0; }
+	read -r out <&"${OK[0]}"
+	expect_eq "$out" ready "daemon set up"
+	timeout 120 vdpa dev add name slow0 mgmtdev vduse ||
+		fail "vdpa dev add failed or hung"
+	! dmesg | grep 'vduse slow0: device broken' ||
+		fail "a request timed out at once"
+	! vd_has_child slow0 || fail "a disk appeared though FEATURES_OK was refused"
+	timeout 120 vdpa dev del slow0 || fail "vdpa dev del failed or hung"
+	exec {OK[1]}>&-
+	wait "$OK_PID" || true
+	echo 10 >/sys/module/vduse/parameters/msg_timeout
+	expect_eq "$(vd_ctl destroy slow0)" ok "destroy"
+}
+
+# A daemon that answers every request at once: OK, except a status with
+# FEATURES_OK, refused; runs until its stdin ends.
+VD_OK_PY=$(cat <<'PYEOF'
+import fcntl, os, select, struct, sys, time
+
+def ioc(d, nr, size):
+    return (d << 30) | (size << 16) | (0x81 << 8) | nr
+
+fd = os.open("/dev/vduse/" + sys.argv[1], os.O_RDWR | os.O_NONBLOCK)
+fcntl.ioctl(fd, ioc(1, 0x14, 32), struct.pack("IH26s", 0, 64, b""))
+print("ready", flush=True)
+while True:
+    ready = select.select([fd, sys.stdin], [], [])[0]
+    if sys.stdin in ready:
+        break
+    try:
+        req = os.read(fd, 152)
+    except BlockingIOError:
+        # a broken device polls as an error, with nothing to read
+        time.sleep(0.5)
+        continue
+    rtype, rid = struct.unpack_from("II", req)
+    status = req[24]
+    result = 1 if rtype == 1 and status & 8 else 0
+    os.write(fd, struct.pack("II", rid, result) + bytes(144))
+PYEOF
+)
+
 # A daemon that answers garbage, then nothing: its bad responses get
 # errnos, the unanswered request times out (msg_timeout, set to 2 s here),
 # the device is marked broken and later requests fail at once, so
