@@ -730,6 +730,7 @@ static long vduse_dev_inject_config_irq(struct vduse_dev *dev)
 static long vduse_iotlb_get_fd(struct vduse_dev *dev, void __user *argp)
 {
 	struct vduse_iotlb_entry entry;
+	struct file *file;
 	int fd;
 
 	if (copy_from_user(&entry, argp, sizeof(entry)))
@@ -741,13 +742,21 @@ static long vduse_iotlb_get_fd(struct vduse_dev *dev, void __user *argp)
 	entry.start = PAGE_SIZE;
 	entry.last = vduse_domain_last(dev->domain);
 	entry.perm = VDUSE_ACCESS_RW;
-	fd = vduse_domain_get_fd(dev->domain);
+	/* the caller learns the fd from the return value, the rest from @entry */
+	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0)
 		return fd;
+	file = vduse_domain_get_file(dev->domain);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		return PTR_ERR(file);
+	}
 	if (copy_to_user(argp, &entry, sizeof(entry))) {
-		/* the fd is installed; closing it is the caller's business */
+		fput(file);
+		put_unused_fd(fd);
 		return -EFAULT;
 	}
+	fd_install(fd, file);
 	return fd;
 }
 
