@@ -106,9 +106,15 @@ static void vduse_dev_break(struct vduse_dev *dev, const char *why)
 	queue_work(vduse_wq, &dev->drain_work);
 }
 
+/*
+ * msg_timeout in jiffies.  It is any uint, so multiply in 64 bits, and
+ * cap it where jiffies comparisons (the unbind watchdog's) still work.
+ */
 static unsigned long vduse_timeout(void)
 {
-	return max(READ_ONCE(msg_timeout), 1U) * HZ;
+	u64 timeout = (u64)max(READ_ONCE(msg_timeout), 1U) * HZ;
+
+	return min_t(u64, timeout, MAX_JIFFY_OFFSET);
 }
 
 /*
