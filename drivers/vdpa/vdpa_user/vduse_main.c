@@ -1195,11 +1195,12 @@ static int vduse_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
 	/* the bus driver probes and talks to the daemon: no vduse_lock */
 	ret = vdpa_mgmt_register_device(&vdev->vdpa, dev->vq_num);
 	if (ret) {
+		/* before clearing @vdev, which lets VDUSE_DESTROY_DEV free @dev */
+		cancel_delayed_work_sync(&dev->unbind_watchdog);
+		cancel_work_sync(&dev->drain_work);
 		mutex_lock(&vduse_lock);
 		dev->vdev = NULL;
 		mutex_unlock(&vduse_lock);
-		cancel_delayed_work_sync(&dev->unbind_watchdog);
-		cancel_work_sync(&dev->drain_work);
 		put_device(&vdev->vdpa.dev);
 	}
 	return ret;
