@@ -396,6 +396,34 @@ void vdpa_unregister_driver(struct vdpa_driver *drv)
 }
 EXPORT_SYMBOL_GPL(vdpa_unregister_driver);
 
+/**
+ * vdpa_bus_register_notifier - follow the driver core's events on the bus
+ * @nb: called with a BUS_NOTIFY_* action and the &struct device of a vdpa
+ *	device (dev_to_vdpa()), for every device on the bus
+ *
+ * For a parent that must know when a bus driver starts unbinding from its
+ * device (BUS_NOTIFY_UNBIND_DRIVER, before the driver's remove) and when
+ * it is done (BUS_NOTIFY_UNBOUND_DRIVER): the core calls no parent op in
+ * between.
+ *
+ * Return: 0 or a negative errno.
+ */
+int vdpa_bus_register_notifier(struct notifier_block *nb)
+{
+	return bus_register_notifier(&vdpa_bus_type, nb);
+}
+EXPORT_SYMBOL_GPL(vdpa_bus_register_notifier);
+
+/**
+ * vdpa_bus_unregister_notifier - undo vdpa_bus_register_notifier()
+ * @nb: the registered notifier
+ */
+void vdpa_bus_unregister_notifier(struct notifier_block *nb)
+{
+	bus_unregister_notifier(&vdpa_bus_type, nb);
+}
+EXPORT_SYMBOL_GPL(vdpa_bus_unregister_notifier);
+
 /* cf_lock held for writing. */
 static int vdpa_set_features_locked(struct vdpa_device *vdev, u64 features)
 {

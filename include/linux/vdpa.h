@@ -432,6 +432,10 @@ int __vdpa_register_driver(struct vdpa_driver *drv, struct module *owner);
 #define vdpa_register_driver(drv) __vdpa_register_driver(drv, THIS_MODULE)
 void vdpa_unregister_driver(struct vdpa_driver *drv);
 
+struct notifier_block;
+int vdpa_bus_register_notifier(struct notifier_block *nb);
+void vdpa_bus_unregister_notifier(struct notifier_block *nb);
+
 #define module_vdpa_driver(__vdpa_driver)				\
 	module_driver(__vdpa_driver, vdpa_register_driver,		\
 		      vdpa_unregister_driver)

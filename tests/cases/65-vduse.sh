@@ -16,6 +16,9 @@ VD_MB=32
 # kernel fails in-flight requests as soon as the daemon's file is closed;
 # the rest is the emulated VM's slowness.
 VD_FAIL_BOUND=30
+# How long `vdpa dev del` may take with a stopped daemon (seconds): the
+# kernel's bound is msg_timeout (set to 3 s), the rest is the VM.
+VD_DEL_BOUND=40
 
 # vd_ctl OP ARGS...: drive /dev/vduse/control (and a device node) from
 # Python; each op prints "ok" or the errno name it got.
@@ -69,6 +72,32 @@ elif op == "vq_setup":
     print(call(fd, VQ_SETUP, struct.pack("IH26s", int(args[1]), int(args[2]), b"")),
           flush=True)
     sys.stdin.read()
+elif op == "iotlb_fd":
+    # iotlb_fd NAME: VDUSE_IOTLB_GET_FD with an entry the kernel can read
+    # but not write back, then a good one; prints each result and how
+    # many descriptors the first one left in the process
+    import ctypes, mmap
+    fd = os.open("/dev/vduse/" + args[0], os.O_RDWR)
+    get_fd = ioc(W | R, 0x10, 32)
+    entry = struct.pack("QQQB7x", 0, 4096, 4096, 0)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    libc.ioctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p]
+    ro = mmap.mmap(-1, 4096)
+    ro[:32] = entry
+    addr = ctypes.addressof(ctypes.c_char.from_buffer(ro))
+    if libc.mprotect(addr, 4096, mmap.PROT_READ):
+        sys.exit("mprotect failed")
+    before = len(os.listdir("/proc/self/fd"))
+    # (fcntl.ioctl() takes no 64-bit address)
+    got = libc.ioctl(fd, get_fd, addr)
+    res = ["ok" if got >= 0 else errno.errorcode[ctypes.get_errno()]]
+    res.append("+%d" % (len(os.listdir("/proc/self/fd")) - before))
+    buf = bytearray(entry)
+    got = fcntl.ioctl(fd, get_fd, buf)
+    off, start = struct.unpack_from("QQ", buf)
+    res.append("ok" if got >= 0 and off == start == 4096 else "bad")
+    print(" ".join(res))
 PYEOF
 )
 
@@ -135,6 +164,17 @@ test_control() {
 	expect_eq "$(vd_ctl destroy x0)" EINVAL "destroy again"
 }
 
+# VDUSE_IOTLB_GET_FD that cannot write its answer back fails with EFAULT
+# and leaves no descriptor behind (the caller could not know its number).
+test_iotlb_get_fd() {
+	load_modules vdpa vduse
+	expect_eq "$(vd_ctl create fd0 2 $VD_BLK_FEATURES 1 4096 8)" ok "create"
+	wait_for 10 test -c /dev/vduse/fd0
+	expect_eq "$(vd_ctl iotlb_fd fd0)" "EFAULT +0 ok" \
+		"GET_FD into a read-only entry, fds it left, GET_FD"
+	expect_eq "$(vd_ctl destroy fd0)" ok "destroy"
+}
+
 # ---- qemu-storage-daemon ----
 
 vd_child() {
@@ -179,6 +219,8 @@ vd_start() {
 
 vd_stop() {
 	if [ -n "${VD_PID:-}" ] && kill -0 "$VD_PID" 2>/dev/null; then
+		# a stopped daemon would not act on SIGTERM
+		kill -CONT "$VD_PID"
 		kill "$VD_PID"
 		wait "$VD_PID" || true
 	fi
@@ -414,6 +456,125 @@ test_qsd_kill() {
 	expect_eq "$(vd_ctl destroy vduse0)" ok "destroy after the daemon died"
 	wait_for 10 test ! -e /dev/vduse/vduse0
 }
+
+vd_stop_writer() {
+	if [ -n "${VD_WRITER:-}" ]; then
+		kill -KILL "$VD_WRITER" 2>/dev/null || true
+	fi
+	vd_stop
+}
+
+# A daemon stopped (SIGSTOP) with a request in flight: `vdpa dev del`
+# returns within msg_timeout (3 s here) of the daemon's last sign of life
+# plus the VM's slowness, leaves the device broken and the writer failed;
+# the daemon, continued, finds its device detached and can destroy it.
+test_stopped_daemon_del() {
+	local writer del t0 secs
+
+	truncate -s ${VD_MB}M img
+	trap vd_stop_writer EXIT
+	vd_start "$TEST_TMPDIR/img"
+	echo 3 >/sys/module/vduse/parameters/msg_timeout
+	(
+		while dd if=/dev/urandom of="$VD_DEV" bs=64k count=16 oflag=direct \
+			status=none; do :; done
+	) 2>writer.err &
+	writer=$!
+	VD_WRITER=$writer
+	sleep 3
+	kill -0 $writer || fail "the writer ended before the stop"
+	kill -STOP "$VD_PID"
+	# the writer's next request cannot complete
+	sleep 1
+	t0=$SECONDS
+	vdpa dev del vduse0 2>del.err &
+	del=$!
+	# (by the clock: each sleep takes longer than it says in the VM)
+	while kill -0 $del 2>/dev/null && ((SECONDS - t0 < VD_DEL_BOUND)); do
+		sleep 0.5
+	done
+	secs=$((SECONDS - t0))
+	if kill -0 $del 2>/dev/null; then
+		# let it finish, so the test can clean up
+		kill -CONT "$VD_PID"
+		wait $del || true
+		fail "vdpa dev del still waited $secs s after the daemon was stopped"
+	fi
+	wait $del || fail "vdpa dev del failed: $(cat del.err)"
+	log "vdpa dev del returned after $secs s"
+	[ -z "$(vdpa_devices)" ] || fail "vduse0 still on the bus"
+	dmesg | grep 'vduse vduse0: device broken' | tail -n 3
+	dmesg | grep -q 'vduse vduse0: device broken' || fail "no 'device broken' log line"
+	t0=$SECONDS
+	while kill -0 $writer 2>/dev/null && ((SECONDS - t0 < VD_FAIL_BOUND)); do
+		sleep 0.5
+	done
+	! kill -0 $writer 2>/dev/null || fail "the writer still runs after vdpa dev del"
+	grep -q 'Input/output error\|No such' writer.err ||
+		fail "the writer did not see an error: $(cat writer.err)"
+	# the daemon runs again: it still has its (detached) device
+	kill -CONT "$VD_PID"
+	test -c /dev/vduse/vduse0 || fail "the node went on vdpa dev del"
+	kill "$VD_PID"
+	wait "$VD_PID" || true
+	wait_for 30 test ! -e /dev/vduse/vduse0 ||
+		fail "the daemon could not destroy its device"
+}
+
+# A daemon that answers at once, with msg_timeout so large that the
+# timeout in jiffies wrapped to 0 in 32-bit arithmetic (2^31 s times any
+# even HZ): no request may time out.  The daemon refuses FEATURES_OK so
+# that virtio_blk's probe fails and no I/O comes.
+test_huge_msg_timeout() {
+	local out
+
+	load_modules vdpa vduse virtio_vdpa
+	modprobe virtio_blk
+	echo 2147483648 >/sys/module/vduse/parameters/msg_timeout
+	expect_eq "$(vd_ctl create slow0 2 $VD_BLK_FEATURES 1 4096 8)" ok "create"
+	wait_for 10 test -c /dev/vduse/slow0
+	coproc OK { "$PY3" -c "$VD_OK_PY" slow0; }
+	read -r out <&"${OK[0]}"
+	expect_eq "$out" ready "daemon set up"
+	timeout 120 vdpa dev add name slow0 mgmtdev vduse ||
+		fail "vdpa dev add failed or hung"
+	! dmesg | grep 'vduse slow0: device broken' ||
+		fail "a request timed out at once"
+	! vd_has_child slow0 || fail "a disk appeared though FEATURES_OK was refused"
+	timeout 120 vdpa dev del slow0 || fail "vdpa dev del failed or hung"
+	exec {OK[1]}>&-
+	wait "$OK_PID" || true
+	echo 10 >/sys/module/vduse/parameters/msg_timeout
+	expect_eq "$(vd_ctl destroy slow0)" ok "destroy"
+}
+
+# A daemon that answers every request at once: OK, except a status with
+# FEATURES_OK, refused; runs until its stdin ends.
+VD_OK_PY=$(cat <<'PYEOF'
+import fcntl, os, select, struct, sys, time
+
+def ioc(d, nr, size):
+    return (d << 30) | (size << 16) | (0x81 << 8) | nr
+
+fd = os.open("/dev/vduse/" + sys.argv[1], os.O_RDWR | os.O_NONBLOCK)
+fcntl.ioctl(fd, ioc(1, 0x14, 32), struct.pack("IH26s", 0, 64, b""))
+print("ready", flush=True)
+while True:
+    ready = select.select([fd, sys.stdin], [], [])[0]
+    if sys.stdin in ready:
+        break
+    try:
+        req = os.read(fd, 152)
+    except BlockingIOError:
+        # a broken device polls as an error, with nothing to read
+        time.sleep(0.5)
+        continue
+    rtype, rid = struct.unpack_from("II", req)
+    status = req[24]
+    result = 1 if rtype == 1 and status & 8 else 0
+    os.write(fd, struct.pack("II", rid, result) + bytes(144))
+PYEOF
+)
 
 # A daemon that answers garbage, then nothing: its bad responses get
 # errnos, the unanswered request times out (msg_timeout, set to 2 s here),

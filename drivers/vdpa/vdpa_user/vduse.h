@@ -91,6 +91,10 @@ struct vduse_iotlb {
  * @vqs: the virtqueues
  * @domain: the IOVA domain the vdpa device's DMA goes through
  * @drain_work: fails in-flight requests once the device is broken
+ * @unbind_watchdog: breaks the device if a bus driver's unbinding goes on
+ *		     for msg_timeout without a sign of life from the daemon
+ * @alive: jiffies of the daemon's last answer or injected interrupt, or
+ *	   of the start of an unbinding
  * @lock: protects @driver_features, @status, @config and @generation;
  *	  never held while waiting for the daemon
  * @driver_features: features the driver accepted
@@ -125,6 +129,8 @@ struct vduse_dev {
 	struct vduse_vq *vqs;
 	struct vduse_domain *domain;
 	struct work_struct drain_work;
+	struct delayed_work unbind_watchdog;
+	unsigned long alive;
 
 	/* features, status, config space; never held across a request */
 	struct mutex lock;

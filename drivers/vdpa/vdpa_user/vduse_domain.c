@@ -414,19 +414,22 @@ static const struct file_operations vduse_domain_fops = {
 };
 
 /**
- * vduse_domain_get_fd - a new file descriptor mapping the whole domain
+ * vduse_domain_get_file - a new file mapping the whole domain
  * @domain: the domain; the file holds a reference on it
  *
- * Return: the fd, or a negative errno.
+ * The caller installs it in a descriptor once nothing can fail any more,
+ * or drops it with fput().
+ *
+ * Return: the file, or an ERR_PTR().
  */
-int vduse_domain_get_fd(struct vduse_domain *domain)
+struct file *vduse_domain_get_file(struct vduse_domain *domain)
 {
-	int fd;
+	struct file *file;
 
 	kref_get(&domain->kref);
-	fd = anon_inode_getfd("[vduse-domain]", &vduse_domain_fops, domain,
-			      O_RDWR | O_CLOEXEC);
-	if (fd < 0)
+	file = anon_inode_getfile("[vduse-domain]", &vduse_domain_fops, domain,
+				  O_RDWR);
+	if (IS_ERR(file))
 		vduse_domain_put(domain);
-	return fd;
+	return file;
 }

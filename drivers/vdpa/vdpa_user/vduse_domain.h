@@ -35,7 +35,8 @@ struct vduse_domain {
 
 struct vduse_domain *vduse_domain_create(u64 size);
 void vduse_domain_put(struct vduse_domain *domain);
-int vduse_domain_get_fd(struct vduse_domain *domain);
+struct file;
+struct file *vduse_domain_get_file(struct vduse_domain *domain);
 void *vduse_domain_kaddr(struct vduse_domain *domain, u64 iova, size_t len);
 
 static inline u64 vduse_domain_last(const struct vduse_domain *domain)

@@ -109,6 +109,17 @@ static void vduse_dev_break(struct vduse_dev *dev, const char *why)
 }
 
 /*
+ * msg_timeout in jiffies.  It is any uint, so multiply in 64 bits, and
+ * cap it where jiffies comparisons (the unbind watchdog's) still work.
+ */
+static unsigned long vduse_timeout(void)
+{
+	u64 timeout = (u64)max(READ_ONCE(msg_timeout), 1U) * HZ;
+
+	return min_t(u64, timeout, MAX_JIFFY_OFFSET);
+}
+
+/*
  * Send @msg and wait for the answer, at most msg_timeout seconds.  A
  * daemon that does not answer in time breaks the device: later requests
  * fail at once rather than each waiting out the timeout.
@@ -130,7 +141,7 @@ static int vduse_msg_sync(struct vduse_dev *dev, struct vduse_msg *msg)
 	wake_up(&dev->waitq);
 
 	left = wait_event_killable_timeout(msg->waitq, msg->completed,
-					   max(msg_timeout, 1U) * HZ);
+					   vduse_timeout());
 
 	spin_lock(&dev->msg_lock);
 	if (!msg->completed) {
@@ -564,6 +575,7 @@ static ssize_t vduse_dev_write(struct file *file, const char __user *buf,
 		msg->completed = true;
 		wake_up(&msg->waitq);
 		spin_unlock(&dev->msg_lock);
+		WRITE_ONCE(dev->alive, jiffies);
 		return sizeof(resp);
 	}
 	spin_unlock(&dev->msg_lock);
@@ -705,6 +717,7 @@ static long vduse_vq_inject_irq(struct vduse_dev *dev, void __user *argp)
 	if (idx < 0)
 		return idx;
 	vq = &dev->vqs[idx];
+	WRITE_ONCE(dev->alive, jiffies);
 	/* record completions before the driver can reuse their heads */
 	spin_lock_irq(&vq->lock);
 	vduse_vq_track(dev, vq);
@@ -754,6 +767,7 @@ static long vduse_dev_inject_config_irq(struct vduse_dev *dev)
 static long vduse_iotlb_get_fd(struct vduse_dev *dev, void __user *argp)
 {
 	struct vduse_iotlb_entry entry;
+	struct file *file;
 	long ret;
 	int fd;
 
@@ -771,13 +785,21 @@ static long vduse_iotlb_get_fd(struct vduse_dev *dev, void __user *argp)
 	entry.start = PAGE_SIZE;
 	entry.last = vduse_domain_last(dev->domain);
 	entry.perm = VDUSE_ACCESS_RW;
-	fd = vduse_domain_get_fd(dev->domain);
+	/* the caller learns the fd from the return value, the rest from @entry */
+	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0)
 		return fd;
+	file = vduse_domain_get_file(dev->domain);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		return PTR_ERR(file);
+	}
 	if (copy_to_user(argp, &entry, sizeof(entry))) {
-		/* the fd is installed; closing it is the caller's business */
+		fput(file);
+		put_unused_fd(fd);
 		return -EFAULT;
 	}
+	fd_install(fd, file);
 	return fd;
 }
 
@@ -911,6 +933,8 @@ static const struct file_operations vduse_dev_fops = {
 };
 
 /* ---- device creation ---- */
+
+static void vduse_unbind_watchdog(struct work_struct *work);
 
 static struct vduse_dev *vduse_find_dev(const char *name)
 {
@@ -1049,6 +1073,7 @@ static int vduse_create_dev(struct vduse_dev_config *config, void *buf,
 	init_waitqueue_head(&dev->waitq);
 	INIT_WORK(&dev->drain_work, vduse_drain_work);
 	vduse_iotlb_init(dev);
+	INIT_DELAYED_WORK(&dev->unbind_watchdog, vduse_unbind_watchdog);
 	dev->api_version = api_version;
 	dev->vendor_id = config->vendor_id;
 	dev->device_id = config->device_id;
@@ -1114,7 +1139,8 @@ static int vduse_destroy_dev(const char *name)
 		return -EBUSY;
 	idr_remove(&vduse_idr, dev->minor);
 	device_destroy(vduse_class, MKDEV(MAJOR(vduse_major), dev->minor));
-	/* detached and without a daemon: nothing can queue the work again */
+	/* detached and without a daemon: nothing can queue the works again */
+	cancel_delayed_work_sync(&dev->unbind_watchdog);
 	cancel_work_sync(&dev->drain_work);
 	vduse_dev_free(dev);
 	return 0;
@@ -1261,12 +1287,14 @@ static int vduse_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
 	/* the bus driver probes and talks to the daemon: no vduse_lock */
 	ret = vdpa_mgmt_register_device(&vdev->vdpa, dev->vq_num);
 	if (ret) {
-		mutex_lock(&vduse_lock);
-		dev->vdev = NULL;
-		mutex_unlock(&vduse_lock);
+		/* before clearing @vdev, which lets VDUSE_DESTROY_DEV free @dev */
+		cancel_delayed_work_sync(&dev->unbind_watchdog);
 		cancel_work_sync(&dev->drain_work);
 		vduse_cancel_kicks(dev);
 		vduse_iotlb_clear(dev);
+		mutex_lock(&vduse_lock);
+		dev->vdev = NULL;
+		mutex_unlock(&vduse_lock);
 		put_device(&vdev->vdpa.dev);
 	}
 	return ret;
@@ -1280,8 +1308,12 @@ static void vduse_dev_del(struct vdpa_mgmt_dev *mdev, struct vdpa_device *vdpa)
 {
 	struct vduse_dev *dev = vdpa_to_vduse(vdpa);
 
-	/* removal waits for in-flight I/O: drain_work fails it if need be */
+	/*
+	 * Removal waits for in-flight I/O: drain_work fails it if the device
+	 * breaks (vduse_unbind_watchdog() sees to that if the daemon stalls).
+	 */
 	vdpa_mgmt_unregister_device(vdpa);
+	cancel_delayed_work_sync(&dev->unbind_watchdog);
 	cancel_work_sync(&dev->drain_work);
 	vduse_cancel_kicks(dev);
 	/* whatever the bus driver left */
@@ -1290,6 +1322,58 @@ static void vduse_dev_del(struct vdpa_mgmt_dev *mdev, struct vdpa_device *vdpa)
 	dev->vdev = NULL;
 	mutex_unlock(&vduse_lock);
 }
+
+/*
+ * A bus driver unbinding from the vdpa device (`vdpa dev del`, a sysfs
+ * unbind, the driver's module going) waits for the daemon: a disk's
+ * removal for its requests in flight, the reset for an answer.  A daemon
+ * that stopped (SIGSTOP, a debugger) neither answers nor dies, so nothing
+ * else would end the first wait.  If the daemon shows no life for
+ * msg_timeout while the unbinding runs, break the device: its requests
+ * are failed and later ones fail at once.
+ */
+static void vduse_unbind_watchdog(struct work_struct *work)
+{
+	struct vduse_dev *dev = container_of(to_delayed_work(work),
+					     struct vduse_dev, unbind_watchdog);
+	unsigned long deadline = READ_ONCE(dev->alive) + vduse_timeout();
+
+	if (time_before(jiffies, deadline)) {
+		queue_delayed_work(vduse_wq, &dev->unbind_watchdog,
+				   deadline - jiffies);
+		return;
+	}
+	vduse_dev_break(dev, "daemon silent while its driver unbinds");
+}
+
+static struct vdpa_mgmt_dev vduse_mgmtdev;
+
+/* Arms vduse_unbind_watchdog() while a bus driver unbinds from a device. */
+static int vduse_bus_notify(struct notifier_block *nb, unsigned long action,
+			    void *data)
+{
+	struct vdpa_device *vdpa = dev_to_vdpa(data);
+	struct vduse_dev *dev;
+
+	if (vdpa->mdev != &vduse_mgmtdev)
+		return NOTIFY_DONE;
+	dev = vdpa_to_vduse(vdpa);
+	switch (action) {
+	case BUS_NOTIFY_UNBIND_DRIVER:
+		WRITE_ONCE(dev->alive, jiffies);
+		queue_delayed_work(vduse_wq, &dev->unbind_watchdog,
+				   vduse_timeout());
+		break;
+	case BUS_NOTIFY_UNBOUND_DRIVER:
+		cancel_delayed_work_sync(&dev->unbind_watchdog);
+		break;
+	}
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block vduse_bus_nb = {
+	.notifier_call = vduse_bus_notify,
+};
 
 static const struct vdpa_mgmtdev_ops vduse_mgmtdev_ops = {
 	.dev_add = vduse_dev_add,
@@ -1363,10 +1447,13 @@ static int __init vduse_init(void)
 		goto err_ctrl_node;
 	}
 
+	ret = vdpa_bus_register_notifier(&vduse_bus_nb);
+	if (ret)
+		goto err_wq;
 	ret = device_register(&vduse_mgmtdev_dev);
 	if (ret) {
 		put_device(&vduse_mgmtdev_dev);
-		goto err_wq;
+		goto err_notifier;
 	}
 	ret = vdpa_mgmtdev_register(&vduse_mgmtdev);
 	if (ret)
@@ -1375,6 +1462,8 @@ static int __init vduse_init(void)
 
 err_mgmt_dev:
 	device_unregister(&vduse_mgmtdev_dev);
+err_notifier:
+	vdpa_bus_unregister_notifier(&vduse_bus_nb);
 err_wq:
 	destroy_workqueue(vduse_wq);
 err_ctrl_node:
@@ -1398,6 +1487,7 @@ static void __exit vduse_exit(void)
 	/* the core deletes the attached devices through dev_del */
 	vdpa_mgmtdev_unregister(&vduse_mgmtdev);
 	device_unregister(&vduse_mgmtdev_dev);
+	vdpa_bus_unregister_notifier(&vduse_bus_nb);
 	/* no file is open (each pins the module): every device is idle */
 	mutex_lock(&vduse_lock);
 	idr_for_each_entry(&vduse_idr, dev, id)
