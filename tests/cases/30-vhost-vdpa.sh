@@ -402,7 +402,7 @@ test_dirty_log() {
 	vv_setup
 	# offered only with vhost_vdpa's dirty_log parameter, to files opened
 	# after it is set
-	trap 'echo N >$param' EXIT
+	trap "echo N >$param" EXIT
 	echo Y >$param
 	pinned=$(pinned_pages)
 	"$VV_TOOLS/vdpa-net-loop" --dirty-log -d /dev/vhost-vdpa-0 -n 24 \
