@@ -281,9 +281,7 @@ static void *daemon_main(void *arg)
 		if (poll(&p, 1, 50) <= 0 || !(p.revents & POLLIN))
 			continue;
 		if (fz_chance(&r, 5)) {
-			char small[16];
-
-			n = read(s->fd, small, fz_below(&r, sizeof(req)));
+			n = read(s->fd, rbuf, fz_below(&r, sizeof(req)));
 			if (n >= 0 || errno != EINVAL)
 				violation("%s: short request read gave %zd (%s), not EINVAL",
 					  s->name, n, n < 0 ? strerror(errno) : "");
@@ -352,11 +350,25 @@ static void daemon_start(struct session *s)
 		    mode_names[s->mode], s->die_at - fz_now_ms());
 }
 
+static void nop_handler(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * Stop the daemon.  Its reads block (a request it saw in poll() may be
+ * failed and gone before its read()): SIGUSR1, without SA_RESTART,
+ * interrupts them.
+ */
 static void daemon_stop(struct session *s)
 {
 	if (!s->dstarted)
 		return;
 	atomic_store(&s->dstop, true);
+	while (!atomic_load(&s->ddone)) {
+		pthread_kill(s->dth, SIGUSR1);
+		sleep_ms(10);
+	}
 	pthread_join(s->dth, NULL);
 	s->dstarted = false;
 }
@@ -1113,6 +1125,12 @@ int main(int argc, char **argv)
 	if (optind != argc || !msg_timeout)
 		usage(argv[0]);
 	signal(SIGPIPE, SIG_IGN);
+	{
+		struct sigaction sa = { .sa_handler = nop_handler };
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGUSR1, &sa, NULL);	/* no SA_RESTART */
+	}
 	t0 = fz_now_ms();
 	if (deadline_ms)
 		deadline_ms += t0;
