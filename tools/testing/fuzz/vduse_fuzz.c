@@ -335,9 +335,18 @@ die:
 
 static void daemon_start(struct session *s)
 {
+	/* mostly answering daemons that live long enough to get requests */
+	static const uint8_t modes[20] = {
+		M_GOOD, M_GOOD, M_GOOD, M_GOOD, M_GOOD, M_GOOD, M_GOOD,
+		M_MIXED, M_MIXED, M_MIXED, M_MIXED, M_GARBAGE, M_GARBAGE,
+		M_GARBAGE, M_LATE, M_LATE, M_NEVER, M_NEVER, M_DIE, M_DIE,
+	};
+
 	s->dseed = fz_rand(&s->rng);
-	s->mode = fz_below(&s->rng, M_NR);
-	s->die_at = fz_now_ms() + fz_below(&s->rng, life_ms + 1);
+	s->mode = modes[fz_below(&s->rng, ARRAY_SIZE(modes))];
+	s->die_at = fz_now_ms() + (fz_chance(&s->rng, 20) ?
+				   fz_below(&s->rng, life_ms + 1) :
+				   life_ms / 2 + fz_below(&s->rng, life_ms / 2 + 1));
 	atomic_store(&s->dstop, false);
 	atomic_store(&s->ddone, false);
 	if (pthread_create(&s->dth, NULL, daemon_main, s)) {
@@ -987,6 +996,9 @@ static bool session(unsigned int sn, int ctl, uint64_t budget)
 			s->reader.started = true;
 	}
 
+	/* attach at once, mostly: the requests come while the daemon lives */
+	if (fz_chance(&s->rng, 70))
+		nl_start(s, 0);
 	t0 = fz_now_ms();
 	for (i = 0; i < budget; i++) {
 		unsigned int op = fz_below(&s->rng, 100);
