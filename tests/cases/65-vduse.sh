@@ -472,32 +472,3 @@ test_net_tap() {
 	[ "$rx" -le "$drx" ] || fail "$dev received $rx frames, the daemon gave only $drx"
 	[ "$tx" -ge 2000 ] || fail "only $tx frames sent for 4 MiB"
 }
-
-# A short pass of the malicious-daemon fuzzer (tools/testing/fuzz/
-# vduse_fuzz.c; tests/debug-cases/91-vduse-fuzz.sh runs a longer one on
-# the debug kernel): bad configs, bad/late/missing replies, the daemon's
-# death, random ioctls and netlink add/del with virtio_blk and virtio_net
-# bound.  The tool checks its bounds itself; nothing may be left after it
-# and vduse must unload.
-test_fuzz_short() {
-	local bin seed=${FUZZ_SEED:-1} status n
-
-	bin=$(fuzz_tool vduse-fuzz)
-	load_modules vdpa vduse virtio_vdpa
-	modprobe virtio_blk
-	modprobe virtio_net
-	wait_for 10 test -c /dev/vduse/control
-	log "reproduce with FUZZ_SEED=$seed make check TESTS='^65-vduse/fuzz_short\$'"
-	status=0
-	timeout 300 "$bin" -s "$seed" -n 200 -m 1 -T 150 >vfuzz.out 2>&1 || status=$?
-	cat vfuzz.out
-	[ $status = 0 ] || fail "vduse-fuzz exited with $status (seed $seed)"
-	[ -z "$(vdpa_devices)" ] || fail "vdpa devices left: $(vdpa_devices)"
-	[ -z "$(ls /dev/vduse | grep -vx control)" ] ||
-		fail "VDUSE nodes left: $(ls /dev/vduse)"
-	for ((n = 0; n < 50; n++)); do
-		rmmod vduse 2>/dev/null && break
-		sleep 0.1
-	done
-	! module_loaded vduse || fail "rmmod vduse failed: $(rmmod vduse 2>&1)"
-}
