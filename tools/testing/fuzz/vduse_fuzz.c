@@ -1067,7 +1067,15 @@ static bool session(unsigned int sn, int ctl, uint64_t budget)
 		    fz_now_ms() - t0);
 
 cleanup:
-	/* the daemon dies if it has not; everything it blocked must return */
+	/*
+	 * Half the time the daemon lives out its life first, the disk's
+	 * reader and the netlink threads blocked on it; then it dies if it
+	 * has not, and everything it blocked must return.
+	 */
+	if (fz_chance(&s->rng, 50))
+		while (s->dstarted && !atomic_load(&s->ddone) &&
+		       fz_now_ms() < s->die_at + 100)
+			sleep_ms(20);
 	daemon_stop(s);
 	node_close(s);
 	atomic_store(&s->rstop, true);
