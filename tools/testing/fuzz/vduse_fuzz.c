@@ -600,6 +600,15 @@ static void valid_config(struct session *s, struct cfgbuf *b)
 		}
 		s->capacity = fz_chance(r, 20) ? 0 :
 			fz_chance(r, 80) ? 64ULL << fz_below(r, 8) : fz_boundary64(r);
+		if (fz_chance(r, 60)) {
+			/* a config virtio_blk takes: a disk appears */
+			f &= ~(1ULL << 5 | 1ULL << 6 | 1ULL << 10 | 1ULL << 12);
+			b->c.vq_num = 1;
+			b->c.config_size = 60;
+			memset(b->c.config, 0, 60);
+			if (!s->capacity || s->capacity > 1ULL << 30)
+				s->capacity = 2048;
+		}
 		memcpy(b->c.config, &s->capacity, 8);
 	} else {
 		b->c.device_id = VIRTIO_ID_NET;
