@@ -11,7 +11,7 @@
 # The nested guest's kernel: the small one of tests/nested (built and
 # cached on the host by tests/host-hooks/40-qemu.sh, everything built in,
 # a PVH vmlinux, no ACPI), without most of what Debian's kernel spends
-# minutes on under TCG inside TCG; only "reuse" below boots Debian's kernel
+# minutes on under TCG inside TCG; only "run1" below boots Debian's kernel
 # (with its virtio modules in the initramfs), so that the distro's guest
 # path stays covered.
 #
@@ -109,6 +109,11 @@ nq_small_kernel() {
 	fi
 	NQ_SMALL=$dir/vmlinux
 	log "small guest kernel: $NQ_SMALL ($(cat "$dir/release"), built in $(cat "$dir/build-seconds")s)"
+}
+
+# nq_small: from now on nq_start boots the small kernel again (nq_setup's)
+nq_small() {
+	NQ_BOOT_KERNEL=$NQ_SMALL NQ_BOOT_INITRD=$TEST_TMPDIR/small.cpio
 }
 
 # nq_stock: from now on nq_start boots Debian's kernel (the VM's own, its
@@ -420,7 +425,9 @@ nq_run_traffic() {
 }
 
 # run1: one QEMU on vdpa0 (plain), vdpa1 (x-svq=on) and vdpa2 (max_vqp 2,
-# mq=on; 2 vCPUs).  After it exits every device is reset and every page
+# mq=on; 2 vCPUs), booting Debian's kernel: the small one, without ACPI,
+# comes up with one CPU under a PVH boot (so one RX queue), and this run
+# keeps the distro's guest path covered.  After it exits every device is reset and every page
 # unpinned.  reuse: a second QEMU on vdpa0; `vdpa dev del vdpa0` while it
 # runs returns at once, QEMU's next ioctls fail, the pins go and the
 # kernel stays clean; a new vdpa0 works.
@@ -429,6 +436,7 @@ test_plain_svq_mq_then_reuse_and_del() {
 
 	nq_setup || return 1
 	pinned=$(pinned_pages)
+	nq_stock || return 1
 	nq_start run1 2 0 1 2
 	nq_run_traffic
 	# the guest powers off while this side checks its counts
@@ -449,7 +457,7 @@ test_plain_svq_mq_then_reuse_and_del() {
 
 	# the second QEMU on the same device
 	cdev=$(nq_cdev 0)
-	nq_stock || return 1
+	nq_small
 	nq_start reuse 1 0
 	nq_run_traffic
 	nq_check_traffic 0
