@@ -27,7 +27,10 @@
  * @device_addr: IOVA of the used ring
  * @state: position the driver restored (set_vq_state)
  * @ready: the driver enabled the queue
- * @kickfd: eventfd signalled on each kick, or NULL
+ * @kickfd: eventfd signalled on each kick, or NULL; changed under @lock,
+ *	    read under RCU and signalled without @lock (signalling wakes the
+ *	    eventfd's waiters, which may be another queue's kick path: never
+ *	    with a queue lock held), put after a grace period
  * @kicked: a kick came while there was no @kickfd
  * @seen_avail: available ring index up to which @inflight is up to date
  * @seen_used: used ring index up to which @inflight is up to date
@@ -49,7 +52,7 @@ struct vduse_vq {
 	u64 device_addr;
 	struct vdpa_vq_state state;
 	bool ready;
-	struct eventfd_ctx *kickfd;
+	struct eventfd_ctx __rcu *kickfd;
 	bool kicked;
 	u16 seen_avail;
 	u16 seen_used;

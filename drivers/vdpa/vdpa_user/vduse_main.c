@@ -20,6 +20,7 @@
 #include <linux/module.h>
 #include <linux/nospec.h>
 #include <linux/poll.h>
+#include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vdpa_version.h>
@@ -215,20 +216,22 @@ static void vduse_vdpa_kick_vq(struct vdpa_device *vdpa, u16 idx)
 {
 	struct vduse_dev *dev = vdpa_to_vduse(vdpa);
 	struct vduse_vq *vq = vduse_vq(vdpa, idx);
+	struct eventfd_ctx *ctx;
 	unsigned long flags;
-	bool defer = false;
 
+	rcu_read_lock();
 	spin_lock_irqsave(&vq->lock, flags);
 	vduse_vq_track(dev, vq);
-	if (vq->kickfd && !eventfd_signal_allowed())
-		defer = true;
-	else if (vq->kickfd)
-		eventfd_signal(vq->kickfd, 1);
-	else
+	ctx = rcu_dereference(vq->kickfd);
+	if (!ctx)
 		vq->kicked = true;
 	spin_unlock_irqrestore(&vq->lock, flags);
-	if (defer)
+	/* vhost-vdpa kicks from inside its client's eventfd wake-up */
+	if (ctx && !eventfd_signal_allowed())
 		queue_work(vduse_wq, &vq->kick_work);
+	else if (ctx)
+		eventfd_signal(ctx, 1);
+	rcu_read_unlock();
 	if (READ_ONCE(dev->broken))
 		queue_work(vduse_wq, &dev->drain_work);
 }
@@ -675,6 +678,7 @@ static long vduse_vq_setup_kickfd(struct vduse_dev *dev, void __user *argp)
 {
 	struct eventfd_ctx *ctx = NULL, *old;
 	struct vduse_vq_eventfd efd;
+	bool pending;
 	struct vduse_vq *vq;
 	int idx;
 
@@ -691,17 +695,23 @@ static long vduse_vq_setup_kickfd(struct vduse_dev *dev, void __user *argp)
 			return PTR_ERR(ctx);
 	}
 	vq = &dev->vqs[idx];
+	rcu_read_lock();
 	spin_lock_irq(&vq->lock);
-	old = vq->kickfd;
-	vq->kickfd = ctx;
+	old = rcu_dereference_protected(vq->kickfd, lockdep_is_held(&vq->lock));
+	rcu_assign_pointer(vq->kickfd, ctx);
 	/* a kick that came while there was no eventfd is not lost */
-	if (ctx && vq->kicked) {
-		eventfd_signal(ctx, 1);
+	pending = ctx && vq->kicked;
+	if (pending)
 		vq->kicked = false;
-	}
 	spin_unlock_irq(&vq->lock);
-	if (old)
+	if (pending)
+		eventfd_signal(ctx, 1);
+	rcu_read_unlock();
+	if (old) {
+		/* kick paths may still be signalling it */
+		synchronize_rcu();
 		eventfd_ctx_put(old);
+	}
 	return 0;
 }
 
@@ -910,11 +920,14 @@ static int vduse_dev_release(struct inode *inode, struct file *file)
 		struct eventfd_ctx *ctx;
 
 		spin_lock_irq(&vq->lock);
-		ctx = vq->kickfd;
-		vq->kickfd = NULL;
+		ctx = rcu_dereference_protected(vq->kickfd,
+						lockdep_is_held(&vq->lock));
+		RCU_INIT_POINTER(vq->kickfd, NULL);
 		spin_unlock_irq(&vq->lock);
-		if (ctx)
+		if (ctx) {
+			synchronize_rcu();
 			eventfd_ctx_put(ctx);
+		}
 	}
 	mutex_unlock(&vduse_lock);
 	return 0;

@@ -256,13 +256,18 @@ static unsigned int vduse_vq_fail_inflight(struct vduse_dev *dev,
 void vduse_vq_kick_work(struct work_struct *work)
 {
 	struct vduse_vq *vq = container_of(work, struct vduse_vq, kick_work);
+	struct eventfd_ctx *ctx;
 
+	rcu_read_lock();
 	spin_lock_irq(&vq->lock);
-	if (vq->kickfd)
-		eventfd_signal(vq->kickfd, 1);
-	else
+	ctx = rcu_dereference(vq->kickfd);
+	if (!ctx)
 		vq->kicked = true;
 	spin_unlock_irq(&vq->lock);
+	/* never under vq->lock: see &vduse_vq.kickfd */
+	if (ctx)
+		eventfd_signal(ctx, 1);
+	rcu_read_unlock();
 }
 
 /**
