@@ -109,7 +109,7 @@ coverage:
 		$(tests_arg)
 
 help:
-	@sed -n '3,26p' Makefile
+	@sed -n '3,31p' Makefile
 
 # The one definition of the version is in include/linux/vdpa_version.h.
 VDPA_VERSION := $(shell sed -n 's/^\#define VDPA_VERSION "\(.*\)"$$/\1/p' \
