@@ -38,13 +38,13 @@ DEBUG_SKIP_WHY='too slow on the debug kernel (tests/check-debug.sh DEBUG_SKIP)'
 # Run on the debug kernel only by make check-full (--full), or when --tests
 # names them: make check runs them on every CI run, on Debian's kernel.
 # They drive real clients whose own code (DPDK's poll loops, udev rules,
-# iproute2's output formats) is most of their time, through kernel paths
+# libvirtd, iproute2's output formats) is most of their time, through kernel paths
 # that the tests kept here already take: vhost-vdpa's ioctls and IOTLB and
 # the simulator's data path (30-vhost-vdpa, 33-vhost-blk, 80-abuse, the
 # fuzzer), netlink dumps (11-dev, 12-dev-errors, 16-blk-mgmt), and
 # concurrent adds and deletes (14-scale/concurrent).  Together about a
 # quarter of make check-debug's time (Documentation/testing.rst, "CI time").
-DEBUG_FULL_ONLY='^(31-dpdk/|17-udev/|70-vp-vdpa/dpdk_|10-mgmtdev/show_(plain|by_name|json|json_pretty)$|14-scale/interleaved$)'
+DEBUG_FULL_ONLY='^(31-dpdk/|17-udev/|45-libvirt/|70-vp-vdpa/dpdk_|10-mgmtdev/show_(plain|by_name|json|json_pretty)$|14-scale/interleaved$)'
 DEBUG_FULL_ONLY_WHY='make check-full only on the debug kernel; make check runs it (tests/check-debug.sh DEBUG_FULL_ONLY)'
 
 # Everything is several times slower there.  Set before host-lib.sh, whose
