@@ -91,15 +91,20 @@ static void vduse_iotlb_replace(struct vduse_dev *dev,
 	u64 start = U64_MAX, last = 0;
 	struct vhost_iotlb *old;
 
+	/*
+	 * Compare and free under the lock: a concurrent replace (a reset
+	 * racing a set_map from another caller) would free @table.  Only
+	 * the daemon is told outside it.
+	 */
 	mutex_lock(&ut->lock);
 	old = ut->table;
 	ut->table = table;
 	WRITE_ONCE(ut->active, table && table->nmaps);
-	mutex_unlock(&ut->lock);
-
 	vduse_iotlb_diff(old, table, &start, &last);
 	vduse_iotlb_diff(table, old, &start, &last);
 	vduse_iotlb_free_table(old);
+	mutex_unlock(&ut->lock);
+
 	if (start <= last)
 		vduse_send_update_iotlb(dev, start, last);
 }
