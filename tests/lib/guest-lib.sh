@@ -66,9 +66,25 @@ declare -A VDPA_MODULE_DEPS=(
 
 log() { printf '# %s\n' "$*"; }
 
+# fail MSG: say why the test fails ("fail: MSG", the first of which the
+# host shows on the FAIL line) and return 1 (the caller's `|| fail ...`
+# then ends the test under set -e).
 fail() {
-	printf '%s\n' "$*" >&2
+	printf 'fail: %s\n' "$*" >&2
 	return 1
+}
+
+# The ERR trap of every test (set -eE): a command that fails outside a
+# condition ends the test; say which, at which line, so that a test that
+# stops without a fail message still says why.  Not in subshells and
+# command substitutions, whose failures their caller judges.
+on_test_err() {
+	local rc=$1 cmd=$2 where=$3
+
+	[ "$BASH_SUBSHELL" = 0 ] || return 0
+	# fail has said why; a function's `return N` is named by its line
+	case $cmd in fail\ * | fail) return 0 ;; esac
+	printf 'fail: status %s from: %s (%s)\n' "$rc" "$cmd" "$where" >&2
 }
 
 skip() {

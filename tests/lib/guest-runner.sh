@@ -152,7 +152,9 @@ run_one() {
 		export TEST_NAME=$name TEST_TMPDIR=$dir
 		export TEST_DEADLINE=$((EPOCHSECONDS + tmo))
 		exec timeout -k 10 "$tmo" bash -c \
-			'. "$1" || exit 1; . "$2"; set -e; "$3"' \
+			'. "$1" || exit 1; . "$2"
+			trap '\''on_test_err $? "$BASH_COMMAND" "${BASH_SOURCE[0]##*/}:$LINENO"'\'' ERR
+			set -eE; "$3"' \
 			"$name" "$LIB" "$file" "$fn"
 	) </dev/null >"$log" 2>&1 &
 	pid=$!

@@ -80,7 +80,7 @@ tb_file_phase() {
 }
 
 tb_on_result() {
-	local what name secs rest
+	local what name secs rest why
 
 	read -r what name secs rest <<<"$1"
 	case $what in
@@ -105,7 +105,9 @@ tb_on_result() {
 				tail -n 1 | cut -c7-)"
 		;;
 	FAIL)
-		tb_fail "$name" "${secs}s, $rest"
+		why=$(grep -h -m 1 '^fail: ' "$TB_RUN/out/$name.log" 2>/dev/null |
+			cut -c7- | cut -c1-300)
+		tb_fail "$name" "${secs}s, $rest${why:+; first reason: $why}"
 		tb_show_log "$name"
 		;;
 	RAN)
