@@ -128,7 +128,9 @@ if [ -z "${VDPA_TREE_KOS+x}" ]; then
 	VDPA_TREE_KOS=$(cd "$VDPA_MODTREE" && find drivers -name '*.ko' 2>/dev/null)
 fi
 
-module_path() {
+# _ko_of NAME: the path of our module NAME's .ko in _KO (no fork: tests
+# load modules all the time, and a fork costs a lot in a TCG guest).
+_ko_of() {
 	local m=${1//-/_} p ko
 
 	case $m in
@@ -145,10 +147,15 @@ module_path() {
 		done
 		;;
 	esac
-	printf '%s\n' "$VDPA_MODTREE/$p"
+	_KO=$VDPA_MODTREE/$p
 }
 
-have_module() { [ -f "$(module_path "$1")" ]; }
+module_path() {
+	_ko_of "$1"
+	printf '%s\n' "$_KO"
+}
+
+have_module() { _ko_of "$1" && [ -f "$_KO" ]; }
 
 module_loaded() { [ -e "/sys/module/${1//-/_}/initstate" ]; }
 
@@ -185,18 +192,53 @@ _is_our_module() {
 	return 1
 }
 
+# Per boot: what modinfo and modprobe found.  Each run of them takes a
+# second or more in a TCG guest (libkmod reads its indexes over 9p), and
+# every test loads our modules afresh.
+_KMOD_CACHE=/run/vdpa-test-kmod
+[ -d "$_KMOD_CACHE" ] || mkdir -p "$_KMOD_CACHE" 2>/dev/null || _KMOD_CACHE=
+
+# _ko_depends KO: the modules KO depends on (modinfo -F depends) in
+# _DEPS, a word each, remembered for the boot by the file's path.
+_ko_depends() {
+	local c=$_KMOD_CACHE/depends${1//\//_}
+
+	_DEPS=
+	if [ -n "$_KMOD_CACHE" ] && [ -f "$c" ]; then
+		read -r _DEPS <"$c" || true
+		return 0
+	fi
+	_DEPS=$(modinfo -F depends "$1" 2>/dev/null)
+	_DEPS=${_DEPS//,/ }
+	[ -z "$_KMOD_CACHE" ] || printf '%s\n' "$_DEPS" >"$c"
+}
+
+# _have_kernel_module NAME: NAME (a module of the kernel's, not ours) is
+# loaded, or built in (which a modprobe of it found earlier this boot).
+_have_kernel_module() {
+	local m=${1//-/_}
+
+	[ -e "/sys/module/$m/initstate" ] && return 0
+	[ -n "$_KMOD_CACHE" ] && [ -e "$_KMOD_CACHE/builtin-$m" ] && return 0
+	modprobe -q "$m" || return 1
+	[ -e "/sys/module/$m/initstate" ] || [ -z "$_KMOD_CACHE" ] ||
+		: >"$_KMOD_CACHE/builtin-$m"
+	return 0
+}
+
 _load_one() {
 	local m=${1//-/_} ko dep
 
 	module_loaded "$m" && return 0
-	ko=$(module_path "$m")
+	_ko_of "$m"
+	ko=$_KO
 	[ -f "$ko" ] || fail "load_modules: $m is not built ($ko missing)" ||
 		return 1
-	for dep in ${VDPA_MODULE_DEPS[$m]:-} \
-		$(modinfo -F depends "$ko" 2>/dev/null | tr , ' '); do
+	_ko_depends "$ko"
+	for dep in ${VDPA_MODULE_DEPS[$m]:-} $_DEPS; do
 		if _is_our_module "$dep"; then
 			_load_one "$dep" || return 1
-		elif ! modprobe -q "$dep"; then
+		elif ! _have_kernel_module "$dep"; then
 			fail "load_modules: modprobe $dep (needed by $m) failed" ||
 				return 1
 		fi
@@ -227,10 +269,12 @@ vdpa_devices() {
 del_all_devices() {
 	local d rc=0
 
-	# names may hold spaces and glob characters: one a line, taken whole
-	while IFS= read -r d; do
+	# names may hold spaces and glob characters: a glob's words stay whole
+	for d in /sys/bus/vdpa/devices/*; do
+		[ -e "$d" ] || continue
+		d=${d##*/}
 		vdpa dev del "$d" || { echo "vdpa dev del $d failed" >&2; rc=1; }
-	done < <(vdpa_devices)
+	done
 	return $rc
 }
 
@@ -238,19 +282,40 @@ unload_modules() {
 	local rc=0 mods=() m i pass
 
 	del_all_devices || rc=1
-	mapfile -t mods < <(our_modules)
+	_our_modules_array
 	# Two passes: a module others still use (upstream's vringh, listed
 	# after its users) waits for the second.
 	for pass in 1 2; do
 		for ((i = ${#mods[@]} - 1; i >= 0; i--)); do
 			m=${mods[i]}
 			module_loaded "$m" || continue
-			[ $pass = 2 ] || [ -z "$(ls "/sys/module/$m/holders" 2>/dev/null)" ] ||
-				continue
+			[ $pass = 2 ] || _no_holders "$m" || continue
 			_unload_one "$m" || rc=1
 		done
 	done
 	return $rc
+}
+
+# _our_modules_array: our_modules into the array mods, without a fork.
+_our_modules_array() {
+	local ko m
+
+	mods=("${VDPA_MODULES[@]}")
+	for ko in $VDPA_TREE_KOS; do
+		m=${ko##*/}
+		m=${m%.ko}
+		_is_listed_module "$m" || mods+=("$m")
+	done
+}
+
+# _no_holders NAME: no module uses module NAME.
+_no_holders() {
+	local h
+
+	for h in "/sys/module/$1/holders"/*; do
+		[ -e "$h" ] && return 1
+	done
+	return 0
 }
 
 # _unload_one NAME: rmmod NAME; a release may still be in flight, so
