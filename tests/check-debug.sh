@@ -36,15 +36,23 @@ DEBUG_SKIP='^(40-qemu/|45-libvirt/guest$|14-scale/200_devices$)'
 DEBUG_SKIP_WHY='too slow on the debug kernel (tests/check-debug.sh DEBUG_SKIP)'
 
 # Run on the debug kernel only by make check-full (--full), or when --tests
-# names them: make check runs them on every CI run, on Debian's kernel.
-# They drive real clients whose own code (DPDK's poll loops, udev rules,
-# libvirtd, iproute2's output formats) is most of their time, through kernel paths
-# that the tests kept here already take: vhost-vdpa's ioctls and IOTLB and
-# the simulator's data path (30-vhost-vdpa, 33-vhost-blk, 80-abuse, the
-# fuzzer), netlink dumps (11-dev, 12-dev-errors, 16-blk-mgmt), and
-# concurrent adds and deletes (14-scale/concurrent).  Together about a
-# quarter of make check-debug's time (Documentation/testing.rst, "CI time").
-DEBUG_FULL_ONLY='^(31-dpdk/|17-udev/|45-libvirt/|70-vp-vdpa/dpdk_|10-mgmtdev/show_(plain|by_name|json|json_pretty)$|14-scale/interleaved$)'
+# names them: make check runs every one of them on every CI run, on
+# Debian's kernel, so every test that guards a fixed bug stays in CI.  CI
+# keeps here the tests whose kernel paths are object lifetimes, races,
+# pins, memory and the data paths, which only this kernel checks (KASAN,
+# lockdep, kmemleak, vdpa_sim.check_pins): 00-smoke, 14-scale/concurrent,
+# 15-lifecycle, 30-vhost-vdpa, 65-vduse, 80-abuse and the lifetime and
+# fault tests of 20-sim, 33-vhost-blk, 60-virtio-vdpa and 70-vp-vdpa,
+# beside the fuzzers and the KUnit suites.  Left to make check-full here:
+# - real clients' own code (DPDK's poll loops, udev rules, libvirtd);
+# - netlink commands and their validation (10-mgmtdev, 11-dev,
+#   12-dev-errors, 16-blk-mgmt): the vdpa_netlink KUnit suite and the
+#   fuzzer's netlink operations drive the same parsers and replies here;
+# - sysfs layout, the install plumbing, output formats (13-sysfs,
+#   50-install), and the repeats of data paths kept here (a second
+#   layout, a second device, bigger frames).
+# Documentation/testing.rst, "CI time", has the figures.
+DEBUG_FULL_ONLY='^(31-dpdk/|17-udev/|45-libvirt/|10-mgmtdev/|11-dev/|12-dev-errors/|13-sysfs/|16-blk-mgmt/|50-install/|14-scale/interleaved$|20-sim/(debugfs_layout|batch_mapping_off|max_iotlb_entries_too_small)$|30-vhost-vdpa/(node_and_sysfs|loopback|loopback_no_cvq_big_frames|vstats_after_loopback|two_devices)$|33-vhost-blk/(suite_default_disk|capacity_param|config_while_driven)$|60-virtio-vdpa/(net_packed|blk_packed|first_driver_and_override|no_identity_for_userspace)$|70-vp-vdpa/(mgmtdev_and_dev|noiommu_needs_rawio|iommu_open_without_rawio|vring_call_ebusy_ratelimited|virtio_vdpa_tcp|dpdk_txonly)$)'
 DEBUG_FULL_ONLY_WHY='make check-full only on the debug kernel; make check runs it (tests/check-debug.sh DEBUG_FULL_ONLY)'
 
 # Everything is several times slower there.  Set before host-lib.sh, whose
