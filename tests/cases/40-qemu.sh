@@ -95,20 +95,11 @@ nq_setup() {
 	NQ_BOOT_KERNEL=$NQ_SMALL NQ_BOOT_INITRD=$TEST_TMPDIR/small.cpio
 }
 
-# nq_small_kernel: NQ_SMALL, the vmlinux (PVH entry point) of the small
-# guest kernel that the host hook built (tests/host-hooks/40-qemu.sh
-# writes its cache directory to tests/.build/nested/dir); fails with the
-# end of the hook's log if there is none.
+# nq_small_kernel: NQ_SMALL, the small guest kernel (small_guest_kernel
+# of guest-lib.sh).
 nq_small_kernel() {
-	local d=$VDPA_TREE/tests/.build/nested dir
-
-	if ! read -r dir <"$d/dir" 2>/dev/null || [ ! -r "$dir/vmlinux" ]; then
-		[ ! -r "$d/log" ] || tail -n 20 "$d/log"
-		fail "no small guest kernel: tests/host-hooks/40-qemu.sh setup failed"
-		return 1
-	fi
-	NQ_SMALL=$dir/vmlinux
-	log "small guest kernel: $NQ_SMALL ($(cat "$dir/release"), built in $(cat "$dir/build-seconds")s)"
+	small_guest_kernel || return 1
+	NQ_SMALL=$SMALL_KERNEL
 }
 
 # nq_small: from now on nq_start boots the small kernel again (nq_setup's)

@@ -12,8 +12,8 @@
 #                 a device vhost_vdpa binds after libvirt saw it gets its
 #                 chardev with the next "change" event (udevadm trigger)
 #   guest         <interface type='vdpa'><source dev='/dev/vhost-vdpa-0'/>:
-#                 virsh define/start of a TCG guest (Debian's kernel, the
-#                 busybox initramfs of 40-qemu), the loopback traffic
+#                 virsh define/start of a TCG guest (the small kernel of
+#                 tests/nested, 40-qemu's busybox initramfs), the loopback traffic
 #                 counted by the guest and by `vdpa dev vstats`, virsh
 #                 destroy resets the device and unpins; a second start on
 #                 the same device opens it again, destroyed before the
@@ -251,7 +251,7 @@ test_nodedev_live() {
 # ---------------------------------------------------------------------
 # a guest on <interface type='vdpa'>
 
-# lv_domain_xml CDEV: the domain: Debian's kernel with the busybox
+# lv_domain_xml CDEV: the domain: the small guest kernel with the busybox
 # initramfs (direct kernel boot), one vDPA NIC, the serial console on
 # the fifos con.in/con.out, the kernel command line of 40-qemu's lean boot
 lv_domain_xml() {
@@ -446,11 +446,10 @@ lv_check_reset() {
 }
 
 lv_guest() {
-	local kernel pinned fd cdev pid
+	local pinned fd cdev pid
 
 	require_cmd qemu-system-x86_64 cpio
 	[ -x /bin/busybox ] || skip "busybox-static is not installed"
-	[ -r "/boot/vmlinuz-$(uname -r)" ] || skip "/boot/vmlinuz-$(uname -r) is missing"
 	getent passwd libvirt-qemu >/dev/null ||
 		skip "no user libvirt-qemu (libvirt-daemon-system is not installed)"
 	load_modules vdpa_sim_net vhost_vdpa
@@ -459,16 +458,12 @@ lv_guest() {
 	expect_eq "$cdev" /dev/vhost-vdpa-0 "vdpa0's character device"
 	lv_libvirtd_start
 
+	# the small kernel (40-qemu keeps a guest on Debian's): everything
+	# built in, so an initramfs without modules
+	small_guest_kernel
 	mkdir -p "$LV_IMG"
-	bash "$VDPA_TREE/tests/lib/nested-initramfs.sh" "$LV_IMG/initrd.cpio"
-	# the unpacked kernel is shared with 40-qemu's tests in this VM boot
-	kernel=/tmp/vdpa-nested-kernel-$(uname -r)
-	if [ ! -s "$kernel" ]; then
-		log "kernel for the nested guest: $(bash \
-			"$VDPA_TREE/tests/lib/nested-kernel.sh" "$kernel.new")"
-		mv "$kernel.new" "$kernel"
-	fi
-	cp "$kernel" "$LV_IMG/kernel"
+	bash "$VDPA_TREE/tests/lib/nested-initramfs.sh" "$LV_IMG/initrd.cpio" -
+	cp "$SMALL_KERNEL" "$LV_IMG/kernel"
 	mkfifo "$LV_IMG/con.in" "$LV_IMG/con.out"
 	exec {LV_CTL}<>"$LV_IMG/con.in"
 	lv_domain_xml "$cdev" >"$LV_DOM.xml"

@@ -155,6 +155,24 @@ module_path() {
 	printf '%s\n' "$_KO"
 }
 
+# small_guest_kernel: SMALL_KERNEL, the vmlinux (PVH entry point) of the
+# small kernel for nested guests (tests/nested: virtio and the rest built
+# in, one CPU, boots in seconds under nested TCG), which the host hook
+# tests/host-hooks/40-qemu.sh (45-libvirt.sh too) built before the VM
+# booted; its cache directory is in tests/.build/nested/dir.  Fails with
+# the end of the hook's log if there is none.
+small_guest_kernel() {
+	local d=$VDPA_TREE/tests/.build/nested dir
+
+	if ! read -r dir <"$d/dir" 2>/dev/null || [ ! -r "$dir/vmlinux" ]; then
+		[ ! -r "$d/log" ] || tail -n 20 "$d/log"
+		fail "no small guest kernel: the host hook tests/host-hooks/40-qemu.sh setup failed"
+		return 1
+	fi
+	SMALL_KERNEL=$dir/vmlinux
+	log "small guest kernel: $SMALL_KERNEL ($(cat "$dir/release"), built in $(cat "$dir/build-seconds")s)"
+}
+
 have_module() { _ko_of "$1" && [ -f "$_KO" ]; }
 
 module_loaded() { [ -e "/sys/module/${1//-/_}/initstate" ]; }
