@@ -16,8 +16,6 @@
 # shellcheck disable=SC2034 # read by the runner
 TEST_TIMEOUT=180
 
-UDEVD=/usr/lib/systemd/systemd-udevd
-RULE=$VDPA_TREE/udev/60-vhost-vdpa.rules
 # Where a payload in a device name leaves its mark if a shell runs it.
 # Names cannot contain '/': ${PWD%${PWD#?}}, the first character of the
 # shell's working directory, is one.
@@ -37,10 +35,7 @@ udev_ns() {
 udevd_stop() {
 	local rc=$?
 
-	if [ -n "${UDEVD_PID:-}" ]; then
-		kill "$UDEVD_PID" 2>/dev/null || true
-		wait "$UDEVD_PID" 2>/dev/null || true
-	fi
+	udevd_stop_private
 	if [ "$rc" -ne 0 ] && [ -f udevd.log ]; then
 		log "the end of udevd's log:"
 		tail -n 40 udevd.log
@@ -48,30 +43,12 @@ udevd_stop() {
 	return "$rc"
 }
 
-# udevd_start: hide the host's rules, install ours, start systemd-udevd
-# (inside udev_ns only).
+# udevd_start: systemd-udevd with our rule only (udevd_start_private), its
+# debug log checked for complaints about the rule (inside udev_ns only).
 udevd_start() {
-	local d
-
-	[ -x "$UDEVD" ] || skip "$UDEVD is not installed"
 	getent group kvm >/dev/null || skip "no group kvm"
-	for d in /etc/udev/rules.d /usr/lib/udev/rules.d /usr/local/lib/udev/rules.d \
-		/lib/udev/rules.d; do
-		if [ -d "$d" ] && ! mountpoint -q "$d"; then
-			mount -t tmpfs -o mode=0755 udev-rules "$d"
-		fi
-	done
-	mkdir -p /run/udev
-	mount -t tmpfs -o mode=0755 udev-run /run/udev
-	install -m 0644 "$RULE" /etc/udev/rules.d/60-vhost-vdpa.rules
-	# udevadm ignores control and settle requests in a chroot (the test
-	# VM's root is one) unless told otherwise
-	export SYSTEMD_IGNORE_CHROOT=1
 	trap udevd_stop EXIT
-	"$UDEVD" --debug >udevd.log 2>&1 &
-	UDEVD_PID=$!
-	wait_for 30 udevadm control --ping
-	log "systemd-udevd $UDEVD_PID is up"
+	udevd_start_private --debug
 	! grep -E '60-vhost-vdpa\.rules:[0-9]+ ' udevd.log | grep -v -E ' RUN |Reading' ||
 		fail "udevd complains about the rule (above)"
 }
@@ -187,9 +164,9 @@ test_run_is_constant() {
 	local run
 
 	# the rule without comments, continued lines joined
-	run=$(sed -e '/^[[:space:]]*#/d' -e ':a' -e '/\\$/{N;s/\\\n//;ba' -e '}' "$RULE" |
-		grep 'RUN')
-	[ -n "$run" ] || fail "no RUN key in $RULE"
+	run=$(sed -e '/^[[:space:]]*#/d' -e ':a' -e '/\\$/{N;s/\\\n//;ba' -e '}' \
+		"$VHOST_VDPA_RULE" | grep 'RUN')
+	[ -n "$run" ] || fail "no RUN key in $VHOST_VDPA_RULE"
 	run=${run//\$\$/}
 	case $run in
 	*%* | *\$*) fail "RUN pastes udev substitutions into the command: $run" ;;

@@ -33,8 +33,6 @@
 TIMEOUT_nodedev_live=900
 TIMEOUT_guest=3000
 
-LV_UDEVD=/usr/lib/systemd/systemd-udevd
-LV_RULE=$VDPA_TREE/udev/60-vhost-vdpa.rules
 LV_DIRS=(/etc/libvirt /var/lib/libvirt /var/cache/libvirt /var/log/libvirt)
 LV_DOM=vdpa-guest
 LV_IMG=/var/lib/libvirt/images/vdpa-test
@@ -63,11 +61,12 @@ lv_stop() {
 		virsh destroy "$LV_DOM" >/dev/null 2>&1 || true
 		virsh undefine "$LV_DOM" >/dev/null 2>&1 || true
 	fi
-	for p in "${LV_EV_PID:-}" "${LV_CAT_PID:-}" "${LV_PID:-}" "${LV_UDEVD_PID:-}"; do
+	for p in "${LV_EV_PID:-}" "${LV_CAT_PID:-}" "${LV_PID:-}"; do
 		[ -n "$p" ] || continue
 		kill "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
+	udevd_stop_private
 	if [ "$rc" -ne 0 ]; then
 		for p in libvirtd.log udevd.log events.log \
 			"/var/log/libvirt/qemu/$LV_DOM.log"; do
@@ -77,29 +76,6 @@ lv_stop() {
 		done
 	fi
 	return "$rc"
-}
-
-# lv_udevd_start: systemd-udevd with our rule only (as 17-udev), so that
-# libvirt's udev monitor gets the kernel's events as udevd passes them on.
-lv_udevd_start() {
-	local d
-
-	[ -x "$LV_UDEVD" ] || skip "$LV_UDEVD is not installed"
-	for d in /etc/udev/rules.d /usr/lib/udev/rules.d /usr/local/lib/udev/rules.d \
-		/lib/udev/rules.d; do
-		if [ -d "$d" ] && ! mountpoint -q "$d"; then
-			mount -t tmpfs -o mode=0755 udev-rules "$d"
-		fi
-	done
-	mkdir -p /run/udev
-	mount -t tmpfs -o mode=0755 udev-run /run/udev
-	install -m 0644 "$LV_RULE" /etc/udev/rules.d/60-vhost-vdpa.rules
-	# udevadm ignores control requests in a chroot unless told otherwise
-	export SYSTEMD_IGNORE_CHROOT=1
-	"$LV_UDEVD" >udevd.log 2>&1 &
-	LV_UDEVD_PID=$!
-	wait_for 30 udevadm control --ping
-	log "systemd-udevd $LV_UDEVD_PID is up"
 }
 
 # lv_libvirtd_start: writable copies of libvirt's directories, then
@@ -196,7 +172,9 @@ lv_event() { grep -E "[ '\"]$1['\":]" events.log | grep -q "$2"; }
 lv_nodedev_live() {
 	local n
 
-	lv_udevd_start
+	# systemd-udevd with our rule only (as 17-udev), so that libvirt's
+	# udev monitor gets the kernel's events as udevd passes them on
+	udevd_start_private
 	load_modules vdpa_sim_net vhost_vdpa
 	# one device before libvirtd starts: found by its enumeration
 	vdpa dev add name vdpa0 mgmtdev vdpasim_net

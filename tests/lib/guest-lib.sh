@@ -36,6 +36,9 @@
 #   wait_for SECS CMD...        retry CMD every 0.1 s until it succeeds;
 #                               fail after SECS seconds
 #   require_cmd CMD...          skip unless every CMD is installed
+#   udevd_start_private [ARG...], udevd_stop_private
+#                               a systemd-udevd with our udev rule only, in
+#                               a private mount namespace (guest-udev.sh)
 #
 # Environment: $VDPA_TREE, $TEST_NAME (e.g. 00-smoke/load_unload),
 # $TEST_TMPDIR (the cwd), $VDPA_RESULTS (the results share),
@@ -408,3 +411,6 @@ wait_for() {
 		sleep 0.1
 	done
 }
+
+# shellcheck source=tests/lib/guest-udev.sh
+. "$VDPA_TREE/tests/lib/guest-udev.sh"

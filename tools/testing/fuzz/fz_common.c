@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -505,4 +506,28 @@ void fz_kmsg(const char *fmt, ...)
 	n = write(fd, buf, n);
 	(void)n;
 	close(fd);
+}
+
+static pthread_mutex_t fz_say_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+void fz_say_lock(void)
+{
+	pthread_mutex_lock(&fz_say_mutex);
+}
+
+void fz_say_unlock(void)
+{
+	pthread_mutex_unlock(&fz_say_mutex);
+}
+
+void fz_say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fz_say_lock();
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+	fz_say_unlock();
 }

@@ -2,7 +2,8 @@
 /*
  * Shared pieces of the vDPA fuzzer and abuse helpers: a seeded PRNG, a
  * minimal generic-netlink client for the "vdpa" family, IOTLB messages and
- * small sysfs/procfs readers.  Userspace only, libc only.
+ * small sysfs/procfs readers, a printer for threads.  Userspace only, libc
+ * only.
  */
 #ifndef FZ_COMMON_H
 #define FZ_COMMON_H
@@ -109,5 +110,13 @@ long long fz_sys_pinned(void);
 uint64_t fz_now_ms(void);
 /* Log a line to the kernel log (level 6) so dmesg shows where we were. */
 void fz_kmsg(const char *fmt, ...) __printf(1, 2);
+/*
+ * printf() to stdout under a lock of the process, then fflush(): lines of
+ * several threads do not mix, and what was said is out before a crash.
+ */
+void fz_say(const char *fmt, ...) __printf(1, 2);
+/* Hold fz_say()'s lock across several printf()s that belong together. */
+void fz_say_lock(void);
+void fz_say_unlock(void);
 
 #endif /* FZ_COMMON_H */

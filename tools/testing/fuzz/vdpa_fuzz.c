@@ -157,20 +157,6 @@ static long long pinned_base = -1;
 static atomic_uint_fast64_t limit_max;	/* highest finite limit, bytes */
 static atomic_bool limit_inf;		/* RLIM_INFINITY was set */
 static atomic_uint violations;
-static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void say(const char *fmt, ...) __printf(1, 2);
-static void say(const char *fmt, ...)
-{
-	va_list ap;
-
-	pthread_mutex_lock(&out_lock);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	fflush(stdout);
-	pthread_mutex_unlock(&out_lock);
-}
 
 static void note(struct thread *t, const char *fmt, ...) __printf(2, 3);
 static void note(struct thread *t, const char *fmt, ...)
@@ -1254,13 +1240,13 @@ static void check_world(uint64_t n)
 	uint64_t limit = atomic_load(&limit_max);
 
 	if (pinned != charged) {
-		say("fuzz: FAIL: invariant at op %" PRIu64 ": %lld pages pinned, %lld charged (VmPin)\n",
-		    n, pinned, charged);
+		fz_say("fuzz: FAIL: invariant at op %" PRIu64 ": %lld pages pinned, %lld charged (VmPin)\n",
+		       n, pinned, charged);
 		atomic_fetch_add(&violations, 1);
 	}
 	if (!atomic_load(&limit_inf) && charged * (long long)PAGE > (long long)limit) {
-		say("fuzz: FAIL: invariant at op %" PRIu64 ": %lld pages charged, over every RLIMIT_MEMLOCK set (%" PRIu64 " bytes)\n",
-		    n, charged, limit);
+		fz_say("fuzz: FAIL: invariant at op %" PRIu64 ": %lld pages charged, over every RLIMIT_MEMLOCK set (%" PRIu64 " bytes)\n",
+		       n, charged, limit);
 		atomic_fetch_add(&violations, 1);
 	}
 }
@@ -1284,8 +1270,8 @@ static void *thread_main(void *arg)
 		if (!ret)
 			atomic_fetch_add(&op_ok[op], 1);
 		if (verbose)
-			say("t%u %" PRIu64 " %s: %s\n", t->id, i, op_info[op].name,
-			    t->desc[0] ? t->desc : (ret ? strerror(-ret) : "ok"));
+			fz_say("t%u %" PRIu64 " %s: %s\n", t->id, i, op_info[op].name,
+			       t->desc[0] ? t->desc : (ret ? strerror(-ret) : "ok"));
 		n = atomic_fetch_add(&done_ops, 1) + 1;
 		if (n % CHECK_EVERY == 0) {
 			pthread_rwlock_wrlock(&world);
@@ -1293,7 +1279,7 @@ static void *thread_main(void *arg)
 			pthread_rwlock_unlock(&world);
 		}
 		if (n % 1000 == 0) {
-			say("fuzz: op %" PRIu64 "\n", n);
+			fz_say("fuzz: op %" PRIu64 "\n", n);
 			fz_kmsg("vdpa-fuzz: seed %" PRIu64 " op %" PRIu64 "\n",
 				seed, n);
 		}
@@ -1396,7 +1382,7 @@ static int teardown(struct fz_nl *nl, long long pinned_before)
 	}
 	vmpin = fz_vmpin_kb();
 	if (vmpin != 0) {
-		say("fuzz: FAIL: VmPin %ld kB after closing every fd\n", vmpin);
+		fz_say("fuzz: FAIL: VmPin %ld kB after closing every fd\n", vmpin);
 		ret = 1;
 	}
 	d = opendir("/sys/bus/vdpa/devices");
@@ -1405,15 +1391,15 @@ static int teardown(struct fz_nl *nl, long long pinned_before)
 			continue;
 		i = fz_dev_del(nl, e->d_name);
 		if (i)
-			say("fuzz: dev del %s at the end: %s\n", e->d_name,
-			    strerror(-i));
+			fz_say("fuzz: dev del %s at the end: %s\n", e->d_name,
+			       strerror(-i));
 	}
 	if (d)
 		closedir(d);
 	pinned = fz_sys_pinned();
 	if (pinned_before >= 0 && pinned > pinned_before) {
-		say("fuzz: FAIL: %lld pages pinned system-wide, %lld before\n",
-		    pinned, pinned_before);
+		fz_say("fuzz: FAIL: %lld pages pinned system-wide, %lld before\n",
+		       pinned, pinned_before);
 		ret = 1;
 	}
 	return ret;
@@ -1474,18 +1460,18 @@ int main(int argc, char **argv)
 		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	say("fuzz: seed %" PRIu64 " ops %" PRIu64 " threads %u\n", seed, nops,
-	    nthreads);
+	fz_say("fuzz: seed %" PRIu64 " ops %" PRIu64 " threads %u\n", seed, nops,
+	       nthreads);
 	fz_kmsg("vdpa-fuzz: start seed %" PRIu64 " ops %" PRIu64 " threads %u\n",
 		seed, nops, nthreads);
 	ret = setup();
 	if (ret) {
-		say("fuzz: setup failed: %s\n", strerror(-ret));
+		fz_say("fuzz: setup failed: %s\n", strerror(-ret));
 		return 2;
 	}
 	ret = fz_nl_open(&nl);
 	if (ret) {
-		say("fuzz: no vdpa netlink family: %s\n", strerror(-ret));
+		fz_say("fuzz: no vdpa netlink family: %s\n", strerror(-ret));
 		return 2;
 	}
 	pinned_before = fz_sys_pinned();
@@ -1501,7 +1487,7 @@ int main(int argc, char **argv)
 		threads[i].id = i;
 		fz_rng_seed(&threads[i].rng, seed * 1000003ULL + i);
 		if (fz_nl_open(&threads[i].nl)) {
-			say("fuzz: netlink socket failed\n");
+			fz_say("fuzz: netlink socket failed\n");
 			return 2;
 		}
 	}
@@ -1516,20 +1502,20 @@ int main(int argc, char **argv)
 
 	ret = teardown(&nl, pinned_before);
 	if (atomic_load(&violations)) {
-		say("fuzz: FAIL: %u invariant violations\n",
-		    (unsigned int)atomic_load(&violations));
+		fz_say("fuzz: FAIL: %u invariant violations\n",
+		       (unsigned int)atomic_load(&violations));
 		ret = 1;
 	}
-	say("fuzz: per op (runs/ok):");
+	fz_say("fuzz: per op (runs/ok):");
 	for (i = 0; i < OP_COUNT; i++)
-		say(" %s %" PRIu64 "/%" PRIu64, op_info[i].name,
-		    (uint64_t)atomic_load(&op_runs[i]),
-		    (uint64_t)atomic_load(&op_ok[i]));
-	say("\n");
-	say("fuzz: done seed %" PRIu64 " ops %" PRIu64 " threads %u in %.1fs%s, %u invariant violations\n",
-	    seed, total, nthreads, (fz_now_ms() - start) / 1000.0,
-	    total < nops ? " (time limit)" : "",
-	    (unsigned int)atomic_load(&violations));
+		fz_say(" %s %" PRIu64 "/%" PRIu64, op_info[i].name,
+		       (uint64_t)atomic_load(&op_runs[i]),
+		       (uint64_t)atomic_load(&op_ok[i]));
+	fz_say("\n");
+	fz_say("fuzz: done seed %" PRIu64 " ops %" PRIu64 " threads %u in %.1fs%s, %u invariant violations\n",
+	       seed, total, nthreads, (fz_now_ms() - start) / 1000.0,
+	       total < nops ? " (time limit)" : "",
+	       (unsigned int)atomic_load(&violations));
 	fz_kmsg("vdpa-fuzz: done seed %" PRIu64 " ops %" PRIu64 "\n", seed, total);
 	fz_nl_close(&nl);
 	free(threads);

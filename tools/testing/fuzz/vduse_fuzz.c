@@ -72,7 +72,6 @@ static uint64_t seed = 1, nops = 2000;
 static unsigned int msg_timeout = 1, life_ms = 4000, slack_ms = 20000;
 static uint64_t deadline_ms;
 static bool verbose;
-static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_uint violations;
 static bool hung;		/* a thread is stuck: no clean exit */
 
@@ -89,19 +88,6 @@ static const char *const cnames[C_NR] = {
 };
 static atomic_ulong cnt[C_NR];
 
-static void say(const char *fmt, ...) __printf(1, 2);
-static void say(const char *fmt, ...)
-{
-	va_list ap;
-
-	pthread_mutex_lock(&out_lock);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	fflush(stdout);
-	pthread_mutex_unlock(&out_lock);
-}
-
 static void violation(const char *fmt, ...) __printf(1, 2);
 static void violation(const char *fmt, ...)
 {
@@ -112,7 +98,7 @@ static void violation(const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	atomic_fetch_add(&violations, 1);
-	say("vduse-fuzz: VIOLATION (seed %" PRIu64 "): %s\n", seed, buf);
+	fz_say("vduse-fuzz: VIOLATION (seed %" PRIu64 "): %s\n", seed, buf);
 	fz_kmsg("vduse-fuzz: VIOLATION: %s\n", buf);
 }
 
@@ -299,8 +285,8 @@ static void *daemon_main(void *arg)
 		atomic_fetch_add(&cnt[C_REQS], 1);
 		nreq++;
 		if (verbose)
-			say("  %s: request type %u id %u\n", s->name, req.type,
-			    req.request_id);
+			fz_say("  %s: request type %u id %u\n", s->name, req.type,
+			       req.request_id);
 		switch (mode == M_MIXED ? (int)fz_below(&r, M_MIXED) : mode) {
 		case M_GOOD:
 			respond(s, &r, &req, 0);
@@ -350,13 +336,13 @@ static void daemon_start(struct session *s)
 	atomic_store(&s->dstop, false);
 	atomic_store(&s->ddone, false);
 	if (pthread_create(&s->dth, NULL, daemon_main, s)) {
-		say("vduse-fuzz: pthread_create failed\n");
+		fz_say("vduse-fuzz: pthread_create failed\n");
 		exit(2);
 	}
 	s->dstarted = true;
 	if (verbose)
-		say("  %s: daemon %s, dies in %" PRIu64 " ms\n", s->name,
-		    mode_names[s->mode], s->die_at - fz_now_ms());
+		fz_say("  %s: daemon %s, dies in %" PRIu64 " ms\n", s->name,
+		       mode_names[s->mode], s->die_at - fz_now_ms());
 }
 
 static void nop_handler(int sig)
@@ -398,7 +384,7 @@ static void dump_stack(pid_t tid)
 	close(fd);
 	if (n > 0) {
 		buf[n] = 0;
-		say("%s", buf);
+		fz_say("%s", buf);
 	}
 }
 
@@ -704,7 +690,7 @@ static int ctl_open(void)
 	int fd = open(CTL_PATH, O_RDWR | O_CLOEXEC);
 
 	if (fd >= 0 && ioctl(fd, VDUSE_SET_API_VERSION, &api)) {
-		say("vduse-fuzz: SET_API_VERSION: %s\n", strerror(errno));
+		fz_say("vduse-fuzz: SET_API_VERSION: %s\n", strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -994,8 +980,8 @@ static bool session(unsigned int sn, int ctl, uint64_t budget)
 		ioctl(s->fd, VDUSE_VQ_SETUP, &vq);
 	}
 	if (verbose)
-		say("session %u: %s %s, %u vqs, capacity %" PRIu64 "\n", sn,
-		    s->name, s->blk ? "blk" : "net", s->vq_num, s->capacity);
+		fz_say("session %u: %s %s, %u vqs, capacity %" PRIu64 "\n", sn,
+		       s->name, s->blk ? "blk" : "net", s->vq_num, s->capacity);
 	daemon_start(s);
 	if (s->blk) {
 		s->reader.s = s;
@@ -1072,8 +1058,8 @@ static bool session(unsigned int sn, int ctl, uint64_t budget)
 			break;
 	}
 	if (verbose)
-		say("  %s: %" PRIu64 " ops in %" PRIu64 " ms\n", s->name, i,
-		    fz_now_ms() - t0);
+		fz_say("  %s: %" PRIu64 " ops in %" PRIu64 " ms\n", s->name, i,
+		       fz_now_ms() - t0);
 
 cleanup:
 	/*
@@ -1166,7 +1152,7 @@ int main(int argc, char **argv)
 
 	ctl = ctl_open();
 	if (ctl < 0) {
-		say("vduse-fuzz: cannot open %s: %s\n", CTL_PATH, strerror(errno));
+		fz_say("vduse-fuzz: cannot open %s: %s\n", CTL_PATH, strerror(errno));
 		return 2;
 	}
 	fd = open(TIMEOUT_PARAM, O_RDONLY);
@@ -1177,16 +1163,16 @@ int main(int argc, char **argv)
 	}
 	snprintf(val, sizeof(val), "%u", msg_timeout);
 	if (fz_write_file(TIMEOUT_PARAM, val))
-		say("vduse-fuzz: cannot set msg_timeout: the bounds use %u s anyway\n",
-		    msg_timeout);
-	say("vduse-fuzz: seed %" PRIu64 " ops %" PRIu64 " msg_timeout %u s, daemon life <= %u ms, bound %" PRIu64 " ms\n",
-	    seed, nops, msg_timeout, life_ms, bound_ms());
+		fz_say("vduse-fuzz: cannot set msg_timeout: the bounds use %u s anyway\n",
+		       msg_timeout);
+	fz_say("vduse-fuzz: seed %" PRIu64 " ops %" PRIu64 " msg_timeout %u s, daemon life <= %u ms, bound %" PRIu64 " ms\n",
+	       seed, nops, msg_timeout, life_ms, bound_ms());
 	fz_kmsg("vduse-fuzz: start seed %" PRIu64 " ops %" PRIu64 "\n", seed, nops);
 
 	fz_rng_seed(&top, seed);
 	while (atomic_load(&cnt[C_OPS]) < nops) {
 		if (deadline_ms && fz_now_ms() > deadline_ms) {
-			say("vduse-fuzz: time limit reached\n");
+			fz_say("vduse-fuzz: time limit reached\n");
 			break;
 		}
 		budget = 5 + fz_below(&top, 60);
@@ -1208,7 +1194,7 @@ int main(int argc, char **argv)
 	if (old_timeout[0])
 		fz_write_file(TIMEOUT_PARAM, old_timeout);
 
-	pthread_mutex_lock(&out_lock);
+	fz_say_lock();
 	printf("vduse-fuzz: done seed %" PRIu64 " ops %lu in %.1fs, %u invariant violations\n",
 	       seed, atomic_load(&cnt[C_OPS]), (fz_now_ms() - t0) / 1000.0,
 	       atomic_load(&violations));
@@ -1217,7 +1203,7 @@ int main(int argc, char **argv)
 		printf(" %s=%lu", cnames[k], atomic_load(&cnt[k]));
 	printf(" viol=%u%s\n", atomic_load(&violations), hung ? " HUNG" : "");
 	fflush(stdout);
-	pthread_mutex_unlock(&out_lock);
+	fz_say_unlock();
 	fz_kmsg("vduse-fuzz: done seed %" PRIu64 "\n", seed);
 	if (hung)
 		_exit(1);
