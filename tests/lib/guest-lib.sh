@@ -403,9 +403,9 @@ wait_for() {
 	local secs=$1 end
 
 	shift
-	end=$(($(date +%s%N) + secs * 1000000000))
+	end=$((${EPOCHREALTIME/[.,]/} + secs * 1000000))
 	until "$@"; do
-		[ "$(date +%s%N)" -lt "$end" ] ||
+		[ "${EPOCHREALTIME/[.,]/}" -lt "$end" ] ||
 			fail "wait_for: '$*' still failing after ${secs}s" ||
 			return 1
 		sleep 0.1
