@@ -8,8 +8,14 @@
 
 VP_A=0000:00:10.0
 VP_B=0000:00:11.0
-# NIC c: a function with no IOMMU (tests/lib/vm-devices.sh)
+# NIC c: a function with no IOMMU, offering packed rings, and NIC d, its
+# peer (tests/lib/vm-devices.sh)
 VP_C=0000:81:00.0
+VP_D=0000:00:12.0
+VP_D_MAC=52:54:00:76:70:0d
+VP_NS_D=vp-peer-d
+VP_D_PEER_IP=10.76.71.2
+VP_D_OUR_IP=10.76.71.1
 VP_A_MAC=52:54:00:76:70:0a
 VP_B_MAC=52:54:00:76:70:0b
 VP_NS=vp-peer
@@ -374,9 +380,10 @@ vp_vdpa_netdev() {
 
 vp_exited() { ! kill -0 "$1" 2>/dev/null; }
 
-# Something in the peer's namespace listens on TCP port $1.
+# Something in the peer's namespace ($2, default NIC b's) listens on TCP
+# port $1.
 vp_listening() {
-	ip netns exec "$VP_NS" ss -Hltn "sport = :$1" | grep -q .
+	ip netns exec "${2:-$VP_NS}" ss -Hltn "sport = :$1" | grep -q .
 }
 
 # virtio_vdpa: the kernel's virtio_net on the vdpa device pings the peer,
@@ -406,6 +413,91 @@ test_virtio_vdpa_tcp() {
 	wait "$pid" || true
 	sum=$(sha256sum <data)
 	expect_eq "$(sha256sum <recv)" "$sum" "sha256 of what the peer received"
+}
+
+vp_packed_restore() {
+	vdpa dev del vpc0 2>/dev/null || true
+	vp_bind "$VP_C" virtio-pci >/dev/null 2>&1 || true
+	ip netns del "$VP_NS_D" 2>/dev/null || true
+}
+
+# virtio_vdpa's virtio device of vp_vdpa's vdpa device $1: a child of
+# the DMA device (the PCI function), as upstream, so beside $1 in sysfs.
+vp_vdpa_dev_virtio() {
+	local d
+
+	for d in /sys/bus/vdpa/devices/"$1"/../virtio*; do
+		[ -e "$d/features" ] && printf '%s\n' "$d" && return 0
+	done
+	return 1
+}
+
+# The netdev of vp_vdpa's vdpa device $1 (virtio_vdpa's virtio_net).
+vp_vdpa_dev_netdev() {
+	local v d
+
+	v=$(vp_vdpa_dev_virtio "$1") || return 1
+	for d in "$v"/net/*; do
+		[ -e "$d" ] && printf '%s\n' "${d##*/}" && return 0
+	done
+	return 1
+}
+
+# Bit $2 of the features virtio_vdpa's driver accepted on vdpa device $1
+# ("1" or "0").
+vp_vdpa_dev_feature() {
+	local v f
+
+	v=$(vp_vdpa_dev_virtio "$1") || return 1
+	f=$(cat "$v/features") || return 1
+	printf '%s\n' "${f:$2:1}"
+}
+
+# NIC c offers VIRTIO_F_RING_PACKED (packed=on): vp_vdpa passes it through,
+# virtio_vdpa's virtio_net accepts it and runs packed rings on the
+# function's queues; ping and 1 MiB over TCP to NIC d, byte for byte.
+test_packed_virtio_vdpa() {
+	local dev peer pid sum
+
+	have_module virtio_vdpa || skip "virtio_vdpa is not built"
+	[ -e "$VP_PCI/devices/$VP_C" ] && [ -e "$VP_PCI/devices/$VP_D" ] ||
+		skip "the test VM has no NIC c and d (tests/lib/vm-devices.sh)"
+	modprobe virtio_net
+	load_modules vdpa vp_vdpa virtio_vdpa
+	trap vp_packed_restore EXIT
+	vp_bind "$VP_D" virtio-pci
+	wait_for 10 test -n "$(vp_netdev "$VP_D")"
+	peer=$(vp_netdev "$VP_D")
+	ip netns add "$VP_NS_D"
+	ip link set "$peer" netns "$VP_NS_D" name peer0
+	ip -n "$VP_NS_D" addr add "$VP_D_PEER_IP/24" dev peer0
+	ip -n "$VP_NS_D" link set peer0 up
+	ip -n "$VP_NS_D" link set lo up
+
+	vp_bind "$VP_C" vp-vdpa
+	vdpa dev add name vpc0 mgmtdev "pci/$VP_C"
+	wait_for 10 vp_vdpa_dev_netdev vpc0 >/dev/null ||
+		fail "virtio_vdpa made no netdev for vpc0"
+	dev=$(vp_vdpa_dev_netdev vpc0)
+	# VIRTIO_F_RING_PACKED is bit 34
+	expect_eq "$(vp_vdpa_dev_feature vpc0 34)" 1 "RING_PACKED accepted on vpc0"
+	ip addr replace "$VP_D_OUR_IP/24" dev "$dev"
+	ip link set "$dev" up
+	busybox ping -c 3 -W 10 "$VP_D_PEER_IP" >/dev/null ||
+		fail "virtio_net over vp_vdpa (packed) cannot ping NIC d"
+	head -c 1M /dev/urandom >data
+	ip netns exec "$VP_NS_D" busybox nc -l -p 7071 >recv &
+	pid=$!
+	wait_for 30 vp_listening 7071 "$VP_NS_D" ||
+		fail "the peer's nc never listened"
+	exec 3<>"/dev/tcp/$VP_D_PEER_IP/7071"
+	cat data >&3
+	exec 3>&-
+	wait_for 60 vp_exited "$pid"
+	wait "$pid" || true
+	sum=$(sha256sum <data)
+	expect_eq "$(sha256sum <recv)" "$sum" "sha256 of what NIC d received"
+	vdpa dev del vpc0
 }
 
 # Start testpmd in the background with the given application options;

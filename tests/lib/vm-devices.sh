@@ -7,9 +7,12 @@
 #   NIC a  0000:00:10.0  52:54:00:76:70:0a  one doorbell page per queue:
 #                        the vp_vdpa function (tests/cases/70-vp-vdpa.sh)
 #   NIC b  0000:00:11.0  52:54:00:76:70:0b  the network peer (virtio_net)
-#   NIC c  0000:81:00.0  52:54:00:76:70:0c  alone on its hub, behind a PCIe
-#                        expander bridge that bypasses the IOMMU: the
-#                        function with no IOMMU (unsafe_noiommu_mode)
+#   NIC c  0000:81:00.0  52:54:00:76:70:0c  behind a PCIe expander bridge
+#                        that bypasses the IOMMU: the function with no
+#                        IOMMU (unsafe_noiommu_mode); packed=on: it offers
+#                        VIRTIO_F_RING_PACKED (vp_vdpa's packed test)
+#   NIC d  0000:00:12.0  52:54:00:76:70:0d  NIC c's network peer, on their
+#                        own hub
 # NIC a sits behind an emulated Intel IOMMU (q35 machine, 48-bit IOVAs so
 # that process virtual addresses fit, as DPDK uses them), which Debian's
 # kernel enables by default; the other devices do not use the IOMMU
@@ -39,5 +42,9 @@ pcie-root-port,id=rpc,bus=pxb1,chassis=3
 -netdev
 hubport,id=vpc,hubid=2
 -device
-virtio-net-pci,netdev=vpc,bus=rpc,mac=52:54:00:76:70:0c,disable-legacy=on,romfile=
+virtio-net-pci,netdev=vpc,bus=rpc,mac=52:54:00:76:70:0c,disable-legacy=on,packed=on,romfile=
+-netdev
+hubport,id=vpd,hubid=2
+-device
+virtio-net-pci,netdev=vpd,bus=pcie.0,addr=0x12,mac=52:54:00:76:70:0d,disable-legacy=on,romfile=
 ARGS
