@@ -720,14 +720,19 @@ static int destroy(int ctl, const char *name)
 
 /* ---- operations on the node ---- */
 
+/*
+ * The mapped pages are shared with the kernel: access them with relaxed
+ * atomics, so that each touch is one real load or store of the byte.
+ */
 static void unmap_one(struct session *s, unsigned int i, bool touch)
 {
-	volatile uint8_t *p = s->map[i];
+	uint8_t *p = s->map[i];
 
 	if (!p)
 		return;
 	if (touch)
-		(void)p[fz_below(&s->rng, s->map_len[i])];
+		(void)__atomic_load_n(&p[fz_below(&s->rng, s->map_len[i])],
+				      __ATOMIC_RELAXED);
 	munmap(s->map[i], s->map_len[i]);
 	close(s->map_fd[i]);
 	s->map[i] = NULL;
@@ -738,7 +743,7 @@ static void op_get_fd(struct session *s, int fd)
 	struct fz_rng *r = &s->rng;
 	struct vduse_iotlb_entry e = { 0 };
 	unsigned int i, k;
-	volatile uint8_t *p;
+	uint8_t *p;
 	size_t len;
 	int mfd;
 
@@ -768,12 +773,12 @@ static void op_get_fd(struct session *s, int fd)
 		size_t off = fz_below(r, len);
 
 		if (fz_chance(r, 5))
-			p[off] = fz_rand(r);
+			__atomic_store_n(&p[off], fz_rand(r), __ATOMIC_RELAXED);
 		else
-			(void)p[off];
+			(void)__atomic_load_n(&p[off], __ATOMIC_RELAXED);
 	}
 	s->map_fd[i] = mfd;
-	s->map[i] = (void *)p;
+	s->map[i] = p;
 	s->map_len[i] = len;
 	if (fz_chance(r, 50))
 		unmap_one(s, i, true);
