@@ -15,6 +15,7 @@
 #include <getopt.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdalign.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1161,38 +1162,43 @@ static void check_packed_state(void)
 	vdpa_close(&d);
 }
 
+/* mmap() of @fd: 0 (and unmapped again) or -errno. */
+static int mmap_err(int fd, size_t len, int prot, int flags, off_t off)
+{
+	void *p = mmap(NULL, len, prot, flags, fd, off);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	munmap(p, len);
+	return 0;
+}
+
 static void check_mmap(void)
 {
-	void *p;
 	int fd;
-
-#define MMAP_ERR(len, prot, flags, off) \
-	((p = mmap(NULL, len, prot, flags, fd, off)) == MAP_FAILED ? -errno : \
-	 (munmap(p, len), 0))
 
 	fd = dev_setup("mmap", 0);
 	if (fd < 0)
 		return;
 	expect_err("mmap 2 pages -> EINVAL",
-		   MMAP_ERR(2 * page_size, PROT_WRITE, MAP_SHARED, 0), EINVAL);
+		   mmap_err(fd, 2 * page_size, PROT_WRITE, MAP_SHARED, 0), EINVAL);
 	expect_err("mmap MAP_PRIVATE -> EINVAL",
-		   MMAP_ERR(page_size, PROT_WRITE, MAP_PRIVATE, 0), EINVAL);
+		   mmap_err(fd, page_size, PROT_WRITE, MAP_PRIVATE, 0), EINVAL);
 	expect_err("mmap PROT_READ -> EINVAL",
-		   MMAP_ERR(page_size, PROT_READ | PROT_WRITE, MAP_SHARED, 0),
+		   mmap_err(fd, page_size, PROT_READ | PROT_WRITE, MAP_SHARED, 0),
 		   EINVAL);
 	expect_err("mmap doorbell vq 0 (sim has none) -> ENOTSUPP",
-		   MMAP_ERR(page_size, PROT_WRITE, MAP_SHARED, 0),
+		   mmap_err(fd, page_size, PROT_WRITE, MAP_SHARED, 0),
 		   VDPA_ENOTSUPP);
 	close(fd);
-#undef MMAP_ERR
 }
 
 /* ---- IOTLB write() ---- */
 
 static void check_iotlb_basic(void)
 {
+	alignas(8) uint8_t raw[256];
 	uint8_t *mem = anon(16 * 4096);
-	uint8_t raw[256] __attribute__((aligned(8)));
 	struct vhost_msg_v2 *m = (void *)raw;
 	struct vhost_iotlb_msg v1;
 	uint32_t hdr[2];

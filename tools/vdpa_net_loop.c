@@ -563,16 +563,17 @@ static void print_stats(struct loop *l)
 {
 	struct stats *s = &l->st;
 
-	printf("stats tx_packets %llu tx_bytes %llu rx_packets %llu rx_bytes %llu foreign_packets %llu foreign_bytes %llu cvq_requests %llu cvq_ok %llu cvq_err %llu errors %llu\n",
-	       (unsigned long long)s->tx_packets,
-	       (unsigned long long)s->tx_bytes,
-	       (unsigned long long)s->rx_packets,
-	       (unsigned long long)s->rx_bytes,
-	       (unsigned long long)s->foreign_sent,
-	       (unsigned long long)s->foreign_bytes,
-	       (unsigned long long)s->cvq_requests,
-	       (unsigned long long)s->cvq_ok, (unsigned long long)s->cvq_err,
-	       (unsigned long long)s->errors);
+	fprintf(stdout,
+		"stats tx_packets %llu tx_bytes %llu rx_packets %llu rx_bytes %llu foreign_packets %llu foreign_bytes %llu cvq_requests %llu cvq_ok %llu cvq_err %llu errors %llu\n",
+		(unsigned long long)s->tx_packets,
+		(unsigned long long)s->tx_bytes,
+		(unsigned long long)s->rx_packets,
+		(unsigned long long)s->rx_bytes,
+		(unsigned long long)s->foreign_sent,
+		(unsigned long long)s->foreign_bytes,
+		(unsigned long long)s->cvq_requests,
+		(unsigned long long)s->cvq_ok, (unsigned long long)s->cvq_err,
+		(unsigned long long)s->errors);
 	fflush(stdout);
 }
 
@@ -1480,16 +1481,19 @@ static int run_stress(struct opts *o)
 	deadline = vdpa_now_ns() + (uint64_t)o->timeout_ms * 1000000;
 	while (l.exp_head != l.exp_tail || tx_done != l.st.tx_packets) {
 		if (vdpa_now_ns() > deadline) {
-			err_msg("timeout draining: %u frames due back, %llu TX chains not completed",
-				l.exp_head - l.exp_tail,
-				(unsigned long long)(l.st.tx_packets - tx_done));
 			ret = -ETIMEDOUT;
-			goto out;
+			break;
 		}
 		vdpa_vq_wait(&l.d.vq[RXQ], 10);
 		ret = reap(&l, &tx_done, &rx_done, true);
 		if (ret)
 			goto out;
+	}
+	if (ret) {
+		err_msg("timeout draining: %u frames due back, %llu TX chains not completed",
+			l.exp_head - l.exp_tail,
+			(unsigned long long)(l.st.tx_packets - tx_done));
+		goto out;
 	}
 	if (vdpa_vq_wait(&l.d.vq[RXQ], 100) > 0 &&
 	    vdpa_vq_get_used(&l.d.vq[RXQ], &u) > 0) {
@@ -1501,10 +1505,11 @@ out:
 	if (watching) {
 		__atomic_store_n(&w.stop, 1, __ATOMIC_RELEASE);
 		pthread_join(th, NULL);
-		printf("stress: %.1f s, %u frames sent, %u received, %u TX completions; watcher: %llu used idx reads, %llu out of [last seen, avail]\n",
-		       (vdpa_now_ns() - t0) / 1e9, seq, rx_done, tx_done,
-		       (unsigned long long)w.reads,
-		       (unsigned long long)w.bad);
+		fprintf(stdout,
+			"stress: %.1f s, %u frames sent, %u received, %u TX completions; watcher: %llu used idx reads, %llu out of [last seen, avail]\n",
+			(vdpa_now_ns() - t0) / 1e9, seq, rx_done, tx_done,
+			(unsigned long long)w.reads,
+			(unsigned long long)w.bad);
 		for (i = 0; i < w.bad && i < 3; i++)
 			err_msg("watcher: %s", w.first[i]);
 		if (w.bad)
@@ -1529,7 +1534,8 @@ out:
 	if (ret) {
 		fail = 1;
 		if (ret == -EPROTO)
-			stress_ring_state(&l, "a used index moved by more than the queue size, or a used id is out of range");
+			stress_ring_state(&l,
+					  "a used index moved by more than the queue size, or a used id is out of range");
 		else
 			stress_ring_state(&l, strerror(-ret));
 	}

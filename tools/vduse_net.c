@@ -664,9 +664,10 @@ int main(int argc, char **argv)
 			rx_wait = !serve_rx();
 	}
 
-	printf("%s: tx %llu frames %llu bytes, rx %llu frames %llu bytes, rx dropped %llu, bad chains %llu, tap errors %llu\n",
-	       prog, st.tx_frames, st.tx_bytes, st.rx_frames, st.rx_bytes,
-	       st.rx_dropped, st.bad_chains, st.tap_errors);
+	fprintf(stdout,
+		"%s: tx %llu frames %llu bytes, rx %llu frames %llu bytes, rx dropped %llu, bad chains %llu, tap errors %llu\n",
+		prog, st.tx_frames, st.tx_bytes, st.rx_frames, st.rx_bytes,
+		st.rx_dropped, st.bad_chains, st.tap_errors);
 	fflush(stdout);
 	destroy_device(ctl, name);
 	close(tapfd);

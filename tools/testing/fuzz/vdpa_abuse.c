@@ -58,7 +58,8 @@
 
 #define PAGE		4096UL
 #define MEM_IOVA	0x100000ULL
-#define MEM_LEN		(1UL << 20)
+#define MEM_LEN		0x100000UL
+#define MEM_MID		(MEM_IOVA + 0x80000)	/* a mapped buffer, half way in */
 #define EXTRA_IOVA	0x40000000ULL
 #define NET_HDR		12
 
@@ -116,7 +117,6 @@ static int read_u64_file(const char *dir, const char *name, uint64_t *v)
 	fclose(f);
 	return ok ? 0 : -EINVAL;
 }
-
 
 static void knob(const char *dir, const char *name, unsigned int v)
 {
@@ -335,11 +335,11 @@ static int cmd_ringerr(const char *node, const char *dbg)
 		bool counted;	/* a ring error, not just a failed copy */
 	} bad[] = {
 		{ "unmapped buffer", 0xdead0000ULL, 64, 0, 0, 1, false },
-		{ "descriptor loop", MEM_IOVA + 0x80000, 64, VRING_DESC_F_NEXT, 5, 1, true },
-		{ "next out of range", MEM_IOVA + 0x80000, 64, VRING_DESC_F_NEXT, 1000, 1, true },
-		{ "avail index jump", MEM_IOVA + 0x80000, 64, 0, 0, 200, true },
+		{ "descriptor loop", MEM_MID, 64, VRING_DESC_F_NEXT, 5, 1, true },
+		{ "next out of range", MEM_MID, 64, VRING_DESC_F_NEXT, 1000, 1, true },
+		{ "avail index jump", MEM_MID, 64, 0, 0, 200, true },
 		{ "indirect table unmapped", 0xbeef000ULL, 160, VRING_DESC_F_INDIRECT, 0, 1, true },
-		{ "indirect bad length", MEM_IOVA + 0x80000, 15, VRING_DESC_F_INDIRECT, 0, 1, true },
+		{ "indirect bad length", MEM_MID, 15, VRING_DESC_F_INDIRECT, 0, 1, true },
 	};
 	struct vdpa_dev d;
 	uint64_t before, after, t0;
@@ -544,8 +544,8 @@ static void open_batching(struct vdpa_dev *d, const char *node)
 		ret = vdpa_set_owner(d);
 	if (!ret)
 		ret = vdpa_set_backend_features(d,
-			VDPA_BIT(VHOST_BACKEND_F_IOTLB_MSG_V2) |
-			VDPA_BIT(VHOST_BACKEND_F_IOTLB_BATCH));
+						VDPA_BIT(VHOST_BACKEND_F_IOTLB_MSG_V2) |
+						VDPA_BIT(VHOST_BACKEND_F_IOTLB_BATCH));
 	if (ret)
 		die("open: %s", strerror(-ret));
 }
@@ -879,10 +879,10 @@ static void *race_kicks(void *arg)
 
 static int cmd_race(const char *node, unsigned int iters)
 {
+	void *(*fn[3])(void *) = { race_ioctls, race_iotlb, race_kicks };
 	struct race r[3];
 	pthread_t tid[3];
 	struct vdpa_dev d;
-	void *(*fn[3])(void *) = { race_ioctls, race_iotlb, race_kicks };
 	uint8_t *extra = anon(256 * PAGE);
 	uint64_t t0 = fz_now_ms();
 	int i, ret;

@@ -648,8 +648,8 @@ static void fill_ioctl_arg(struct fz_rng *r, enum argk kind, uint8_t *arg,
 
 static int op_ioctl(struct thread *t)
 {
-	struct fz_rng *r = &t->rng;
 	static __thread uint8_t arg[8192] __aligned(64);
+	struct fz_rng *r = &t->rng;
 	struct slot *s = pick_slot(r);
 	unsigned int k = fz_below(r, ARRAY_SIZE(ioctls));
 	unsigned long cmd = ioctls[k].cmd;
@@ -1047,7 +1047,8 @@ static int op_rlimit(struct thread *t)
 				    RLIM_INFINITY };
 	struct rlimit rl;
 
-	rl.rlim_cur = rl.rlim_max = v[fz_below(&t->rng, 6)];
+	rl.rlim_cur = v[fz_below(&t->rng, 6)];
+	rl.rlim_max = rl.rlim_cur;
 	note(t, "rlimit memlock %lu", (unsigned long)rl.rlim_cur);
 	if (rl.rlim_cur == RLIM_INFINITY)
 		atomic_store(&limit_inf, true);
@@ -1056,12 +1057,11 @@ static int op_rlimit(struct thread *t)
 	return setrlimit(RLIMIT_MEMLOCK, &rl) ? -errno : 0;
 }
 
-
 static const char *const knobs[] = {
 	"fail_map", "fail_config_write", "stall", "drop_used", "corrupt_used",
 };
 
-#define NKNOBS	(sizeof(knobs) / sizeof(knobs[0]))
+#define NKNOBS	ARRAY_SIZE(knobs)
 
 static void knob_path(const struct slot *s, const char *knob, char *path,
 		      size_t len)
@@ -1240,12 +1240,14 @@ static void check_world(uint64_t n)
 	uint64_t limit = atomic_load(&limit_max);
 
 	if (pinned != charged) {
-		fz_say("fuzz: FAIL: invariant at op %" PRIu64 ": %lld pages pinned, %lld charged (VmPin)\n",
+		fz_say("fuzz: FAIL: invariant at op %" PRIu64
+		       ": %lld pages pinned, %lld charged (VmPin)\n",
 		       n, pinned, charged);
 		atomic_fetch_add(&violations, 1);
 	}
 	if (!atomic_load(&limit_inf) && charged * (long long)PAGE > (long long)limit) {
-		fz_say("fuzz: FAIL: invariant at op %" PRIu64 ": %lld pages charged, over every RLIMIT_MEMLOCK set (%" PRIu64 " bytes)\n",
+		fz_say("fuzz: FAIL: invariant at op %" PRIu64
+		       ": %lld pages charged, over every RLIMIT_MEMLOCK set (%" PRIu64 " bytes)\n",
 		       n, charged, limit);
 		atomic_fetch_add(&violations, 1);
 	}
@@ -1512,7 +1514,8 @@ int main(int argc, char **argv)
 		       (uint64_t)atomic_load(&op_runs[i]),
 		       (uint64_t)atomic_load(&op_ok[i]));
 	fz_say("\n");
-	fz_say("fuzz: done seed %" PRIu64 " ops %" PRIu64 " threads %u in %.1fs%s, %u invariant violations\n",
+	fz_say("fuzz: done seed %" PRIu64 " ops %" PRIu64
+	       " threads %u in %.1fs%s, %u invariant violations\n",
 	       seed, total, nthreads, (fz_now_ms() - start) / 1000.0,
 	       total < nops ? " (time limit)" : "",
 	       (unsigned int)atomic_load(&violations));

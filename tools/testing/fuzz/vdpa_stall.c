@@ -108,7 +108,7 @@ static void reply(uint64_t unique, int error, const void *arg, size_t len)
 		memcpy(buf + sizeof(out), arg, len);
 	/* ENOENT: the request was interrupted meanwhile; fine. */
 	if (write(fuse_fd, buf, out.len) < 0 && errno != ENOENT)
-		fprintf(stderr, "vdpa-stall: reply: %s\n", strerror(errno));
+		fprintf(stderr, "vdpa-stall: %s: %s\n", __func__, strerror(errno));
 }
 
 /*
@@ -220,6 +220,7 @@ static void handle(const struct fuse_in_header *in, const void *arg)
 		/* no answer expected */
 		break;
 	default:
+		/* FUSE's "not implemented": the kernel may stop asking */
 		reply(in->unique, -ENOSYS, NULL, 0);
 		break;
 	}

@@ -81,11 +81,13 @@ enum {
 	C_READS, C_READ_OK, C_READ_ERR, C_MAPS, C_DESTROY_OK, C_RESTART,
 	C_NR
 };
+
 static const char *const cnames[C_NR] = {
 	"ops", "sessions", "blk", "net", "badcfg", "reqs", "good", "garbage",
 	"late", "ignored", "died", "add", "add_ok", "del", "del_ok",
 	"reads", "read_ok", "read_err", "maps", "destroy_ok", "restart",
 };
+
 static atomic_ulong cnt[C_NR];
 
 static void violation(const char *fmt, ...) __printf(1, 2);
@@ -407,7 +409,8 @@ static bool job_wait(struct session *s, struct job *j)
 			break;
 		sleep_ms(20);
 	}
-	violation("%s: %s still blocked %" PRIu64 " ms after the daemon died (bound %" PRIu64 " ms); its stack:",
+	violation("%s: %s still blocked %" PRIu64
+		  " ms after the daemon died (bound %" PRIu64 " ms); its stack:",
 		  s->name, j->what, fz_now_ms() - s->dead_at, bound_ms());
 	dump_stack(j->tid);
 	hung = true;
@@ -517,8 +520,9 @@ static void *reader_main(void *arg)
 		goto out;
 	while (!atomic_load(&s->rstop)) {
 		if (fd < 0) {
-			if (disk_of(s->name, dev, sizeof(dev)) ||
-			    (fd = open(dev, O_RDONLY | O_DIRECT | O_CLOEXEC)) < 0) {
+			if (!disk_of(s->name, dev, sizeof(dev)))
+				fd = open(dev, O_RDONLY | O_DIRECT | O_CLOEXEC);
+			if (fd < 0) {
 				sleep_ms(50);
 				continue;
 			}
@@ -625,10 +629,19 @@ static const char *invalid_config(struct fz_rng *r, struct cfgbuf *b)
 		return "reserved";
 	case 1:
 		switch (fz_below(r, 4)) {
-		case 0: b->c.name[0] = 0; break;
-		case 1: b->c.name[1] = '/'; break;
-		case 2: memset(b->c.name, 'n', 64); b->c.name[64] = 0; break;
-		default: memset(b->c.name, 'x', sizeof(b->c.name)); break;
+		case 0:
+			b->c.name[0] = 0;
+			break;
+		case 1:
+			b->c.name[1] = '/';
+			break;
+		case 2:
+			memset(b->c.name, 'n', 64);
+			b->c.name[64] = 0;
+			break;
+		default:
+			memset(b->c.name, 'x', sizeof(b->c.name));
+			break;
 		}
 		return "name";
 	case 2:
@@ -707,14 +720,19 @@ static int destroy(int ctl, const char *name)
 
 /* ---- operations on the node ---- */
 
+/*
+ * The mapped pages are shared with the kernel: access them with relaxed
+ * atomics, so that each touch is one real load or store of the byte.
+ */
 static void unmap_one(struct session *s, unsigned int i, bool touch)
 {
-	volatile uint8_t *p = s->map[i];
+	uint8_t *p = s->map[i];
 
 	if (!p)
 		return;
 	if (touch)
-		(void)p[fz_below(&s->rng, s->map_len[i])];
+		(void)__atomic_load_n(&p[fz_below(&s->rng, s->map_len[i])],
+				      __ATOMIC_RELAXED);
 	munmap(s->map[i], s->map_len[i]);
 	close(s->map_fd[i]);
 	s->map[i] = NULL;
@@ -725,7 +743,7 @@ static void op_get_fd(struct session *s, int fd)
 	struct fz_rng *r = &s->rng;
 	struct vduse_iotlb_entry e = { 0 };
 	unsigned int i, k;
-	volatile uint8_t *p;
+	uint8_t *p;
 	size_t len;
 	int mfd;
 
@@ -755,12 +773,12 @@ static void op_get_fd(struct session *s, int fd)
 		size_t off = fz_below(r, len);
 
 		if (fz_chance(r, 5))
-			p[off] = fz_rand(r);
+			__atomic_store_n(&p[off], fz_rand(r), __ATOMIC_RELAXED);
 		else
-			(void)p[off];
+			(void)__atomic_load_n(&p[off], __ATOMIC_RELAXED);
 	}
 	s->map_fd[i] = mfd;
-	s->map[i] = (void *)p;
+	s->map[i] = p;
 	s->map_len[i] = len;
 	if (fz_chance(r, 50))
 		unmap_one(s, i, true);
@@ -1127,14 +1145,29 @@ int main(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "s:n:T:m:L:S:vh")) != -1) {
 		switch (c) {
-		case 's': seed = strtoull(optarg, NULL, 0); break;
-		case 'n': nops = strtoull(optarg, NULL, 0); break;
-		case 'T': deadline_ms = strtoull(optarg, NULL, 0) * 1000; break;
-		case 'm': msg_timeout = strtoul(optarg, NULL, 0); break;
-		case 'L': life_ms = strtoul(optarg, NULL, 0); break;
-		case 'S': slack_ms = strtoul(optarg, NULL, 0); break;
-		case 'v': verbose = true; break;
-		default: usage(argv[0]);
+		case 's':
+			seed = strtoull(optarg, NULL, 0);
+			break;
+		case 'n':
+			nops = strtoull(optarg, NULL, 0);
+			break;
+		case 'T':
+			deadline_ms = strtoull(optarg, NULL, 0) * 1000;
+			break;
+		case 'm':
+			msg_timeout = strtoul(optarg, NULL, 0);
+			break;
+		case 'L':
+			life_ms = strtoul(optarg, NULL, 0);
+			break;
+		case 'S':
+			slack_ms = strtoul(optarg, NULL, 0);
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		default:
+			usage(argv[0]);
 		}
 	}
 	if (optind != argc || !msg_timeout)
@@ -1165,7 +1198,8 @@ int main(int argc, char **argv)
 	if (fz_write_file(TIMEOUT_PARAM, val))
 		fz_say("vduse-fuzz: cannot set msg_timeout: the bounds use %u s anyway\n",
 		       msg_timeout);
-	fz_say("vduse-fuzz: seed %" PRIu64 " ops %" PRIu64 " msg_timeout %u s, daemon life <= %u ms, bound %" PRIu64 " ms\n",
+	fz_say("vduse-fuzz: seed %" PRIu64 " ops %" PRIu64
+	       " msg_timeout %u s, daemon life <= %u ms, bound %" PRIu64 " ms\n",
 	       seed, nops, msg_timeout, life_ms, bound_ms());
 	fz_kmsg("vduse-fuzz: start seed %" PRIu64 " ops %" PRIu64 "\n", seed, nops);
 

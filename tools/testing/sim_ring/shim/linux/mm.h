@@ -3,9 +3,10 @@
 #define _SHIM_LINUX_MM_H
 
 #include <stdbool.h>
+#include <linux/bits.h>
 
 #define PAGE_SHIFT 12
-#define PAGE_SIZE (1UL << PAGE_SHIFT)
+#define PAGE_SIZE BIT(PAGE_SHIFT)
 #define offset_in_page(p) ((unsigned long)(p) & (PAGE_SIZE - 1))
 
 /* A page frame of the harness's "physical memory". */
