@@ -71,6 +71,22 @@ bool fz_chance(struct fz_rng *r, unsigned int pct)
 	return fz_below(r, 100) < pct;
 }
 
+bool fz_run_opt(int c, const char *arg, struct fz_run_opts *o)
+{
+	switch (c) {
+	case 's':
+		o->seed = strtoull(arg, NULL, 0);
+		return true;
+	case 'n':
+		o->nops = strtoull(arg, NULL, 0);
+		return true;
+	case 'T':
+		o->deadline_ms = strtoull(arg, NULL, 0) * 1000;
+		return true;
+	}
+	return false;
+}
+
 uint64_t fz_boundary64(struct fz_rng *r)
 {
 	static const uint64_t fixed[] = {

@@ -27,6 +27,20 @@
 #define __aligned(x)		__attribute__((aligned(x)))
 #endif
 
+/* ---- command line ---- */
+/* The options every fuzzer of this directory takes. */
+struct fz_run_opts {
+	uint64_t seed;		/* -s: the PRNG seed */
+	uint64_t nops;		/* -n: how many operations */
+	uint64_t deadline_ms;	/* -T: seconds of work at most (0: no limit) */
+};
+
+/*
+ * Take getopt's option @c (argument @arg) if it is one of struct
+ * fz_run_opts'; false for any other.
+ */
+bool fz_run_opt(int c, const char *arg, struct fz_run_opts *o);
+
 /* ---- PRNG (splitmix64 seeding an xoshiro256**) ---- */
 struct fz_rng {
 	uint64_t s[4];

@@ -1419,6 +1419,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
+	struct fz_run_opts run = { seed, nops, deadline_ms };
 	struct thread *threads;
 	struct fz_nl nl;
 	long long pinned_before;
@@ -1428,25 +1429,20 @@ int main(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "s:n:j:T:vh")) != -1) {
 		switch (c) {
-		case 's':
-			seed = strtoull(optarg, NULL, 0);
-			break;
-		case 'n':
-			nops = strtoull(optarg, NULL, 0);
-			break;
 		case 'j':
 			nthreads = strtoul(optarg, NULL, 0);
-			break;
-		case 'T':
-			deadline_ms = strtoull(optarg, NULL, 0) * 1000;
 			break;
 		case 'v':
 			verbose = 1;
 			break;
 		default:
-			usage();
+			if (!fz_run_opt(c, optarg, &run))
+				usage();
 		}
 	}
+	seed = run.seed;
+	nops = run.nops;
+	deadline_ms = run.deadline_ms;
 	if (!nthreads || nthreads > 16)
 		usage();
 	/* Same addresses every run: a seed replays with the same uaddrs. */

@@ -1136,6 +1136,7 @@ static void usage(const char *prog)
 
 int main(int argc, char **argv)
 {
+	struct fz_run_opts run = { seed, nops, deadline_ms };
 	char old_timeout[32] = "", val[32];
 	uint64_t t0, budget;
 	struct fz_rng top;
@@ -1145,15 +1146,6 @@ int main(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "s:n:T:m:L:S:vh")) != -1) {
 		switch (c) {
-		case 's':
-			seed = strtoull(optarg, NULL, 0);
-			break;
-		case 'n':
-			nops = strtoull(optarg, NULL, 0);
-			break;
-		case 'T':
-			deadline_ms = strtoull(optarg, NULL, 0) * 1000;
-			break;
 		case 'm':
 			msg_timeout = strtoul(optarg, NULL, 0);
 			break;
@@ -1167,9 +1159,13 @@ int main(int argc, char **argv)
 			verbose = true;
 			break;
 		default:
-			usage(argv[0]);
+			if (!fz_run_opt(c, optarg, &run))
+				usage(argv[0]);
 		}
 	}
+	seed = run.seed;
+	nops = run.nops;
+	deadline_ms = run.deadline_ms;
 	if (optind != argc || !msg_timeout)
 		usage(argv[0]);
 	signal(SIGPIPE, SIG_IGN);
