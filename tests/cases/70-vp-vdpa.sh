@@ -389,7 +389,7 @@ vp_listening() {
 # virtio_vdpa: the kernel's virtio_net on the vdpa device pings the peer,
 # and 4 MiB sent over TCP arrive intact.
 test_virtio_vdpa_tcp() {
-	local dev pid sum
+	local dev
 
 	have_module virtio_vdpa || skip "virtio_vdpa is not built"
 	vp_setup
@@ -401,18 +401,27 @@ test_virtio_vdpa_tcp() {
 	ip link set "$dev" up
 	busybox ping -c 3 -W 10 "$VP_PEER_IP" >/dev/null ||
 		fail "virtio_net over vp_vdpa cannot ping the peer"
-	head -c 4M /dev/urandom >data
-	ip netns exec "$VP_NS" busybox nc -l -p 7070 >recv &
+	vp_tcp_check "$VP_NS" "$VP_PEER_IP" 7070 4M
+}
+
+# vp_tcp_check NS IP PORT SIZE: SIZE random bytes over TCP to a listener
+# on IP:PORT in network namespace NS, compared by sha256.
+vp_tcp_check() {
+	local ns=$1 ip=$2 port=$3 pid sum
+
+	head -c "$4" /dev/urandom >data
+	ip netns exec "$ns" busybox nc -l -p "$port" >recv &
 	pid=$!
 	# a loaded host may take longer than a second to start the listener
-	wait_for 30 vp_listening 7070 || fail "the peer's nc never listened"
-	exec 3<>"/dev/tcp/$VP_PEER_IP/7070"
+	wait_for 30 vp_listening "$port" "$ns" ||
+		fail "the peer's nc never listened" || return 1
+	exec 3<>"/dev/tcp/$ip/$port"
 	cat data >&3
 	exec 3>&-
 	wait_for 60 vp_exited "$pid"
 	wait "$pid" || true
 	sum=$(sha256sum <data)
-	expect_eq "$(sha256sum <recv)" "$sum" "sha256 of what the peer received"
+	expect_eq "$(sha256sum <recv)" "$sum" "sha256 of what $ns received"
 }
 
 vp_packed_restore() {
@@ -434,13 +443,11 @@ vp_vdpa_dev_virtio() {
 
 # The netdev of vp_vdpa's vdpa device $1 (virtio_vdpa's virtio_net).
 vp_vdpa_dev_netdev() {
-	local v d
+	local v
 
 	v=$(vp_vdpa_dev_virtio "$1") || return 1
-	for d in "$v"/net/*; do
-		[ -e "$d" ] && printf '%s\n' "${d##*/}" && return 0
-	done
-	return 1
+	set -- "$v"/net/*
+	[ -e "$1" ] && printf '%s\n' "${1##*/}"
 }
 
 # Bit $2 of the features virtio_vdpa's driver accepted on vdpa device $1
@@ -457,7 +464,7 @@ vp_vdpa_dev_feature() {
 # virtio_vdpa's virtio_net accepts it and runs packed rings on the
 # function's queues; ping and 1 MiB over TCP to NIC d, byte for byte.
 test_packed_virtio_vdpa() {
-	local dev peer pid sum
+	local dev peer
 
 	have_module virtio_vdpa || skip "virtio_vdpa is not built"
 	[ -e "$VP_PCI/devices/$VP_C" ] && [ -e "$VP_PCI/devices/$VP_D" ] ||
@@ -485,18 +492,7 @@ test_packed_virtio_vdpa() {
 	ip link set "$dev" up
 	busybox ping -c 3 -W 10 "$VP_D_PEER_IP" >/dev/null ||
 		fail "virtio_net over vp_vdpa (packed) cannot ping NIC d"
-	head -c 1M /dev/urandom >data
-	ip netns exec "$VP_NS_D" busybox nc -l -p 7071 >recv &
-	pid=$!
-	wait_for 30 vp_listening 7071 "$VP_NS_D" ||
-		fail "the peer's nc never listened"
-	exec 3<>"/dev/tcp/$VP_D_PEER_IP/7071"
-	cat data >&3
-	exec 3>&-
-	wait_for 60 vp_exited "$pid"
-	wait "$pid" || true
-	sum=$(sha256sum <data)
-	expect_eq "$(sha256sum <recv)" "$sum" "sha256 of what NIC d received"
+	vp_tcp_check "$VP_NS_D" "$VP_D_PEER_IP" 7071 1M
 	vdpa dev del vpc0
 }
 
