@@ -12,7 +12,6 @@ VP_B=0000:00:11.0
 # peer (tests/lib/vm-devices.sh)
 VP_C=0000:81:00.0
 VP_D=0000:00:12.0
-VP_D_MAC=52:54:00:76:70:0d
 VP_NS_D=vp-peer-d
 VP_D_PEER_IP=10.76.71.2
 VP_D_OUR_IP=10.76.71.1
