@@ -65,10 +65,36 @@ test_lockdep() {
 		fail "lockdep turned itself off (see the kernel log)"
 }
 
+# kmemleak_ours: kmemleak's report on stdin without the objects of a known
+# leak of the driver core of Debian's 6.1.192, not ours: when a sysfs
+# bind or drivers_probe races device_add() (the fuzzer's rebind does),
+# __driver_probe_device() refuses with dev_err_probe(-EPROBE_DEFER,
+# "Device not ready to probe"), whose reason string nothing frees (the
+# device is not on the deferred list, and device_release() does not free
+# it).  Such an object is dropped only if its backtrace names
+# device_set_deferred_probe_reason and its bytes say "ready to probe".
+kmemleak_ours() {
+	awk '
+		function flush() {
+			if (blk != "" && !(blk ~ /device_set_deferred_probe_reason/ &&
+			    blk ~ /ready to probe/))
+				printf "%s", blk
+			else if (blk != "")
+				known++
+			blk = ""
+		}
+		/^unreferenced object/ { flush() }
+		{ blk = blk $0 "\n" }
+		END { flush(); if (known) printf "# %d known driver-core leak(s) left out\n", known > "/dev/stderr" }
+	'
+}
+
 # Two scans (objects younger than 5 s are not reported yet), then the
-# report must be empty.
+# report must be empty but for the known driver-core leak above.  This
+# test is the judge of leaks: the host's kernel-log check ignores
+# kmemleak's "suspected" line when it passed.
 test_kmemleak() {
-	local km=/sys/kernel/debug/kmemleak report
+	local km=/sys/kernel/debug/kmemleak report ours
 
 	[ -w $km ] || skip "no kmemleak in this kernel"
 	sleep 5
@@ -76,8 +102,12 @@ test_kmemleak() {
 	sleep 1
 	echo scan >$km
 	report=$(cat $km)
-	[ -z "$report" ] || {
-		printf '%s\n' "$report" | head -n 200
-		fail "kmemleak: $(printf '%s\n' "$report" | grep -c '^unreferenced object') unreferenced objects"
+	[ -n "$report" ] || return 0
+	ours=$(printf '%s\n' "$report" | kmemleak_ours)
+	[ -z "$ours" ] || {
+		printf '%s\n' "$ours" | head -n 200
+		fail "kmemleak: $(printf '%s\n' "$ours" | grep -c '^unreferenced object') unreferenced objects"
 	}
+	printf '%s\n' "$report" | head -n 60
+	log "kmemleak: only the known driver-core leak of device_set_deferred_probe_reason (not ours)"
 }
