@@ -20,7 +20,9 @@
 #          vdpa1 with x-svq=on (shadow virtqueues, QEMU's live migration
 #          path), vdpa2 created with max_vqp 2 and used with mq=on on 2
 #          vCPUs; the NICs run their traffic at the same time
-#   reuse  a second QEMU on vdpa0 after run1's QEMU exited and reset it;
+#   reuse  a second QEMU on vdpa0 after run1's QEMU exited and reset it,
+#          this one with packed=on: vdpa0 offers RING_PACKED, which run1's
+#          QEMU (packed=off, its default) left out and this guest takes;
 #          then `vdpa dev del vdpa0` while that QEMU runs
 # and one more boot for live migration:
 #   src/dst  a guest on vdpa1 with x-svq=on migrates (QMP migrate over a
@@ -32,13 +34,16 @@
 # read by the runner
 # shellcheck disable=SC2034
 TIMEOUT_plain_svq_mq_then_reuse_and_del=2400
+. "$VDPA_TREE/tests/helpers/mgmt-lib.sh"	# net_packed_add, negotiated_has
 TIMEOUT_svq_live_migration=1800
 
 NQ_FOREIGN=02:00:00:00:00:99
 NQ_COUNT=20			# broadcast ARP requests per phase
 NQ_BOOT_SECS=900		# boot to "ready" (load makes it vary a lot)
 # per device: `vdpa dev add ... mac`, QEMU's -device mac= (overwrites the
-# former), extra vdpa dev add, -netdev and -device options
+# former), extra vdpa dev add, -netdev and -device options, and whether
+# the device offers RING_PACKED (created through vdpa_nl then: iproute2
+# 6.1 cannot set device_features)
 # Device 3 is the migration's destination: created by that test only, with
 # the source's (vdpa1's) QEMU options, so the guest sees the same NIC.
 NQ_DEVS=(vdpa0 vdpa1 vdpa2 vdpa3)
@@ -47,6 +52,7 @@ NQ_MAC=(52:54:00:12:34:57 52:54:00:12:35:57 52:54:00:12:36:57 52:54:00:12:35:57)
 NQ_ADD=("" "" "max_vqp 2" "")
 NQ_NOPTS=("" ",x-svq=on" "" ",x-svq=on")
 NQ_DOPTS=("" "" ",mq=on,vectors=6" "")
+NQ_PACKED=(1 "" "" "")
 NQ_QIDX=("0 1" "0 1" "0 1 2 3 4" "0 1")
 NQ_SETUP_DEVS=3			# nq_setup creates devices 0 .. 2
 NQ_ROUNDS=1			# the guest's traffic rounds (vt.rounds)
@@ -54,6 +60,11 @@ NQ_EXTRA=()			# more QEMU arguments for nq_start
 
 # nq_add I: create device I
 nq_add() {
+	if [ -n "${NQ_PACKED[$1]}" ]; then
+		net_packed_add "${NQ_DEVS[$1]}" "${NQ_DEV_MAC[$1]}" &&
+			wait_for 5 nq_cdev_exists "$1"
+		return
+	fi
 	# shellcheck disable=SC2086 # NQ_ADD holds several words
 	vdpa dev add name "${NQ_DEVS[$1]}" mgmtdev vdpasim_net \
 		mac "${NQ_DEV_MAC[$1]}" ${NQ_ADD[$1]} &&
@@ -312,6 +323,17 @@ nq_check_running() {
 		fail "$NQ_RUN: $dev: the device's MAC is not QEMU's ${NQ_MAC[$i]}"
 	[ -n "$(nq_iface "$i")" ] ||
 		fail "$NQ_RUN: the guest has no NIC with QEMU's MAC ${NQ_MAC[$i]}"
+	# a device offering RING_PACKED: the guest takes it with packed=on
+	# only (QEMU masks it otherwise)
+	if [ -n "${NQ_PACKED[$i]}" ]; then
+		if [ "${NQ_DOPTS[$i]}" != "${NQ_DOPTS[$i]#*packed=on}" ]; then
+			grep -q "negotiated_features.* RING_PACKED" <<<"$cfg" ||
+				fail "$NQ_RUN: $dev: RING_PACKED not negotiated with packed=on"
+		else
+			! grep -q "negotiated_features.* RING_PACKED" <<<"$cfg" ||
+				fail "$NQ_RUN: $dev: RING_PACKED negotiated without packed=on"
+		fi
+	fi
 	if [ "${NQ_DOPTS[$i]}" != "${NQ_DOPTS[$i]#*mq=on}" ]; then
 		grep -q "max_vq_pairs 2" <<<"$cfg" || fail "$NQ_RUN: $dev: no max_vq_pairs 2"
 		grep -q "negotiated_features.* MQ" <<<"$cfg" ||
@@ -446,9 +468,10 @@ test_plain_svq_mq_then_reuse_and_del() {
 			fail "run1: ${NQ_DEVS[$i]} was not reset: $cfg"
 	done
 
-	# the second QEMU on the same device
+	# the second QEMU on the same device, on packed virtqueues
 	cdev=$(nq_cdev 0)
 	nq_small
+	NQ_DOPTS[0]=",packed=on"
 	nq_start reuse 1 0
 	nq_run_traffic
 	nq_check_traffic 0
