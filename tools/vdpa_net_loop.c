@@ -87,6 +87,7 @@ struct opts {
 	bool hold;
 	bool pause;
 	bool dirty_log;
+	bool dirty_stop;
 	bool verbose;
 };
 
@@ -906,6 +907,74 @@ static int dirty_hostile(struct loop *l, uint32_t *seq)
 	return ret;
 }
 
+/* VHOST_GET_VRING_BASE of queue @q into @num; 0 or -errno. */
+static int dirty_base(struct vdpa_dev *d, unsigned int q, uint32_t *num)
+{
+	struct vhost_vring_state s = { .index = q };
+
+	if (ioctl(d->fd, VHOST_GET_VRING_BASE, &s))
+		return -errno;
+	*num = s.num;
+	return 0;
+}
+
+/*
+ * QEMU 7.2's stop for the last step of a migration: reset the running
+ * device with logging on and frames in flight, then read the queues'
+ * positions.  They must be the device's at the reset, which the guest
+ * resumes from on the destination: the used index it wrote (the simulator
+ * completes in order and holds nothing across a stop), not 0, the same on
+ * a second read; a base the client sets replaces them.
+ */
+static int dirty_stop(struct loop *l)
+{
+	static const unsigned int qs[] = { RXQ, TXQ };
+	struct vdpa_dev *d = &l->d;
+	struct vhost_vring_state set = { .index = TXQ, .num = 7 };
+	uint32_t base, again;
+	unsigned int i;
+	uint16_t used;
+	int ret;
+
+	ret = vdpa_reset(d);
+	if (!ret)
+		ret = vdpa_add_status(d, VIRTIO_CONFIG_S_ACKNOWLEDGE |
+				      VIRTIO_CONFIG_S_DRIVER);
+	if (ret) {
+		err_msg("reset with logging on: %s", strerror(-ret));
+		return ret;
+	}
+	for (i = 0; i < 2; i++) {
+		struct vdpa_vq *vq = &d->vq[qs[i]];
+
+		ret = dirty_base(d, qs[i], &base);
+		if (!ret)
+			ret = dirty_base(d, qs[i], &again);
+		if (ret) {
+			err_msg("GET_VRING_BASE %u after the reset: %s", qs[i],
+				strerror(-ret));
+			return ret;
+		}
+		used = __atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE);
+		printf("stop while logging: vq %u base %u used idx %u avail idx %u\n",
+		       qs[i], base, used, vq->avail_idx);
+		if (base != used || !base || again != base ||
+		    (uint16_t)(vq->avail_idx - base) > vq->num) {
+			err_msg("vq %u: base %u (again %u) after a logged reset, used idx %u, avail idx %u",
+				qs[i], base, again, used, vq->avail_idx);
+			return -EBADMSG;
+		}
+	}
+	if (ioctl(d->fd, VHOST_SET_VRING_BASE, &set) ||
+	    dirty_base(d, TXQ, &base) || base != set.num) {
+		err_msg("SET_VRING_BASE %u after the reset: read back %u", set.num,
+			base);
+		return -EBADMSG;
+	}
+	printf("stop while logging: positions kept, a set base replaces them\n");
+	return 0;
+}
+
 static int run_dirty(struct opts *o)
 {
 	struct loop l = { .o = o };
@@ -1015,7 +1084,10 @@ static int run_dirty(struct opts *o)
 	if (ret)
 		goto out;
 
-	/* close with logging on and frames in flight */
+	/*
+	 * close with logging on and frames in flight; with --dirty-stop,
+	 * reset first as QEMU 7.2 does
+	 */
 	base = (uintptr_t)log;
 	ret = ioctl(d->fd, VHOST_SET_LOG_BASE, &base) ? -errno : 0;
 	if (!ret)
@@ -1026,6 +1098,8 @@ static int run_dirty(struct opts *o)
 		for (i = 0; i < o->burst; i++)
 			post_frame(&l, seq++, o->sizes[0]);
 		vdpa_vq_kick(&d->vq[TXQ]);
+		if (o->dirty_stop)
+			ret = dirty_stop(&l);
 	}
 	if (!ret)
 		ok = 1;
@@ -1775,6 +1849,9 @@ static void usage(void)
 	       "                        watchpoint on each used idx (root)\n"
 	       "      --dirty-log       VHOST_F_LOG_ALL: check that exactly the\n"
 	       "                        pages the device wrote are logged\n"
+	       "      --dirty-stop      the same, ending as QEMU 7.2 stops a\n"
+	       "                        migrating device: reset, then the\n"
+	       "                        queues' positions\n"
 	       "      --hog S           load every CPU for S seconds (or until\n"
 	       "                        SIGTERM/SIGINT/SIGUSR1)\n"
 	       "  -v, --verbose\n", MIN_FRAME, MAX_FRAME);
@@ -1800,7 +1877,7 @@ int main(int argc, char **argv)
 {
 	enum { O_NOCVQ = 256, O_PAUSE, O_BENCH, O_BTIME, O_BMAP, O_BMSGS,
 	       O_HOLD, O_CYCLES, O_ROUNDS, O_PERSIST, O_STRESS, O_HOG, O_TRAP,
-	       O_DIRTY };
+	       O_DIRTY, O_DSTOP };
 	static const struct option lo[] = {
 		{ "dev", required_argument, NULL, 'd' },
 		{ "count", required_argument, NULL, 'n' },
@@ -1824,6 +1901,7 @@ int main(int argc, char **argv)
 		{ "hog", required_argument, NULL, O_HOG },
 		{ "trap-stores", no_argument, NULL, O_TRAP },
 		{ "dirty-log", no_argument, NULL, O_DIRTY },
+		{ "dirty-stop", no_argument, NULL, O_DSTOP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
@@ -1923,6 +2001,10 @@ int main(int argc, char **argv)
 			break;
 		case O_DIRTY:
 			o.dirty_log = true;
+			break;
+		case O_DSTOP:
+			o.dirty_log = true;
+			o.dirty_stop = true;
 			break;
 		case 'v':
 			o.verbose = true;
