@@ -54,6 +54,10 @@ struct vhost_vdpa_eventfd {
  * @desc_addr: descriptor area of the last accepted VHOST_SET_VRING_ADDR
  * @avail_addr: driver area of it
  * @used_addr: device area of it
+ * @saved_base: VHOST_GET_VRING_BASE's answer, kept at a reset while
+ *		logging, valid if @base_saved
+ * @base_saved: @saved_base is what VHOST_GET_VRING_BASE answers, until the
+ *		next VHOST_SET_VRING_BASE of this queue or DRIVER_OK
  *
  * Everything is protected by the device mutex, except that @call is also
  * read under RCU by the parent's callback, and @kick_wait is used by the
@@ -74,6 +78,8 @@ struct vhost_vdpa_vq {
 	u64 desc_addr;
 	u64 avail_addr;
 	u64 used_addr;
+	u32 saved_base;
+	bool base_saved;
 };
 
 /**
@@ -142,6 +148,8 @@ void vhost_vdpa_eventfd_put(struct vhost_vdpa_eventfd *efd);
 long vhost_vdpa_vring_ioctl(struct vhost_vdpa *v, unsigned int cmd,
 			    void __user *argp);
 void vhost_vdpa_vq_init(struct vhost_vdpa *v, u16 index);
+void vhost_vdpa_save_bases(struct vhost_vdpa *v);
+void vhost_vdpa_forget_bases(struct vhost_vdpa *v);
 void vhost_vdpa_vq_reinstall_cb(struct vhost_vdpa *v, u16 index);
 void vhost_vdpa_vq_cleanup(struct vhost_vdpa *v, u16 index);
 void vhost_vdpa_vq_stop_kick(struct vhost_vdpa *v, u16 index);

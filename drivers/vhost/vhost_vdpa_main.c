@@ -345,6 +345,29 @@ static void vhost_vdpa_after_reset(struct vhost_vdpa *v)
 	vhost_vdpa_dma_on_reset(v->dma, v->backend_features);
 }
 
+/*
+ * A reset of a running device while the client logs dirty pages is QEMU
+ * 7.2 stopping it for the last step of a migration.  Suspend the device so
+ * that its queues' positions are final (its last writes are in the log
+ * once suspend returns), and keep them for VHOST_GET_VRING_BASE, which
+ * QEMU sends after the reset.  A parent without suspend gives its
+ * positions as they are.
+ */
+static void vhost_vdpa_stop_for_migration(struct vhost_vdpa *v)
+{
+	const struct vdpa_config_ops *ops = v->vdpa->ops;
+	int ret;
+
+	if (ops->suspend && !v->suspended) {
+		ret = ops->suspend(v->vdpa);
+		if (ret)
+			dev_warn_ratelimited(&v->dev,
+					     "suspend before a logged reset failed (%d): queue positions may move\n",
+					     ret);
+	}
+	vhost_vdpa_save_bases(v);
+}
+
 static long vhost_vdpa_set_status(struct vhost_vdpa *v, u8 __user *argp)
 {
 	u8 status, old;
@@ -365,6 +388,8 @@ static long vhost_vdpa_set_status(struct vhost_vdpa *v, u8 __user *argp)
 			vhost_vdpa_unsetup_irq(v, i);
 
 	if (!status) {
+		if ((old & VIRTIO_CONFIG_S_DRIVER_OK) && v->log_all)
+			vhost_vdpa_stop_for_migration(v);
 		ret = vdpa_reset(v->vdpa);
 		if (ret) {
 			/* the parent may have dropped some of its tables */
@@ -380,9 +405,11 @@ static long vhost_vdpa_set_status(struct vhost_vdpa *v, u8 __user *argp)
 		return ret;
 
 	if ((status & VIRTIO_CONFIG_S_DRIVER_OK) &&
-	    !(old & VIRTIO_CONFIG_S_DRIVER_OK))
+	    !(old & VIRTIO_CONFIG_S_DRIVER_OK)) {
+		vhost_vdpa_forget_bases(v);
 		for (i = 0; i < v->nvqs; i++)
 			vhost_vdpa_setup_irq(v, i);
+	}
 	return 0;
 }
 

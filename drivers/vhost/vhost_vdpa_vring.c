@@ -403,6 +403,7 @@ static long vhost_vdpa_set_vring_base(struct vhost_vdpa *v, u16 idx,
 {
 	struct vdpa_vq_state state = {};
 	struct vhost_vring_state s;
+	int ret;
 
 	if (!vhost_vdpa_vq_changeable(v))
 		return -EINVAL;
@@ -419,15 +420,17 @@ static long vhost_vdpa_set_vring_base(struct vhost_vdpa *v, u16 idx,
 			return -EINVAL;
 		state.split.avail_index = s.num;
 	}
-	return v->vdpa->ops->set_vq_state(v->vdpa, idx, &state);
+	ret = v->vdpa->ops->set_vq_state(v->vdpa, idx, &state);
+	if (!ret)
+		v->vqs[idx].base_saved = false;
+	return ret;
 }
 
-static long vhost_vdpa_get_vring_base(struct vhost_vdpa *v, u16 idx,
-				      void __user *argp)
+/* The parent's position of queue @idx, in VHOST_GET_VRING_BASE's encoding. */
+static int vhost_vdpa_read_base(struct vhost_vdpa *v, u16 idx, u32 *num)
 {
 	const struct vdpa_config_ops *ops = v->vdpa->ops;
 	struct vdpa_vq_state state = {};
-	struct vhost_vring_state s;
 	int ret;
 
 	if (!ops->get_vq_state)
@@ -436,16 +439,62 @@ static long vhost_vdpa_get_vring_base(struct vhost_vdpa *v, u16 idx,
 	if (ret)
 		return ret;
 
-	s.index = idx;
 	if (vhost_vdpa_packed(v))
-		s.num = state.packed.last_avail_idx |
+		*num = state.packed.last_avail_idx |
 			(u32)state.packed.last_avail_counter << 15 |
 			(u32)state.packed.last_used_idx << 16 |
 			(u32)state.packed.last_used_counter << 31;
 	else
-		s.num = state.split.avail_index;
+		*num = state.split.avail_index;
+	return 0;
+}
 
+static long vhost_vdpa_get_vring_base(struct vhost_vdpa *v, u16 idx,
+				      void __user *argp)
+{
+	struct vhost_vdpa_vq *vq = &v->vqs[idx];
+	struct vhost_vring_state s = { .index = idx };
+	int ret;
+
+	if (vq->base_saved) {
+		s.num = vq->saved_base;
+	} else {
+		ret = vhost_vdpa_read_base(v, idx, &s.num);
+		if (ret)
+			return ret;
+	}
 	return copy_to_user(argp, &s, sizeof(s)) ? -EFAULT : 0;
+}
+
+/**
+ * vhost_vdpa_save_bases - keep every queue's position across a reset
+ * @v: the device, stopped (suspended, or its parent cannot suspend)
+ *
+ * QEMU 7.2 stops a vhost-vdpa device by resetting it and only then reads
+ * the queues' positions (VHOST_GET_VRING_BASE), which a reset device has
+ * lost.  For a migration (VHOST_F_LOG_ALL acked) those positions are the
+ * guest's state on the destination, so they are read before the reset and
+ * given to VHOST_GET_VRING_BASE until the client sets a base or starts the
+ * device again.
+ */
+void vhost_vdpa_save_bases(struct vhost_vdpa *v)
+{
+	struct vhost_vdpa_vq *vq;
+	u32 i;
+
+	for (i = 0; i < v->nvqs; i++) {
+		vq = &v->vqs[i];
+		vq->base_saved = !vhost_vdpa_read_base(v, i, &vq->saved_base);
+	}
+}
+
+/* The device runs again: the queues' positions are the parent's. */
+void vhost_vdpa_forget_bases(struct vhost_vdpa *v)
+{
+	u32 i;
+
+	for (i = 0; i < v->nvqs; i++)
+		v->vqs[i].base_saved = false;
 }
 
 static long vhost_vdpa_put_state(void __user *argp, u16 idx, u32 num)
@@ -593,6 +642,7 @@ void vhost_vdpa_vq_init(struct vhost_vdpa *v, u16 index)
 	vq->desc_addr = 0;
 	vq->avail_addr = 0;
 	vq->used_addr = 0;
+	vq->base_saved = false;
 }
 
 /**
