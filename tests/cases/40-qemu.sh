@@ -31,18 +31,18 @@
 #          counted on each device, the source device is reset and
 #          reusable, and every pin goes with the QEMU that held it
 # and one more for live migration without shadow virtqueues:
-#   src/dst  vhost_vdpa's dirty_log=Y offers VHOST_F_LOG_ALL: a plain
+#   src/dst  vhost_vdpa offers VHOST_F_LOG_ALL (dirty_log=Y): a plain
 #          vhost-vdpa NIC on vdpa4 migrates to vdpa5 with the simulator
 #          logging the pages it writes, the guest's traffic running while
 #          its memory is copied and it switches
-
-. "$VDPA_TREE/tests/helpers/mgmt-lib.sh"	# vdpa_nl, feature bits
 
 # read by the runner
 # shellcheck disable=SC2034
 TIMEOUT_plain_svq_mq_then_reuse_and_del=2400
 TIMEOUT_svq_live_migration=1800
 TIMEOUT_logged_live_migration=1800
+
+. "$VDPA_TREE/tests/helpers/mgmt-lib.sh"	# vdpa_nl, feature bits
 
 NQ_FOREIGN=02:00:00:00:00:99
 NQ_COUNT=20			# broadcast ARP requests per phase
@@ -53,23 +53,26 @@ NQ_BOOT_SECS=900		# boot to "ready" (load makes it vary a lot)
 # Device 0 offers RING_PACKED: QEMU leaves it out unless packed=on.
 # Device 3 is the migration's destination: created by that test only, with
 # the source's (vdpa1's) QEMU options, so the guest sees the same NIC.
-# Devices 4 and 5 are the logged migration's source and destination, with
-# no control vq: QEMU 7.2 shadows a CVQ and then blocks migration
-# ("Migration disabled: vhost-vdpa uses CVQ.") unless x-svq=on.
-NQ_DEVS=(vdpa0 vdpa1 vdpa2 vdpa3 vdpa4 vdpa5)
+# Devices 4 and 5 (split rings), 6 and 7 (packed=on) are the logged
+# migration's sources and destinations, with no control vq: QEMU 7.2
+# shadows a CVQ and then blocks migration ("Migration disabled: vhost-vdpa
+# uses CVQ.") unless x-svq=on.
+NQ_DEVS=(vdpa0 vdpa1 vdpa2 vdpa3 vdpa4 vdpa5 vdpa6 vdpa7)
 NQ_DEV_MAC=(52:54:00:12:34:56 52:54:00:12:35:56 52:54:00:12:36:56 52:54:00:12:37:56
-	    52:54:00:12:38:56 52:54:00:12:39:56)
+	    52:54:00:12:38:56 52:54:00:12:39:56 52:54:00:12:3a:56 52:54:00:12:3b:56)
 NQ_MAC=(52:54:00:12:34:57 52:54:00:12:35:57 52:54:00:12:36:57 52:54:00:12:35:57
-	52:54:00:12:38:57 52:54:00:12:38:57)
-NQ_ADD=("" "" "max_vqp 2" "" "" "")
-NQ_NOPTS=("" ",x-svq=on" "" ",x-svq=on" "" "")
-NQ_DOPTS=("" "" ",mq=on,vectors=6" "" "" "")
+	52:54:00:12:38:57 52:54:00:12:38:57 52:54:00:12:3a:57 52:54:00:12:3a:57)
+NQ_ADD=("" "" "max_vqp 2" "" "" "" "" "")
+NQ_NOPTS=("" ",x-svq=on" "" ",x-svq=on" "" "" "" "")
+NQ_DOPTS=("" "" ",mq=on,vectors=6" "" "" "" ",packed=on" ",packed=on")
 # device features for vdpa_nl (iproute2 6.1 cannot set them), or "" for
 # `vdpa dev add`'s defaults
 NQ_NOCVQ_FEATURES=$(printf '0x%x' $((F_MTU | F_MAC | F_STATUS | F_ANY_LAYOUT |
 	F_VERSION_1 | F_ACCESS_PLATFORM)))
-NQ_FEAT=("$SIM_NET_PACKED_FEATURES" "" "" "" "$NQ_NOCVQ_FEATURES" "$NQ_NOCVQ_FEATURES")
-NQ_QIDX=("0 1" "0 1" "0 1 2 3 4" "0 1" "0 1" "0 1")
+NQ_NOCVQ_PACKED=$(printf '0x%x' $((NQ_NOCVQ_FEATURES | F_RING_PACKED)))
+NQ_FEAT=("$SIM_NET_PACKED_FEATURES" "" "" "" "$NQ_NOCVQ_FEATURES" "$NQ_NOCVQ_FEATURES"
+	 "$NQ_NOCVQ_PACKED" "$NQ_NOCVQ_PACKED")
+NQ_QIDX=("0 1" "0 1" "0 1 2 3 4" "0 1" "0 1" "0 1" "0 1" "0 1")
 NQ_SETUP_DEVS=3			# nq_setup creates devices 0 .. 2
 NQ_ROUNDS=1			# the guest's traffic rounds (vt.rounds)
 NQ_EXTRA=()			# more QEMU arguments for nq_start
@@ -345,7 +348,7 @@ nq_check_running() {
 		fail "$NQ_RUN: the guest has no NIC with QEMU's MAC ${NQ_MAC[$i]}"
 	# a device offering RING_PACKED: the guest takes it with packed=on
 	# only (QEMU masks it otherwise)
-	if [ "${NQ_FEAT[$i]}" = "$SIM_NET_PACKED_FEATURES" ]; then
+	if [ $((${NQ_FEAT[$i]:-0} & F_RING_PACKED)) != 0 ]; then
 		if [ "${NQ_DOPTS[$i]}" != "${NQ_DOPTS[$i]#*packed=on}" ]; then
 			grep -q "negotiated_features.* RING_PACKED" <<<"$cfg" ||
 				fail "$NQ_RUN: $dev: RING_PACKED not negotiated with packed=on"
@@ -632,40 +635,55 @@ test_svq_live_migration() {
 }
 
 # Live migration without shadow virtqueues.  vhost_vdpa's dirty_log=Y
-# offers VHOST_F_LOG_ALL to files opened from then on, so QEMU 7.2 lifts
-# its "vhost lacks VHOST_F_LOG_ALL" blocker for a plain vhost-vdpa NIC:
-# vdpa4 (no control vq) migrates to vdpa5.  The simulator logs every page
-# it writes (buffers and used rings), and QEMU stops the source by a reset
-# and then asks for the queues' positions, which vhost-vdpa kept from the
-# reset.  Round 1 runs on the source; round 2 starts on the source with
-# the migration, so the device writes while RAM is copied and the guest
-# may switch within it: the guest's own counts, read across the switch,
-# must show each frame it sent back once (none lost in a page the log
-# missed, none delivered twice from a position replayed); round 3 runs on
-# the destination alone, with its vstats checked.
+# (the default) offers VHOST_F_LOG_ALL to files opened, so QEMU 7.2 lifts
+# its "vhost lacks VHOST_F_LOG_ALL" blocker for plain vhost-vdpa NICs: one
+# guest with a NIC on split rings (vdpa4, migrating to vdpa5) and one on
+# packed rings (vdpa6 to vdpa7), both without a control vq.  The simulator
+# logs every page it writes (buffers and used rings), and QEMU stops the
+# source by a reset and then asks for the queues' positions, which
+# vhost-vdpa kept from the reset.  Round 1 runs on the source; round 2
+# starts on the source with the migration, so the devices write while RAM
+# is copied and the guest may switch within it: the guest's own counts,
+# read across the switch, must show each frame it sent back once (none
+# lost in a page the log missed, none delivered twice from a replayed
+# position); round 3 runs on the destination alone, with its vstats
+# checked.  Also recorded: whether QEMU 7.2 takes x-svq=on on a device
+# offering RING_PACKED.
 test_logged_live_migration() {
 	local param=/sys/module/vhost_vdpa/parameters/dirty_log pinned info cfg
-	local src_con nic p want
+	local src_con nic p want i rc
 
 	[ -x /usr/bin/python3 ] || skip "python3 is not installed (QMP client)"
 	PY3=/usr/bin/python3
 	NQ_SETUP_DEVS=0
 	nq_setup || return 1
-	# shellcheck disable=SC2064 # the path now
-	trap "echo N >$param" EXIT
+	# on by default; set in case the module was loaded with dirty_log=N
+	# shellcheck disable=SC2064 # the value now
+	trap "echo $(cat $param) >$param" EXIT
 	echo Y >"$param"
-	nq_add 4 && nq_add 5 || fail "cannot create vdpa4 and vdpa5" || return 1
+	for i in 4 5 6 7; do
+		nq_add $i || fail "cannot create ${NQ_DEVS[$i]}" || return 1
+	done
 	pinned=$(pinned_pages)
-	NQ_ROUNDS=3
 
+	# shadow virtqueues and a device offering RING_PACKED (no guest: QEMU
+	# checks the device's features when it opens it)
+	rc=0
+	timeout 30 qemu-system-x86_64 -accel tcg -m 64M -nodefaults -display none \
+		-S -monitor none -netdev "type=vhost-vdpa,vhostdev=$(nq_cdev 6),id=n,x-svq=on" \
+		-device virtio-net-pci,netdev=n,packed=on </dev/null >svq-packed.err 2>&1 || rc=$?
+	log "x-svq=on on ${NQ_DEVS[6]} (RING_PACKED offered): exit status $rc (124: QEMU ran), $(tr '\n' ' ' <svq-packed.err)"
+
+	NQ_ROUNDS=3
 	NQ_EXTRA=(-qmp "unix:$PWD/dst.qmp,server=on,wait=off"
 		  -incoming "unix:$PWD/mig.sock")
-	nq_start dst 1 5
+	nq_start dst 1 5 7
 	local dst_pid=$NQ_PID dst_ctl=$NQ_CTL dst_con=$NQ_CON
 	NQ_EXTRA=(-qmp "unix:$PWD/src.qmp,server=on,wait=off")
-	nq_start src 1 4
+	nq_start src 1 4 6
 	nq_run_traffic
 	nq_check_traffic 4
+	nq_check_traffic 6
 	nq_check_stderr
 	wait_for 60 test -S mig.sock || fail "dst: no migration socket" || return 1
 
@@ -681,15 +699,17 @@ test_logged_live_migration() {
 	nq_qmp src quit >/dev/null
 	nq_exit 60
 	expect_eq "$NQ_RC" 0 "src: QEMU's exit status"
-	cfg=$(vdpa dev config show vdpa4)
-	! grep -q negotiated_features <<<"$cfg" ||
-		fail "src: vdpa4 was not reset after the migration: $cfg"
+	for i in 4 6; do
+		cfg=$(vdpa dev config show "${NQ_DEVS[$i]}")
+		! grep -q negotiated_features <<<"$cfg" ||
+			fail "src: ${NQ_DEVS[$i]} was not reset after the migration: $cfg"
+	done
 	src_con=$NQ_CON
 
 	# the destination runs the guest; its lines follow the source's
 	tr -d '\r' <"$src_con" | grep -a '^VT ' >src.all
 	NQ_VT_KEEP=src.all
-	NQ_RUN=dst NQ_PID=$dst_pid NQ_CTL=$dst_ctl NQ_CON=$dst_con NQ_NICS=(5)
+	NQ_RUN=dst NQ_PID=$dst_pid NQ_CTL=$dst_ctl NQ_CON=$dst_con NQ_NICS=(5 7)
 	log "dst: status $(nq_qmp dst query-status)"
 	if grep -q '^VT done round=2' src.all; then
 		log "round 2 ended on the source, during the migration"
@@ -698,21 +718,27 @@ test_logged_live_migration() {
 		log "round 2 moved to the destination"
 		nq_wait "done round=2" 600 || return 1
 	fi
-	nic=$(nq_iface 5)
-	for p in bcast own foreign; do
-		want=sent
-		[ $p != foreign ] || want=0
-		nq_expect_phase $p "$nic" $want
+	for i in 5 7; do
+		nic=$(nq_iface $i)
+		for p in bcast own foreign; do
+			want=sent
+			[ $p != foreign ] || want=0
+			nq_expect_phase $p "$nic" $want
+		done
+		nq_vstats $i >dst.before.$i
+		log "round 2: ${NQ_DEVS[$i]} carried $(nq_stat dst.before.$i 1 tx_packets) of the frames $nic sent"
 	done
 
 	# round 3 on the destination alone
-	nq_vstats 5 >dst.before.5
 	nq_go
 	nq_check_running 5
+	nq_check_running 7
 	nq_check_pinned
 	nq_wait "done round=3" 600 || return 1
-	nq_vstats 5 >dst.after.5
-	nq_check_traffic 5
+	for i in 5 7; do
+		nq_vstats $i >dst.after.$i
+		nq_check_traffic $i
+	done
 	nq_go
 	nq_exit 120
 	nq_check_stderr
