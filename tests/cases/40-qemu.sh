@@ -54,9 +54,10 @@ NQ_BOOT_SECS=900		# boot to "ready" (load makes it vary a lot)
 # Device 3 is the migration's destination: created by that test only, with
 # the source's (vdpa1's) QEMU options, so the guest sees the same NIC.
 # Devices 4 and 5 (split rings), 6 and 7 (packed=on) are the logged
-# migration's sources and destinations, with no control vq: QEMU 7.2
-# shadows a CVQ and then blocks migration ("Migration disabled: vhost-vdpa
-# uses CVQ.") unless x-svq=on.
+# migration's sources and destinations, with no control vq: without
+# shadow virtqueues QEMU 7.2 does not see the guest's control commands
+# (MAC filter, queue pairs), so it could not restore them on the
+# destination device.
 NQ_DEVS=(vdpa0 vdpa1 vdpa2 vdpa3 vdpa4 vdpa5 vdpa6 vdpa7)
 NQ_DEV_MAC=(52:54:00:12:34:56 52:54:00:12:35:56 52:54:00:12:36:56 52:54:00:12:37:56
 	    52:54:00:12:38:56 52:54:00:12:39:56 52:54:00:12:3a:56 52:54:00:12:3b:56)
