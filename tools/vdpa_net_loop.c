@@ -88,6 +88,7 @@ struct opts {
 	bool pause;
 	bool dirty_log;
 	bool dirty_stop;
+	bool shared;
 	bool verbose;
 };
 
@@ -476,10 +477,13 @@ static int setup(struct loop *l, size_t region)
 	}
 	memcpy(l->dev_mac, l->orig_mac, 6);
 
-	ret = vdpa_mem_map(d, region, REGION_IOVA, 0);
+	if (l->o->shared)
+		ret = vdpa_mem_map_shared(d, region, REGION_IOVA, 0);
+	else
+		ret = vdpa_mem_map(d, region, REGION_IOVA, 0);
 	if (ret) {
-		err_msg("IOTLB UPDATE of %zu bytes: %s (ulimit -l?)", region,
-			strerror(-ret));
+		err_msg("IOTLB UPDATE of %zu bytes: %s (ulimit -l? VDUSE: --shared)",
+			region, strerror(-ret));
 		return ret;
 	}
 	return start_rings(l);
@@ -1847,6 +1851,8 @@ static void usage(void)
 	       "                        checked, used indices watched\n"
 	       "      --trap-stores     with --stress: a hardware write\n"
 	       "                        watchpoint on each used idx (root)\n"
+	       "      --shared          DMA region in a memfd mapped MAP_SHARED\n"
+	       "                        (a VDUSE device needs it)\n"
 	       "      --dirty-log       VHOST_F_LOG_ALL: check that exactly the\n"
 	       "                        pages the device wrote are logged\n"
 	       "      --dirty-stop      the same, ending as QEMU 7.2 stops a\n"
@@ -1877,7 +1883,7 @@ int main(int argc, char **argv)
 {
 	enum { O_NOCVQ = 256, O_PAUSE, O_BENCH, O_BTIME, O_BMAP, O_BMSGS,
 	       O_HOLD, O_CYCLES, O_ROUNDS, O_PERSIST, O_STRESS, O_HOG, O_TRAP,
-	       O_DIRTY, O_DSTOP };
+	       O_DIRTY, O_DSTOP, O_SHARED };
 	static const struct option lo[] = {
 		{ "dev", required_argument, NULL, 'd' },
 		{ "count", required_argument, NULL, 'n' },
@@ -1902,6 +1908,7 @@ int main(int argc, char **argv)
 		{ "trap-stores", no_argument, NULL, O_TRAP },
 		{ "dirty-log", no_argument, NULL, O_DIRTY },
 		{ "dirty-stop", no_argument, NULL, O_DSTOP },
+		{ "shared", no_argument, NULL, O_SHARED },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
@@ -2005,6 +2012,9 @@ int main(int argc, char **argv)
 		case O_DSTOP:
 			o.dirty_log = true;
 			o.dirty_stop = true;
+			break;
+		case O_SHARED:
+			o.shared = true;
 			break;
 		case 'v':
 			o.verbose = true;

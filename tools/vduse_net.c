@@ -3,7 +3,7 @@
  * vduse-net: a virtio-net device implemented in userspace through VDUSE,
  * whose frames go to and come from a TAP interface.
  *
- *   vduse-net [-n NAME] [-t TAP] [-m MAC] [-q QUEUE_SIZE]
+ *   vduse-net [-n NAME] [-t TAP | -l] [-m MAC] [-q QUEUE_SIZE]
  *
  * It creates the VDUSE device NAME (default vduse-net0; one queue pair,
  * features VERSION_1, ACCESS_PLATFORM, MAC, STATUS), sets up its two
@@ -16,6 +16,13 @@
  * and destroys the device (which fails while a vdpa device still uses it;
  * the kernel then fails the driver's outstanding buffers itself).
  *
+ * -l (loop) takes no TAP interface: the device loops every frame the driver
+ * sends back to it, with the simulator's filter (broadcast, multicast and
+ * frames to its own MAC come back, other unicast frames are dropped and
+ * counted as "filtered"), through a packet-mode pipe of up to 4096-byte
+ * frames (longer ones are dropped as well).  A vhost-vdpa client such as
+ * vdpa-net-loop --shared then checks the data path end to end.
+ *
  * The driver's memory is reached through VDUSE_IOTLB_GET_FD: the kernel
  * returns a file for the region holding an IOVA, which is mapped here and
  * kept until the kernel says the region changed (VDUSE_UPDATE_IOTLB) or
@@ -26,10 +33,12 @@
  * No dependency beyond libc and the kernel's uapi headers.
  */
 
+#define _GNU_SOURCE		/* pipe2(O_DIRECT), F_SETPIPE_SZ */
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <linux/vduse.h>
@@ -77,12 +86,15 @@ struct queue {
 
 struct stats {
 	unsigned long long tx_frames, tx_bytes, rx_frames, rx_bytes;
-	unsigned long long rx_dropped, bad_chains, tap_errors;
+	unsigned long long rx_dropped, bad_chains, tap_errors, filtered;
 };
 
 static const char *prog = "vduse-net";
 static volatile sig_atomic_t stop;
-static int devfd = -1, tapfd = -1;
+/* frames come from tapfd and go to outfd: the TAP interface, or a pipe */
+static int devfd = -1, tapfd = -1, outfd = -1;
+static bool loop;
+static uint8_t dev_mac[6];
 static uint8_t status;
 static struct region regions[MAX_REGIONS];
 static unsigned int nregions;
@@ -364,7 +376,18 @@ static bool scatter_fn(uint64_t addr, uint32_t len, void *arg)
 	return true;
 }
 
-/* Frames the driver sent: out of the TAP interface. */
+/*
+ * Loop mode: what the simulator's filter passes (broadcast, multicast,
+ * this device's MAC), and what one pipe packet holds.
+ */
+static bool loop_accepts(const uint8_t *f, size_t len)
+{
+	if (len < 14 || len > PIPE_BUF)
+		return false;
+	return (f[0] & 1) || !memcmp(f, dev_mac, 6);
+}
+
+/* Frames the driver sent: out of the TAP interface (or the loop). */
 static void serve_tx(void)
 {
 	struct queue *q = &queues[TXQ];
@@ -376,8 +399,11 @@ static void serve_tx(void)
 
 		if (walk_chain(q, head, false, gather_fn, &g) &&
 		    g.len >= NET_HDR_LEN) {
-			if (write(tapfd, frame + NET_HDR_LEN,
-				  g.len - NET_HDR_LEN) < 0) {
+			if (loop && !loop_accepts(frame + NET_HDR_LEN,
+						  g.len - NET_HDR_LEN)) {
+				st.filtered++;
+			} else if (write(outfd, frame + NET_HDR_LEN,
+					 g.len - NET_HDR_LEN) < 0) {
 				st.tap_errors++;
 			} else {
 				st.tx_frames++;
@@ -560,6 +586,20 @@ static void destroy_device(int ctl, const char *name)
 	close(ctl);
 }
 
+/* Loop mode: a non-blocking packet-mode pipe, tapfd its read end. */
+static void open_loop(void)
+{
+	int p[2];
+
+	if (pipe2(p, O_DIRECT | O_NONBLOCK | O_CLOEXEC) < 0)
+		die("pipe2: %s", strerror(errno));
+	/* room for a whole ring of frames; the default is 16 */
+	if (fcntl(p[1], F_SETPIPE_SZ, 1 << 20) < 0)
+		warnx("F_SETPIPE_SZ: %s", strerror(errno));
+	tapfd = p[0];
+	outfd = p[1];
+}
+
 static int open_tap(const char *name)
 {
 	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
@@ -583,7 +623,7 @@ static void on_signal(int sig)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: %s [-n NAME] [-t TAP] [-m MAC] [-q QUEUE_SIZE]\n", prog);
+		"usage: %s [-n NAME] [-t TAP | -l] [-m MAC] [-q QUEUE_SIZE]\n", prog);
 	exit(2);
 }
 
@@ -595,13 +635,16 @@ int main(int argc, char **argv)
 	bool rx_wait = false;
 	int qsize = 256, ctl, c;
 
-	while ((c = getopt(argc, argv, "n:t:m:q:h")) != -1) {
+	while ((c = getopt(argc, argv, "n:t:lm:q:h")) != -1) {
 		switch (c) {
 		case 'n':
 			name = optarg;
 			break;
 		case 't':
 			tap = optarg;
+			break;
+		case 'l':
+			loop = true;
 			break;
 		case 'm':
 			if (sscanf(optarg, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx",
@@ -625,9 +668,16 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	tapfd = open_tap(tap);
+	memcpy(dev_mac, mac, sizeof(dev_mac));
+	if (loop) {
+		open_loop();
+	} else {
+		tapfd = open_tap(tap);
+		outfd = tapfd;
+	}
 	ctl = create_device(name, mac, qsize);
-	printf("%s: device %s, TAP %s: ready\n", prog, name, tap);
+	printf("%s: device %s, %s %s: ready\n", prog, name,
+	       loop ? "loop" : "TAP", loop ? "pipe" : tap);
 	fflush(stdout);
 
 	while (!stop) {
@@ -665,11 +715,13 @@ int main(int argc, char **argv)
 	}
 
 	fprintf(stdout,
-		"%s: tx %llu frames %llu bytes, rx %llu frames %llu bytes, rx dropped %llu, bad chains %llu, tap errors %llu\n",
+		"%s: tx %llu frames %llu bytes, rx %llu frames %llu bytes, rx dropped %llu, bad chains %llu, tap errors %llu, filtered %llu\n",
 		prog, st.tx_frames, st.tx_bytes, st.rx_frames, st.rx_bytes,
-		st.rx_dropped, st.bad_chains, st.tap_errors);
+		st.rx_dropped, st.bad_chains, st.tap_errors, st.filtered);
 	fflush(stdout);
 	destroy_device(ctl, name);
+	if (outfd != tapfd)
+		close(outfd);
 	close(tapfd);
 	return 0;
 }
