@@ -1278,11 +1278,13 @@ static int run_bench(struct opts *o)
 		       sizes[i], pps, pps * sizes[i] * 8 / 1e6);
 	}
 	fflush(stdout);
-	if (bench_map(&l, (size_t)o->bench_map_mib << 20))
+	/* 0 leaves a figure out (a VDUSE device takes shared memory only) */
+	if (o->bench_map_mib && bench_map(&l, (size_t)o->bench_map_mib << 20))
 		fail = 1;
-	if (bench_msgs(&l, o->bench_msgs, true))
+	if (o->bench_msgs && bench_msgs(&l, o->bench_msgs, true))
 		fail = 1;
-	if (bench_msgs(&l, o->bench_msgs < 1024 ? o->bench_msgs : 1024, false))
+	if (o->bench_msgs &&
+	    bench_msgs(&l, o->bench_msgs < 1024 ? o->bench_msgs : 1024, false))
 		fail = 1;
 out:
 	if (ret)
@@ -1842,8 +1844,8 @@ static void usage(void)
 	       "                        and wait for SIGUSR1\n"
 	       "      --bench           packets/s and IOTLB map throughput\n"
 	       "      --bench-time S    seconds per pps run (3)\n"
-	       "      --bench-map-mib N size of the one-UPDATE map bench (1024)\n"
-	       "      --bench-msgs N    batched 4 KiB UPDATE messages (16384)\n"
+	       "      --bench-map-mib N size of the one-UPDATE map bench (1024; 0: none)\n"
+	       "      --bench-msgs N    batched 4 KiB UPDATE messages (16384; 0: none)\n"
 	       "      --hold            start, print 'held', wait for SIGUSR1,\n"
 	       "                        then expect the device revoked\n"
 	       "      --cycles N        open/close N times\n"

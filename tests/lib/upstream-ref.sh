@@ -6,7 +6,7 @@
 # print the directory that holds them, laid out as in our tree
 # (drivers/vdpa/vdpa.ko, drivers/vdpa/vdpa_sim/vdpa_sim*.ko,
 # drivers/vhost/vhost_vdpa.ko, drivers/vhost/vringh.ko,
-# drivers/virtio/virtio_vdpa.ko).  Nothing of it enters our tree.
+# drivers/virtio/virtio_vdpa.ko, drivers/vdpa/vdpa_user/vduse.ko).  Nothing of it enters our tree.
 #
 #   tests/lib/upstream-ref.sh KDIR CACHE
 #
@@ -30,10 +30,11 @@ SRC_PKG=linux-source-6.1
 SRC_TREE=/usr/src/$SRC_PKG
 SRC_TARBALL=/usr/src/$SRC_PKG.tar.xz
 SRC_FILES=(drivers/vdpa/vdpa.c drivers/vdpa/vdpa_sim drivers/vhost/vdpa.c
-	drivers/vhost/vhost.h drivers/vhost/vringh.c drivers/virtio/virtio_vdpa.c)
+	drivers/vhost/vhost.h drivers/vhost/vringh.c drivers/virtio/virtio_vdpa.c
+	drivers/vdpa/vdpa_user)
 CONFIGS=(CONFIG_VDPA=m CONFIG_VDPA_SIM=m CONFIG_VDPA_SIM_NET=m
 	CONFIG_VDPA_SIM_BLOCK=m CONFIG_VHOST_RING=m CONFIG_VHOST_VDPA=m
-	CONFIG_VIRTIO_VDPA=m)
+	CONFIG_VIRTIO_VDPA=m CONFIG_VDPA_USER=m)
 
 say() { printf 'upstream-ref: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -73,6 +74,9 @@ obj-$(CONFIG_VHOST_RING) += drivers/vhost/vringh.o
 obj-$(CONFIG_VHOST_VDPA) += drivers/vhost/vhost_vdpa.o
 drivers/vhost/vhost_vdpa-y := drivers/vhost/vdpa.o
 obj-$(CONFIG_VIRTIO_VDPA) += drivers/virtio/virtio_vdpa.o
+obj-$(CONFIG_VDPA_USER) += drivers/vdpa/vdpa_user/vduse.o
+drivers/vdpa/vdpa_user/vduse-y := drivers/vdpa/vdpa_user/vduse_dev.o \
+	drivers/vdpa/vdpa_user/iova_domain.o
 EOF
 t0=$SECONDS
 if ! make -C "$KDIR" M="$dir" -j"$(nproc)" "${CONFIGS[@]}" modules \
