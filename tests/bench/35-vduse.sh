@@ -114,7 +114,7 @@ vb_net() {
 	wait_for 30 vb_up "$pid" || true
 	if ! grep -q ready vn.log; then
 		cat vn.log
-		kill "$pid" 2>/dev/null
+		kill "$pid" 2>/dev/null || true
 		wait "$pid" || true
 		for line in 64 1500; do
 			figure_na "VDUSE net (vduse-net -l), vhost_vdpa, our tool, $line B frames" \
