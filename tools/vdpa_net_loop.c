@@ -964,7 +964,7 @@ static int dirty_stop(struct loop *l)
 		       qs[i], base, used, vq->avail_idx);
 		if (base != used || !base || again != base ||
 		    (uint16_t)(vq->avail_idx - base) > vq->num) {
-			err_msg("vq %u: base %u (again %u) after a logged reset, used idx %u, avail idx %u",
+			err_msg("vq %u: base %u (again %u) after the reset, used %u, avail %u",
 				qs[i], base, again, used, vq->avail_idx);
 			return -EBADMSG;
 		}
