@@ -736,11 +736,13 @@ static void vdpasim_set_status(struct vdpa_device *vdpa, u8 status)
 	start = !(sim->status & VIRTIO_CONFIG_S_DRIVER_OK) &&
 		(status & VIRTIO_CONFIG_S_DRIVER_OK);
 	if (start) {
-		ret = vdpasim_start_worker(sim);
+		ret = sim->dev_attr.start ? sim->dev_attr.start(sim) : 0;
+		if (!ret)
+			ret = vdpasim_start_worker(sim);
 		if (ret) {
 			/* no data path: tell the driver, which must reset */
 			dev_err_ratelimited(&vdpa->dev,
-					    "cannot start the data-path thread: %d\n",
+					    "cannot start the data path: %d\n",
 					    ret);
 			status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 			start = false;

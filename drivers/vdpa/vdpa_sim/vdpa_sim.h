@@ -52,6 +52,10 @@ struct vdpasim_dirty;
  * @get_config: fill the whole config image (@config_size bytes)
  * @set_config: apply a driver write of @len bytes at @offset (already
  *		bounds-checked); bytes the class does not accept are dropped
+ * @start: set up what the data path needs, at the first DRIVER_OK (so a
+ *	   device nobody drives costs no data-path memory), optional; an
+ *	   error sets NEEDS_RESET and the data path does not start (the
+ *	   driver may reset and try again)
  * @work: serve the queues for one pass; return true if the budget ran out
  *	  and another pass is needed
  * @get_vq_group: group of virtqueue @idx (< @nvqs); must return < @ngroups
@@ -62,7 +66,7 @@ struct vdpasim_dirty;
  *	  vdpasim_unregister() or when creation fails part way (so it must
  *	  cope with zeroed class fields); no hook runs after it
  *
- * @get_config, @set_config, @work, @get_vq_stats and @reset run with
+ * @get_config, @set_config, @start, @work, @get_vq_stats and @reset run with
  * &vdpasim.lock held: they may use device and queue state freely and must
  * not sleep for long.
  */
@@ -80,6 +84,7 @@ struct vdpasim_dev_attr {
 	void (*get_config)(struct vdpasim *sim, void *config);
 	void (*set_config)(struct vdpasim *sim, unsigned int offset,
 			   const void *buf, unsigned int len);
+	int (*start)(struct vdpasim *sim);
 	bool (*work)(struct vdpasim *sim);
 	u32 (*get_vq_group)(struct vdpasim *sim, u16 idx);
 	int (*get_vq_stats)(struct vdpasim *sim, u16 idx,
