@@ -26,46 +26,11 @@ vb_disk() {
 	return 1
 }
 
-# vb_fio DEV NAME RW BS: one fio job; prints the figure.
-vb_fio() {
-	local dev=$1 name=$2 rw=$3 bs=$4 out
-
-	out=$(fio --name="$name" --filename="/dev/$dev" --rw="$rw" --bs="$bs" \
-		--direct=1 --ioengine=libaio --iodepth=16 --runtime=$VB_SECS \
-		--time_based --output-format=json) || fail "fio $name failed"
-	# shellcheck disable=SC2046 # two words: bandwidth and IOPS
-	set -- $(printf '%s\n' "$out" | python3 -c '
-import json, sys
-j = json.load(sys.stdin)["jobs"][0]
-d = j["read"] if j["read"]["io_bytes"] else j["write"]
-print("%.1f %.0f" % (d["bw_bytes"] / 1e6, d["iops"]))')
-	log "fio $name: $1 MB/s, $2 IOPS"
-	case $bs in
-	4k) figure "VDUSE blk (qemu-storage-daemon), 4 KiB random ${rw#rand}, QD16" "$2" IOPS ;;
-	*) figure "VDUSE blk (qemu-storage-daemon), 1 MiB sequential $rw, QD16" "$1" MB/s ;;
-	esac
-}
-
-# vb_dd DEV RW: 1 MiB O_DIRECT sequential, the whole disk once.
-vb_dd() {
-	local dev=$1 rw=$2 out
-
-	if [ "$rw" = write ]; then
-		out=$(dd if=/dev/zero of="/dev/$dev" bs=1M oflag=direct 2>&1) || true
-	else
-		out=$(dd if="/dev/$dev" of=/dev/null bs=1M iflag=direct 2>&1) || true
-	fi
-	log "dd $rw: ${out##*$'\n'}"
-	# shellcheck disable=SC2086 # split "110 MB/s"
-	set -- ${out##*, }
-	figure "VDUSE blk (qemu-storage-daemon), 1 MiB sequential $rw, dd" "$1" "$2"
-}
-
 vb_block() {
 	local pid dev
 
 	if ! command -v qemu-storage-daemon >/dev/null; then
-		figure_na "VDUSE blk (qemu-storage-daemon), 1 MiB sequential write, dd" \
+		figure_na "VDUSE blk (qemu-storage-daemon), 1 MiB sequential write, QD16" \
 			"qemu-storage-daemon is not installed"
 		return 0
 	fi
@@ -84,17 +49,7 @@ vb_block() {
 	dev=$(vb_disk)
 	wait_for 5 test -b "/dev/$dev"
 	log "disk /dev/$dev (VDUSE, qemu-storage-daemon), $(($(cat "/sys/block/$dev/size") / 2048)) MiB"
-	if command -v fio >/dev/null; then
-		vb_fio "$dev" randread randread 4k
-		vb_fio "$dev" randwrite randwrite 4k
-		vb_fio "$dev" seqread read 1M
-		vb_fio "$dev" seqwrite write 1M
-	else
-		figure_na "VDUSE blk (qemu-storage-daemon), 4 KiB random read, QD16" "fio is not installed"
-		figure_na "VDUSE blk (qemu-storage-daemon), 4 KiB random write, QD16" "fio is not installed"
-		vb_dd "$dev" write
-		vb_dd "$dev" read
-	fi
+	blk_figures "$dev" "VDUSE blk (qemu-storage-daemon)"
 	vdpa dev del vduse0
 	kill "$pid"
 	wait "$pid" || true

@@ -16,6 +16,9 @@
 #                           far, from /proc/PID/task/TID/schedstat
 #   cpu_hog_start [N]       N busy loops (default: one per CPU)
 #   cpu_hog_stop            end them
+#   blk_fio DEV RW BS WHAT  one fio job on /dev/DEV (O_DIRECT, libaio,
+#                           QD16, BENCH_BLK_SECS s): the figure "WHAT, ..."
+#   blk_dd DEV RW WHAT      1 MiB O_DIRECT dd over the whole disk
 
 : "${VDPA_SIDE:=ours}"
 
@@ -120,4 +123,60 @@ net_loop_bench() {
 			$(((k1 - k0) / pkts)) ns/pkt lower
 	fi
 	[ $rc = 0 ] || fail "vdpa-net-loop --bench failed (exit status $rc)"
+}
+
+BENCH_BLK_SECS=5
+
+# blk_fio DEV RW BS WHAT: one fio job (RW: randread, randwrite, read,
+# write; BS 4k or 1M); the figure is IOPS for 4k, MB/s otherwise.
+blk_fio() {
+	local dev=$1 rw=$2 bs=$3 what=$4 out
+
+	out=$(fio --name="$rw" --filename="/dev/$dev" --rw="$rw" --bs="$bs" \
+		--direct=1 --ioengine=libaio --iodepth=16 --runtime=$BENCH_BLK_SECS \
+		--time_based --output-format=json) || fail "fio $rw failed"
+	# shellcheck disable=SC2046 # two words: bandwidth and IOPS
+	set -- $(printf '%s\n' "$out" | python3 -c '
+import json, sys
+j = json.load(sys.stdin)["jobs"][0]
+d = j["read"] if j["read"]["io_bytes"] else j["write"]
+print("%.1f %.0f" % (d["bw_bytes"] / 1e6, d["iops"]))')
+	log "fio $rw: $1 MB/s, $2 IOPS"
+	case $bs in
+	4k) figure "$what, 4 KiB random ${rw#rand}, QD16" "$2" IOPS ;;
+	*) figure "$what, 1 MiB sequential $rw, QD16" "$1" MB/s ;;
+	esac
+}
+
+# blk_dd DEV RW WHAT: 1 MiB O_DIRECT sequential, the whole disk once.
+blk_dd() {
+	local dev=$1 rw=$2 what=$3 out
+
+	if [ "$rw" = write ]; then
+		out=$(dd if=/dev/zero of="/dev/$dev" bs=1M oflag=direct 2>&1) || true
+	else
+		out=$(dd if="/dev/$dev" of=/dev/null bs=1M iflag=direct 2>&1) || true
+	fi
+	log "dd $rw: ${out##*$'\n'}"
+	# "... copied, 1.2 s, 110 MB/s"
+	# shellcheck disable=SC2086 # split "110 MB/s"
+	set -- ${out##*, }
+	figure "$what, 1 MiB sequential $rw, dd" "$1" "$2"
+}
+
+# blk_figures DEV WHAT: the four fio jobs, or dd without fio
+blk_figures() {
+	local dev=$1 what=$2
+
+	if command -v fio >/dev/null; then
+		blk_fio "$dev" randread 4k "$what"
+		blk_fio "$dev" randwrite 4k "$what"
+		blk_fio "$dev" read 1M "$what"
+		blk_fio "$dev" write 1M "$what"
+	else
+		figure_na "$what, 4 KiB random read, QD16" "fio is not installed"
+		figure_na "$what, 4 KiB random write, QD16" "fio is not installed"
+		blk_dd "$dev" write "$what"
+		blk_dd "$dev" read "$what"
+	fi
 }
