@@ -551,6 +551,24 @@ nq_migrated() {
 	return 1
 }
 
+# nq_migrate: migrate the source QEMU to mig.sock (QMP), wait for the end,
+# and quit the source; fails unless the migration completed and the
+# source exited cleanly
+nq_migrate() {
+	local info
+
+	nq_qmp src migrate "{\"uri\": \"unix:$PWD/mig.sock\"}" ||
+		fail "src: QMP migrate refused" || return 1
+	wait_for 600 nq_migrated
+	info=$(nq_qmp src query-migrate)
+	log "src: query-migrate: $info"
+	expect_eq "$NQ_MIG" completed "the migration's status"
+	[ "$NQ_MIG" = completed ] || { nq_dump; return 1; }
+	nq_qmp src quit >/dev/null
+	nq_exit 60
+	expect_eq "$NQ_RC" 0 "src: QEMU's exit status"
+}
+
 # The guest on vdpa1 with x-svq=on (QEMU 7.2 migrates vhost-vdpa only with
 # shadow virtqueues) runs a round of traffic, migrates to a QEMU waiting
 # with -incoming on vdpa3 and runs a second round there.  Each round's
@@ -558,7 +576,7 @@ nq_migrated() {
 # when the source QEMU quits, and can be opened again; the pins follow the
 # QEMU that holds them.
 test_svq_live_migration() {
-	local pinned pin_kb pins sent info fd cdev cfg
+	local pinned pin_kb pins sent fd cdev cfg
 
 	[ -x /usr/bin/python3 ] || skip "python3 is not installed (QMP client)"
 	PY3=/usr/bin/python3
@@ -584,16 +602,7 @@ test_svq_live_migration() {
 	# runs it
 	# (no counters yet: the destination has not started the device)
 	nq_vstats 3 >dst.before.3 2>/dev/null
-	nq_qmp src migrate "{\"uri\": \"unix:$PWD/mig.sock\"}" ||
-		fail "src: QMP migrate refused" || return 1
-	wait_for 600 nq_migrated
-	info=$(nq_qmp src query-migrate)
-	log "src: query-migrate: $info"
-	expect_eq "$NQ_MIG" completed "the migration's status"
-	[ "$NQ_MIG" = completed ] || { nq_dump; return 1; }
-	nq_qmp src quit >/dev/null
-	nq_exit 60
-	expect_eq "$NQ_RC" 0 "src: QEMU's exit status"
+	nq_migrate || return 1
 	cfg=$(vdpa dev config show vdpa1)
 	! grep -q negotiated_features <<<"$cfg" ||
 		fail "src: vdpa1 was not reset after the migration: $cfg"
@@ -665,7 +674,7 @@ nq_svq_probe() {
 # checked.  Also recorded: whether QEMU 7.2 takes x-svq=on on a device
 # offering RING_PACKED, and on one offering VHOST_F_LOG_ALL.
 test_logged_live_migration() {
-	local param=/sys/module/vhost_vdpa/parameters/dirty_log pinned info cfg
+	local param=/sys/module/vhost_vdpa/parameters/dirty_log pinned cfg
 	local src_con nic p want i
 
 	[ -x /usr/bin/python3 ] || skip "python3 is not installed (QMP client)"
@@ -702,16 +711,7 @@ test_logged_live_migration() {
 
 	# round 2 and the migration together
 	nq_go
-	nq_qmp src migrate "{\"uri\": \"unix:$PWD/mig.sock\"}" ||
-		fail "src: QMP migrate refused" || return 1
-	wait_for 600 nq_migrated
-	info=$(nq_qmp src query-migrate)
-	log "src: query-migrate: $info"
-	expect_eq "$NQ_MIG" completed "the migration's status"
-	[ "$NQ_MIG" = completed ] || { nq_dump; return 1; }
-	nq_qmp src quit >/dev/null
-	nq_exit 60
-	expect_eq "$NQ_RC" 0 "src: QEMU's exit status"
+	nq_migrate || return 1
 	for i in 4 6; do
 		cfg=$(vdpa dev config show "${NQ_DEVS[$i]}")
 		! grep -q negotiated_features <<<"$cfg" ||

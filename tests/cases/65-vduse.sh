@@ -666,6 +666,18 @@ vn_listening() {
 
 vn_exited() { ! kill -0 "$1" 2>/dev/null; }
 
+# vn_exit NAME: stop the daemon of device NAME, which must exit cleanly,
+# remove its node and report no errors; its counters are in vn.log
+vn_exit() {
+	kill -0 "$VN_PID" || fail "the daemon died on detach"
+	kill "$VN_PID"
+	wait "$VN_PID" || fail "vduse-net exited with an error: $(cat vn.log)"
+	VN_PID=
+	cat vn.log
+	wait_for 30 test ! -e "/dev/vduse/$1"
+	grep -q 'bad chains 0, tap errors 0' vn.log || fail "errors in vduse-net"
+}
+
 vn_stop() {
 	if [ -n "${VN_PID:-}" ] && kill -0 "$VN_PID" 2>/dev/null; then
 		kill "$VN_PID"
@@ -734,12 +746,7 @@ test_net_tap() {
 	# (vtap0 goes with the daemon)
 	trx=$(ip netns exec "$VN_NS" cat /sys/class/net/vtap0/statistics/rx_packets)
 	ttx=$(ip netns exec "$VN_NS" cat /sys/class/net/vtap0/statistics/tx_packets)
-	kill "$VN_PID"
-	wait "$VN_PID" || fail "vduse-net exited with an error: $(cat vn.log)"
-	VN_PID=
-	cat vn.log
-	wait_for 30 test ! -e /dev/vduse/vnet0
-	grep -q 'bad chains 0, tap errors 0' vn.log || fail "errors in vduse-net"
+	vn_exit vnet0
 
 	# Counts.  The daemon wrote to the TAP interface exactly what it
 	# counted as sent; it cannot give the driver more than it read from
@@ -797,13 +804,7 @@ test_net_vhost_loop() {
 	[ "$crx" -gt 0 ] || fail "nothing came back"
 
 	vdpa dev del vnet1
-	kill -0 "$VN_PID" || fail "the daemon died on detach"
-	kill "$VN_PID"
-	wait "$VN_PID" || fail "vduse-net exited with an error: $(cat vn.log)"
-	VN_PID=
-	cat vn.log
-	wait_for 30 test ! -e /dev/vduse/vnet1
-	grep -q 'bad chains 0, tap errors 0' vn.log || fail "errors in vduse-net"
+	vn_exit vnet1
 	read -r dtx drx filt < <(sed -n \
 		's/.* tx \([0-9]*\) frames .* rx \([0-9]*\) frames .* filtered \([0-9]*\)$/\1 \2 \3/p' vn.log)
 	[ -n "$dtx" ] && [ -n "$drx" ] || fail "no counters in vduse-net's output" || return 1
