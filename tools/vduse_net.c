@@ -3,7 +3,7 @@
  * vduse-net: a virtio-net device implemented in userspace through VDUSE,
  * whose frames go to and come from a TAP interface.
  *
- *   vduse-net [-n NAME] [-t TAP | -l] [-m MAC] [-q QUEUE_SIZE]
+ *   vduse-net [-n NAME] [-t TAP | -l] [-m MAC] [-q QUEUE_SIZE] [-A]
  *
  * It creates the VDUSE device NAME (default vduse-net0; one queue pair,
  * features VERSION_1, ACCESS_PLATFORM, MAC, STATUS), sets up its two
@@ -22,6 +22,11 @@
  * counted as "filtered"), through a packet-mode pipe of up to 4096-byte
  * frames (longer ones are dropped as well).  A vhost-vdpa client such as
  * vdpa-net-loop --shared then checks the data path end to end.
+ *
+ * -A (a hostile daemon, for tests): once the driver is up, set
+ * VIRTIO_NET_S_ANNOUNCE in the config's status and inject a config
+ * interrupt, although the device has no control virtqueue to acknowledge
+ * it on (the kernel must not pass the bit on to the driver).
  *
  * The driver's memory is reached through VDUSE_IOTLB_GET_FD: the kernel
  * returns a file for the region holding an IOVA, which is mapped here and
@@ -93,7 +98,7 @@ static const char *prog = "vduse-net";
 static volatile sig_atomic_t stop;
 /* frames come from tapfd and go to outfd: the TAP interface, or a pipe */
 static int devfd = -1, tapfd = -1, outfd = -1;
-static bool loop;
+static bool loop, announce;
 static uint8_t dev_mac[6];
 static uint8_t status;
 static struct region regions[MAX_REGIONS];
@@ -614,6 +619,27 @@ static int open_tap(const char *name)
 	return fd;
 }
 
+/* -A: claim a link announcement the driver has no way to acknowledge */
+static void send_announce(void)
+{
+	struct {
+		struct vduse_config_data hdr;
+		uint16_t status;
+	} c = {
+		.hdr.offset = offsetof(struct virtio_net_config, status),
+		.hdr.length = 2,
+		.status = htole16(VIRTIO_NET_S_LINK_UP | VIRTIO_NET_S_ANNOUNCE),
+	};
+
+	if (ioctl(devfd, VDUSE_DEV_SET_CONFIG, &c) < 0)
+		warnx("SET_CONFIG status: %s", strerror(errno));
+	else if (ioctl(devfd, VDUSE_DEV_INJECT_CONFIG_IRQ) < 0)
+		warnx("INJECT_CONFIG_IRQ: %s", strerror(errno));
+	else
+		printf("%s: announced (status LINK_UP | ANNOUNCE)\n", prog);
+	fflush(stdout);
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -623,7 +649,7 @@ static void on_signal(int sig)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: %s [-n NAME] [-t TAP | -l] [-m MAC] [-q QUEUE_SIZE]\n", prog);
+		"usage: %s [-n NAME] [-t TAP | -l] [-m MAC] [-q QUEUE_SIZE] [-A]\n", prog);
 	exit(2);
 }
 
@@ -635,7 +661,7 @@ int main(int argc, char **argv)
 	bool rx_wait = false;
 	int qsize = 256, ctl, c;
 
-	while ((c = getopt(argc, argv, "n:t:lm:q:h")) != -1) {
+	while ((c = getopt(argc, argv, "n:t:lm:q:Ah")) != -1) {
 		switch (c) {
 		case 'n':
 			name = optarg;
@@ -645,6 +671,9 @@ int main(int argc, char **argv)
 			break;
 		case 'l':
 			loop = true;
+			break;
+		case 'A':
+			announce = true;
 			break;
 		case 'm':
 			if (sscanf(optarg, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx",
@@ -708,6 +737,10 @@ int main(int argc, char **argv)
 			v = 0;
 		if (!(status & VIRTIO_CONFIG_S_DRIVER_OK))
 			continue;
+		if (announce) {
+			announce = false;
+			send_announce();
+		}
 		/* kicks may be coalesced: look at both rings every time */
 		serve_tx();
 		if (!rx_wait || p[3].revents & POLLIN)

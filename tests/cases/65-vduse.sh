@@ -814,3 +814,37 @@ test_net_vhost_loop() {
 	expect_eq "$crx" "$drx" "frames the client received = frames the daemon gave"
 	[ "$drx" -le "$dtx" ] || fail "the daemon gave $drx frames back, it looped only $dtx"
 }
+
+# A hostile net daemon sets VIRTIO_NET_S_ANNOUNCE in the config status and
+# injects a config interrupt.  A VDUSE net device has no control vq (the
+# kernel refuses one), so the driver has no way to acknowledge an
+# announcement; Debian 12's virtio_net then hits BUG_ON(!CTRL_VQ) in
+# virtnet_send_command() from its config work, and the kernel panics
+# (found by 91-vduse-fuzz).  The bit must not reach the driver: the
+# netdev stays, the link stays up, the kernel stays clean.
+test_net_announce() {
+	local tools=$VDPA_TREE/tools/build dev mark
+
+	[ -x "$tools/vduse-net" ] || fail "$tools/vduse-net is not built (make tools)" ||
+		return 1
+	mark=$(dmesg | wc -l)
+	load_modules vdpa vduse virtio_vdpa
+	modprobe virtio_net
+	trap vn_stop EXIT
+	"$tools/vduse-net" -n vnet2 -l -A -m $VN_MAC >vn.log 2>&1 &
+	VN_PID=$!
+	wait_for 30 grep -q ready vn.log || { cat vn.log; fail "vduse-net did not start"; }
+	vdpa dev add name vnet2 mgmtdev vduse
+	wait_for 30 vn_netdev vnet2 >/dev/null || fail "no netdev on vnet2"
+	dev=$(vn_netdev vnet2)
+	ip link set "$dev" up
+	wait_for 30 grep -q announced vn.log || { cat vn.log; fail "the daemon did not announce"; }
+	# the driver's config work has run (or would have) by now
+	sleep 2
+	expect_eq "$(cat /sys/class/net/"$dev"/operstate)" up "operstate of $dev"
+	vdpa dev del vnet2
+	vn_exit vnet2
+	if dmesg | tail -n +$((mark + 1)) | grep -E "BUG|WARNING|Oops" >&2; then
+		fail "kernel reports"
+	fi
+}
