@@ -440,6 +440,22 @@ static size_t vduse_vdpa_get_config_size(struct vdpa_device *vdpa)
 	return vdpa_to_vduse(vdpa)->config_size;
 }
 
+/*
+ * A link announcement (VIRTIO_NET_S_ANNOUNCE in the status) is acknowledged
+ * on the control virtqueue, which a VDUSE net device never has; virtio_net
+ * of 6.1 does not check and hits BUG_ON(!CTRL_VQ) in its config work.  The
+ * daemon writes the config, so the bit never reaches the driver.
+ */
+static void vduse_net_filter_config(unsigned int offset, u8 *buf,
+				    unsigned int len)
+{
+	unsigned int at = offsetof(struct virtio_net_config, status);
+
+	/* the bit is in the low byte of the little-endian status */
+	if (offset <= at && at - offset < len)
+		buf[at - offset] &= ~VIRTIO_NET_S_ANNOUNCE;
+}
+
 static void vduse_vdpa_get_config(struct vdpa_device *vdpa,
 				  unsigned int offset, void *buf,
 				  unsigned int len)
@@ -450,6 +466,8 @@ static void vduse_vdpa_get_config(struct vdpa_device *vdpa,
 	mutex_lock(&dev->lock);
 	memcpy(buf, dev->config + offset, len);
 	mutex_unlock(&dev->lock);
+	if (dev->device_id == VIRTIO_ID_NET)
+		vduse_net_filter_config(offset, buf, len);
 }
 
 /* Config space is the daemon's: drivers' writes are ignored, as upstream. */
