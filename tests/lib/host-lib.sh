@@ -322,12 +322,6 @@ tb_vm_start() {
 
 	# TCG on a busy host: skip the IO-APIC timer check that can panic a slow boot.
 	append="$append tsc=reliable no_timer_check"
-	# -cpu max is an AMD CPU to the guest, whose kernel then idles with
-	# the AMD E400 routine (C1E: the local APIC timer handed to a
-	# broadcast timer while idle).  Under TCG that lost a wake-up for
-	# good: both vCPUs halted, no timer left, the VM silent (seen twice,
-	# make coverage, 65-vduse/stopped_daemon_del).  Plain HLT idles.
-	append="$append idle=halt"
 	: >"$TB_RUN/console.log"
 	timeout -k 15 "$VDPA_VM_TIMEOUT" qemu-system-x86_64 \
 		-accel tcg -cpu max -smp 2 -m 4G \
