@@ -1042,16 +1042,6 @@ static void check_suspend_resume(void)
 	}
 }
 
-/* GET_VRING_BASE of queue @idx into *@num; 0 or -errno. */
-static int get_base(int fd, uint32_t idx, uint32_t *num)
-{
-	struct vhost_vring_state s = { .index = idx };
-	int ret = xioctl(fd, VHOST_GET_VRING_BASE, &s);
-
-	*num = s.num;
-	return ret;
-}
-
 /*
  * --packed, on a device that offers RING_PACKED: VHOST_SET/GET_VRING_BASE
  * carry the packed position as upstream encodes it (bits 0-14 last avail
@@ -1066,7 +1056,7 @@ static void check_packed_state(void)
 	uint64_t f = BASE_FEATURES | VDPA_BIT(VIRTIO_F_RING_PACKED);
 	struct vdpa_dev d;
 	unsigned int i;
-	uint32_t num;
+	uint32_t num = 0;
 	char name[80];
 	int fd, ret;
 
@@ -1084,7 +1074,7 @@ static void check_packed_state(void)
 			 "packed SET_VRING_BASE 0x%08x then GET", values[i]);
 		ret = vring_state(fd, VHOST_SET_VRING_BASE, 0, values[i]);
 		if (!ret)
-			ret = get_base(fd, 0, &num);
+			ret = vdpa_get_vring_base(fd, 0, &num);
 		expect_val(name, ret, num, values[i]);
 	}
 	/*
@@ -1093,7 +1083,7 @@ static void check_packed_state(void)
 	 */
 	ret = vring_state(fd, VHOST_SET_VRING_BASE, 0, 0x8000);
 	if (!ret)
-		ret = get_base(fd, 0, &num);
+		ret = vdpa_get_vring_base(fd, 0, &num);
 	expect_val("packed SET_VRING_BASE 0x8000 (avail half only) then GET",
 		   ret, num, 0x80008000);
 	close(fd);
@@ -1129,34 +1119,34 @@ static void check_packed_state(void)
 		vdpa_close(&d);
 		return;
 	}
-	ret = get_base(d.fd, 1, &num);
+	ret = vdpa_get_vring_base(d.fd, 1, &num);
 	expect_val("packed GET_VRING_BASE while running", ret, num, 0x80008000);
 	expect_err("packed SET_VRING_BASE while running -> EINVAL",
 		   vring_state(d.fd, VHOST_SET_VRING_BASE, 1, 0x80008000),
 		   EINVAL);
 	expect_err("SUSPEND a packed device",
 		   ioctl_val(d.fd, VHOST_VDPA_SUSPEND, 0), 0);
-	ret = get_base(d.fd, 1, &num);
+	ret = vdpa_get_vring_base(d.fd, 1, &num);
 	expect_val("packed GET_VRING_BASE after SUSPEND", ret, num, 0x80008000);
 	ret = vring_state(d.fd, VHOST_SET_VRING_BASE, 1, 0x00050003);
 	if (!ret)
-		ret = get_base(d.fd, 1, &num);
+		ret = vdpa_get_vring_base(d.fd, 1, &num);
 	expect_val("packed SET_VRING_BASE while suspended, then GET", ret, num,
 		   0x00050003);
 	if (d.backend_features & VDPA_BIT(VHOST_BACKEND_F_RESUME)) {
 		expect_err("RESUME a packed device",
 			   ioctl_val(d.fd, VHOST_VDPA_RESUME, 0), 0);
-		ret = get_base(d.fd, 1, &num);
+		ret = vdpa_get_vring_base(d.fd, 1, &num);
 		expect_val("packed GET_VRING_BASE after RESUME", ret, num,
 			   0x00050003);
 	}
 	expect_err("reset a packed device", vdpa_reset(&d), 0);
 	/* no features after the reset: the split encoding, index 0 */
-	ret = get_base(d.fd, 1, &num);
+	ret = vdpa_get_vring_base(d.fd, 1, &num);
 	expect_val("GET_VRING_BASE after reset == 0", ret, num, 0);
 	ret = xioctl(d.fd, VHOST_SET_FEATURES, &f);
 	if (!ret)
-		ret = get_base(d.fd, 1, &num);
+		ret = vdpa_get_vring_base(d.fd, 1, &num);
 	expect_val("packed GET_VRING_BASE after reset == 0x80008000", ret, num,
 		   0x80008000);
 	vdpa_close(&d);

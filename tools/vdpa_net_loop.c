@@ -911,17 +911,6 @@ static int dirty_hostile(struct loop *l, uint32_t *seq)
 	return ret;
 }
 
-/* VHOST_GET_VRING_BASE of queue @q into @num; 0 or -errno. */
-static int dirty_base(struct vdpa_dev *d, unsigned int q, uint32_t *num)
-{
-	struct vhost_vring_state s = { .index = q };
-
-	if (ioctl(d->fd, VHOST_GET_VRING_BASE, &s))
-		return -errno;
-	*num = s.num;
-	return 0;
-}
-
 /*
  * QEMU 7.2's stop for the last step of a migration: reset the running
  * device with logging on and frames in flight, then read the queues'
@@ -951,9 +940,9 @@ static int dirty_stop(struct loop *l)
 	for (i = 0; i < 2; i++) {
 		struct vdpa_vq *vq = &d->vq[qs[i]];
 
-		ret = dirty_base(d, qs[i], &base);
+		ret = vdpa_get_vring_base(d->fd, qs[i], &base);
 		if (!ret)
-			ret = dirty_base(d, qs[i], &again);
+			ret = vdpa_get_vring_base(d->fd, qs[i], &again);
 		if (ret) {
 			err_msg("GET_VRING_BASE %u after the reset: %s", qs[i],
 				strerror(-ret));
@@ -970,7 +959,7 @@ static int dirty_stop(struct loop *l)
 		}
 	}
 	if (ioctl(d->fd, VHOST_SET_VRING_BASE, &set) ||
-	    dirty_base(d, TXQ, &base) || base != set.num) {
+	    vdpa_get_vring_base(d->fd, TXQ, &base) || base != set.num) {
 		err_msg("SET_VRING_BASE %u after the reset: read back %u", set.num,
 			base);
 		return -EBADMSG;

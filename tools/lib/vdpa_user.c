@@ -176,6 +176,17 @@ int vdpa_reset(struct vdpa_dev *d)
 	return status ? -EPROTO : 0;
 }
 
+/* VHOST_GET_VRING_BASE of queue @idx into *@num; 0 or -errno. */
+int vdpa_get_vring_base(int fd, unsigned int idx, uint32_t *num)
+{
+	struct vhost_vring_state s = { .index = idx };
+
+	if (ioctl(fd, VHOST_GET_VRING_BASE, &s) < 0)
+		return -errno;
+	*num = s.num;
+	return 0;
+}
+
 int vdpa_negotiate(struct vdpa_dev *d, uint64_t wanted)
 {
 	uint64_t features;

@@ -140,6 +140,7 @@ int vdpa_get_status(struct vdpa_dev *d, uint8_t *status);
 int vdpa_set_status(struct vdpa_dev *d, uint8_t status);
 int vdpa_add_status(struct vdpa_dev *d, uint8_t bits);
 int vdpa_reset(struct vdpa_dev *d);
+int vdpa_get_vring_base(int fd, unsigned int idx, uint32_t *num);
 int vdpa_negotiate(struct vdpa_dev *d, uint64_t wanted);
 int vdpa_set_backend_features(struct vdpa_dev *d, uint64_t wanted);
 int vdpa_driver_ok(struct vdpa_dev *d);
