@@ -462,6 +462,28 @@ test_qsd_kill() {
 	wait_for 10 test ! -e /dev/vduse/vduse0
 }
 
+vd_daemon_gone() {
+	! kill -0 "$VD_PID" 2>/dev/null
+}
+
+# The continued daemon's poll() says its device is broken (EPOLLERR): the
+# read that follows must fail once, and the daemon go back to waiting in
+# poll().  A read that sleeps for a request that cannot come (the device
+# is detached) would keep it from ever seeing SIGTERM; one that fails for
+# ever, with EPOLLERR standing, would make it spin on the error.
+vd_daemon_settles() {
+	local wchan errors
+
+	sleep 3
+	wchan=$(cat "/proc/$VD_PID/wchan" 2>/dev/null || true)
+	log "continued daemon waits in ${wchan:-?}"
+	[ "$wchan" != vduse_dev_read ] ||
+		fail "the daemon sleeps in read() of its broken device"
+	errors=$(grep -c 'request error' qsd.log || true)
+	log "daemon's request errors: $errors"
+	((errors <= 1)) || fail "the daemon keeps failing to read: $(tail -n 3 qsd.log)"
+}
+
 vd_stop_writer() {
 	if [ -n "${VD_WRITER:-}" ]; then
 		kill -KILL "$VD_WRITER" 2>/dev/null || true
@@ -520,7 +542,9 @@ test_stopped_daemon_del() {
 	# the daemon runs again: it still has its (detached) device
 	kill -CONT "$VD_PID"
 	test -c /dev/vduse/vduse0 || fail "the node went on vdpa dev del"
+	vd_daemon_settles
 	kill "$VD_PID"
+	wait_for 30 vd_daemon_gone || fail "the daemon did not end on SIGTERM"
 	wait "$VD_PID" || true
 	wait_for 30 test ! -e /dev/vduse/vduse0 ||
 		fail "the daemon could not destroy its device"
