@@ -108,7 +108,7 @@ struct vduse_iotlb {
  * @config_cb_lock: protects @config_cb and is held while it runs
  * @config_cb: the driver's config change handler
  * @msg_lock: protects @send_list, @recv_list, @msg_unique, @connected,
- *	      @broken and every queued message's completion
+ *	      @broken, @broken_told and every queued message's completion
  * @send_list: requests the daemon has not read yet
  * @recv_list: requests read and waiting for their response
  * @waitq: the daemon waits here for requests
@@ -116,6 +116,9 @@ struct vduse_iotlb {
  * @connected: a daemon has /dev/vduse/@name open
  * @broken: the daemon died or failed to answer in time; requests fail at
  *	    once and in-flight I/O is failed by @drain_work
+ * @broken_told: a read() has returned EIO for @broken; poll() stops
+ *		 reporting EPOLLERR, so the daemon neither spins on it nor
+ *		 sleeps in read() unaware
  * @vdev: the attached vdpa device or NULL (protected by vduse_lock)
  * @iotlb: the table set_map installed (vhost-vdpa), see vduse_iotlb.c
  */
@@ -147,7 +150,7 @@ struct vduse_dev {
 	spinlock_t config_cb_lock;
 	struct vdpa_callback config_cb;
 
-	/* the request lists, @connected and @broken */
+	/* the request lists, @connected, @broken and @broken_told */
 	spinlock_t msg_lock;
 	struct list_head send_list;
 	struct list_head recv_list;
@@ -155,6 +158,7 @@ struct vduse_dev {
 	u32 msg_unique;
 	bool connected;
 	bool broken;
+	bool broken_told;
 
 	struct vduse_vdpa *vdev;
 	struct vduse_iotlb iotlb;

@@ -106,6 +106,8 @@ static void vduse_dev_break(struct vduse_dev *dev, const char *why)
 	spin_unlock(&dev->msg_lock);
 	if (!was)
 		dev_warn_ratelimited(dev->node, "device broken: %s\n", why);
+	/* a daemon in read() or poll() learns it (vduse_dev_read) */
+	wake_up(&dev->waitq);
 	queue_work(vduse_wq, &dev->drain_work);
 }
 
@@ -535,6 +537,18 @@ static const struct vdpa_config_ops vduse_vdpa_ops = {
 
 /* ---- /dev/vduse/<name> ---- */
 
+/* @msg_lock held: a breakage poll() reports and no read() has yet. */
+static bool vduse_broken_untold(struct vduse_dev *dev)
+{
+	return dev->broken && !dev->broken_told;
+}
+
+/*
+ * A broken device gets no request until it is attached again, so the
+ * first read() after the breakage fails with EIO instead of sleeping: a
+ * daemon woken by EPOLLERR (qemu-storage-daemon reads on it) would
+ * otherwise sleep here, past its own SIGTERM.  Later reads wait as usual.
+ */
 static ssize_t vduse_dev_read(struct file *file, char __user *buf,
 			      size_t count, loff_t *ppos)
 {
@@ -547,11 +561,19 @@ static ssize_t vduse_dev_read(struct file *file, char __user *buf,
 		return -EINVAL;
 	spin_lock(&dev->msg_lock);
 	while (list_empty(&dev->send_list)) {
+		if (vduse_broken_untold(dev)) {
+			dev->broken_told = true;
+			spin_unlock(&dev->msg_lock);
+			return -EIO;
+		}
 		spin_unlock(&dev->msg_lock);
 		if (file->f_flags & O_NONBLOCK)
 			return -EAGAIN;
+		/* rechecked under @msg_lock: a told breakage sleeps on */
 		ret = wait_event_interruptible(dev->waitq,
-					       !list_empty(&dev->send_list));
+					       !list_empty(&dev->send_list) ||
+					       (READ_ONCE(dev->broken) &&
+						!READ_ONCE(dev->broken_told)));
 		if (ret)
 			return ret;
 		spin_lock(&dev->msg_lock);
@@ -616,7 +638,7 @@ static __poll_t vduse_dev_poll(struct file *file, poll_table *wait)
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (!list_empty(&dev->recv_list))
 		mask |= EPOLLOUT | EPOLLWRNORM;
-	if (dev->broken)
+	if (vduse_broken_untold(dev))
 		mask |= EPOLLERR;
 	spin_unlock(&dev->msg_lock);
 	return mask;
@@ -1311,6 +1333,7 @@ static int vduse_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
 	set_dma_ops(&vdev->vdpa.dev, &vduse_dma_ops);
 	spin_lock(&dev->msg_lock);
 	dev->broken = false;
+	dev->broken_told = false;
 	spin_unlock(&dev->msg_lock);
 	dev->vdev = vdev;
 	mutex_unlock(&vduse_lock);
