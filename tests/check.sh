@@ -95,6 +95,18 @@ if [ "$MODE" = check ] &&
 	fi
 fi
 
+# The stall limit stops a VM whose heartbeat stands still.
+if [ "$MODE" = check ] &&
+	{ [ -z "$TESTS" ] || printf 'vm/stall_limit\n' | grep -Eq -- "$TESTS"; }; then
+	log=$TB_BUILD/stall-limit.log
+	if tb_timed vm/stall_limit "$TB_TREE/tests/host-tests/hung-boot.sh" 20 stall >"$log" 2>&1; then
+		tb_pass vm/stall_limit "$(tail -n 1 "$log")"
+	else
+		tb_fail vm/stall_limit "see below; log: $log"
+		tail -n 40 "$log" | sed 's/^/  | /'
+	fi
+fi
+
 # Host hooks: tests/host-hooks/NN-*.sh runs as `HOOK setup` before the VM
 # boots and `HOOK teardown` after it is gone (always: also on errors and
 # ^C) when a test of tests/cases/NN-*.sh is selected; for work the guest

@@ -5,7 +5,13 @@
 # boot limit (VDPA_BOOT_TIMEOUT), with the message that says so, well
 # before the whole-run limit.  tests/check.sh runs it before its own VM.
 #
-#   tests/host-tests/hung-boot.sh [LIMIT]
+#   tests/host-tests/hung-boot.sh [LIMIT [stall]]
+#
+# With "stall" it is vm/stall_limit instead: the test itself writes the
+# runner's first line and one heartbeat, as a guest whose timers then
+# stop would, and checks the same of the stall limit (VDPA_STALL_TIMEOUT
+# =LIMIT, the boot limit out of the way), and that QEMU's vCPU registers
+# were saved over QMP.
 #
 # Boots the test VM exactly as tests/check.sh does (tb_vm_start of
 # host-lib.sh, Debian's kernel), but with an initramfs whose /init only
@@ -20,7 +26,13 @@ set -u -o pipefail
 
 TB_PROG=hung-boot
 TB_TREE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
-VDPA_BOOT_TIMEOUT=${1:-20}
+LIMIT=${1:-20}
+STALL=${2:-}
+if [ "$STALL" = stall ]; then
+	VDPA_BOOT_TIMEOUT=600 VDPA_STALL_TIMEOUT=$LIMIT
+else
+	VDPA_BOOT_TIMEOUT=$LIMIT
+fi
 VDPA_VM_TIMEOUT=600
 # shellcheck source=tests/lib/host-lib.sh
 . "$TB_TREE/tests/lib/host-lib.sh"
@@ -50,6 +62,10 @@ tb_new_run hung-boot
 t0=$SECONDS
 tb_vm_start
 qemu=$TB_QEMU_PID
+if [ "$STALL" = stall ]; then
+	echo "LOG stall-limit: the runner's first line" >>"$TB_RUN/results"
+	echo 1 >"$TB_RUN/heartbeat"
+fi
 {
 	tb_follow tb_on_result
 	tb_finish_run
@@ -63,10 +79,20 @@ check() {
 	echo "FAIL: $1"
 	bad=1
 }
-check "QEMU stopped after ${secs}s, not within ${VDPA_BOOT_TIMEOUT}-$((VDPA_BOOT_TIMEOUT + 60))s" \
-	test "$secs" -ge "$VDPA_BOOT_TIMEOUT" -a "$secs" -le $((VDPA_BOOT_TIMEOUT + 60))
+check "QEMU stopped after ${secs}s, not within ${LIMIT}-$((LIMIT + 60))s" \
+	test "$secs" -ge "$LIMIT" -a "$secs" -le $((LIMIT + 60))
 gone() { ! kill -0 "$1" 2>/dev/null; }
 check "QEMU (pid $qemu) still runs" gone "$qemu"
+if [ "$STALL" = stall ]; then
+	check "the stall limit did not stop QEMU" test "$TB_VM_STALLED" = 1
+	check "vm/finished did not fail with the stall-limit reason" grep -q \
+		"^FAIL  vm/finished (VM stopped by the stall limit: the guest's heartbeat stood still for ${LIMIT}s" \
+		"$TB_RUN/follow.out"
+	check "no vCPU registers saved: $(head -c 300 "$TB_RUN/stall-registers")" \
+		grep -q 'RIP=' "$TB_RUN/stall-registers"
+	[ $bad = 0 ] && echo "stopped by the stall limit after ${secs}s, registers saved"
+	exit $bad
+fi
 check "the boot limit did not stop QEMU" test "$TB_VM_BOOT_HUNG" = 1
 check "vm/finished did not fail with the boot-limit reason" grep -q \
 	"^FAIL  vm/finished (VM stopped by the boot limit: no output from the guest's test runner within ${VDPA_BOOT_TIMEOUT}s" \

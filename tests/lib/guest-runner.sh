@@ -384,6 +384,15 @@ finish_run() {
 . "$LIB" || exit 1
 
 cd / || exit 1
+# The heartbeat: the guest's own timer rewrites it every 10 s.  The host
+# stops a VM whose heartbeat stands still (tb_follow, VDPA_STALL_TIMEOUT):
+# a guest whose timers no longer fire reaches no other limit of its own.
+(
+	while nap 10; do
+		printf '%s\n' "$EPOCHSECONDS" >"$RES/heartbeat"
+	done
+) &
+HEARTBEAT_PID=$!
 say "guest: kernel $(uname -r), $(nproc) CPUs, mode $MODE"
 case $MODE in
 check) run_cases "$VDPA_TREE/tests/cases" ;;
@@ -400,5 +409,6 @@ debug)
 	;;
 *) say "guest: unknown mode $MODE" ;;
 esac
+kill "$HEARTBEAT_PID" 2>/dev/null
 finish_run
 sync

@@ -41,6 +41,7 @@ TB_INITRD_MODULES=(virtio_ring virtio virtio_pci_modern_dev
 # Time limits, in seconds.
 : "${VDPA_VM_TIMEOUT:=3600}"	# whole VM run (CI allows 90 min in all)
 : "${VDPA_BOOT_TIMEOUT:=600}"	# VM start to the guest's first output
+: "${VDPA_STALL_TIMEOUT:=600}"	# the guest's heartbeat standing still
 : "${VDPA_TEST_TIMEOUT:=600}"	# one test (a case file may override)
 : "${VDPA_CLEANUP_TIMEOUT:=300}"	# the clean-up after one test
 : "${VDPA_BENCH_TIMEOUT:=1800}"	# one benchmark
@@ -323,9 +324,13 @@ tb_vm_start() {
 	# TCG on a busy host: skip the IO-APIC timer check that can panic a slow boot.
 	append="$append tsc=reliable no_timer_check"
 	: >"$TB_RUN/console.log"
+	rm -f "$TB_RUN/heartbeat"
+	# QMP, to read a stalled guest's registers (a short path: sun_path)
+	TB_QMP=${TMPDIR:-/tmp}/vdpa-qmp-${TB_RUN##*/}
 	timeout -k 15 "$VDPA_VM_TIMEOUT" qemu-system-x86_64 \
 		-accel tcg -cpu max -smp 2 -m 4G \
 		-nographic -no-reboot -monitor none \
+		-qmp "unix:$TB_QMP,server=on,wait=off" \
 		-serial "file:$TB_RUN/console.log" \
 		-kernel "$TB_KERNEL" -initrd "$TB_INITRD" -append "$append" \
 		-nic none \
@@ -344,6 +349,23 @@ tb_vm_kill() {
 		kill "$TB_QEMU_PID" 2>/dev/null
 		wait "$TB_QEMU_PID" 2>/dev/null
 	fi
+	[ -z "${TB_QMP:-}" ] || rm -f "$TB_QMP"
+}
+
+# tb_vm_stalled: the guest's heartbeat stood still for VDPA_STALL_TIMEOUT
+# seconds.  Save what QEMU can tell of its vCPUs, then stop it.
+tb_vm_stalled() {
+	local regs=$TB_RUN/stall-registers
+
+	TB_VM_STALLED=1
+	tb_say "vm: no heartbeat from the guest for ${VDPA_STALL_TIMEOUT}s (VDPA_STALL_TIMEOUT): its timers stopped; vCPU registers in $regs; stopping QEMU"
+	{
+		timeout 60 "$TB_TREE/tests/helpers/qmp.py" "$TB_QMP" query-status
+		timeout 60 "$TB_TREE/tests/helpers/qmp.py" "$TB_QMP" \
+			human-monitor-command '{"command-line": "info registers -a"}' |
+			python3 -c 'import json, sys; print(json.load(sys.stdin))'
+	} >"$regs" 2>&1
+	kill "$TB_QEMU_PID" 2>/dev/null
 }
 
 # tb_follow HANDLER: until the VM exits, call HANDLER with each new line
@@ -356,8 +378,9 @@ tb_vm_kill() {
 # TB_VM_BOOT_HUNG=1.
 tb_follow() {
 	local handler=$1 rfd sfd rbuf='' sbuf='' line alive=1 booted=0 done_t=
+	local beat='' last_beat=0 now_beat
 
-	TB_VM_BOOT_HUNG=0
+	TB_VM_BOOT_HUNG=0 TB_VM_STALLED=0
 	exec {rfd}<"$TB_RUN/results" {sfd}<"$TB_RUN/stream"
 	while :; do
 		kill -0 "$TB_QEMU_PID" 2>/dev/null || alive=0
@@ -370,6 +393,17 @@ tb_follow() {
 			TB_VM_BOOT_HUNG=1
 			tb_say "vm: no output from the guest's test runner after ${VDPA_BOOT_TIMEOUT}s (VDPA_BOOT_TIMEOUT): stopping QEMU"
 			kill "$TB_QEMU_PID" 2>/dev/null
+		elif [ $booted = 1 ] && [ $alive = 1 ] && [ $TB_VM_STALLED = 0 ] &&
+			[ -z "$done_t" ]; then
+			now_beat=
+			[ ! -s "$TB_RUN/heartbeat" ] ||
+				read -r now_beat <"$TB_RUN/heartbeat" || true
+			if [ "$now_beat" != "$beat" ] || [ $last_beat = 0 ]; then
+				beat=$now_beat
+				last_beat=$SECONDS
+			elif [ $((SECONDS - last_beat)) -ge "$VDPA_STALL_TIMEOUT" ]; then
+				tb_vm_stalled
+			fi
 		fi
 		while IFS= read -r -u "$sfd" line; do
 			printf '%s\n' "$sbuf$line"
@@ -436,6 +470,10 @@ tb_console_tail() {
 tb_vm_exit_reason() {
 	if [ "${TB_VM_BOOT_HUNG:-0}" = 1 ]; then
 		echo "VM stopped by the boot limit: no output from the guest's test runner within ${VDPA_BOOT_TIMEOUT}s (VDPA_BOOT_TIMEOUT)"
+		return
+	fi
+	if [ "${TB_VM_STALLED:-0}" = 1 ]; then
+		echo "VM stopped by the stall limit: the guest's heartbeat stood still for ${VDPA_STALL_TIMEOUT}s (VDPA_STALL_TIMEOUT; vCPU registers in $TB_RUN/stall-registers)"
 		return
 	fi
 	case $TB_VM_STATUS in
