@@ -34,10 +34,18 @@ test_debugfs_layout() {
 
 	load_modules vdpa vdpa_sim vdpa_sim_net
 	[ -d $SIM_DBG ] || fail "no $SIM_DBG"
+	# off by default: no directory for a device
+	expect_eq "$(cat /sys/module/vdpa_sim/parameters/debugfs)" N "debugfs parameter"
+	vdpa dev add name vdpa1 mgmtdev vdpasim_net
+	[ ! -e $SIM_DBG/vdpa1 ] || fail "$SIM_DBG/vdpa1 without the debugfs parameter"
+	sim_knobs
 	vdpa dev add name vdpa0 mgmtdev vdpasim_net
-	for f in fail_map fail_config_write stall ring_errors; do
+	for f in fail_map fail_config_write stall drop_used corrupt_used \
+		ring_errors log_errors; do
 		[ -f $SIM_DBG/vdpa0/$f ] || fail "no $SIM_DBG/vdpa0/$f"
 	done
+	[ ! -e $SIM_DBG/vdpa1 ] || fail "$SIM_DBG/vdpa1 appeared later"
+	vdpa dev del vdpa1
 	expect_eq "$(cat $SIM_DBG/vdpa0/ring_errors)" 0 ring_errors
 	expect_eq "$(cat $SIM_DBG/vdpa0/stall)" 0 stall
 	vdpa dev del vdpa0
@@ -75,6 +83,7 @@ test_max_iotlb_entries_cap() {
 # fail_map fails the next map; the one after works again.
 test_fail_map() {
 	load_modules vdpa vdpa_sim vdpa_sim_net vhost_vdpa
+	sim_knobs
 	sim_add
 	echo 1 >$SIM_DBG/vdpa0/fail_map
 	if sim_loop -n 4 >out 2>&1; then
@@ -89,6 +98,7 @@ test_fail_map() {
 test_fail_config_write() {
 	require_cmd python3
 	load_modules vdpa vdpa_sim vdpa_sim_net vhost_vdpa
+	sim_knobs
 	sim_add
 	echo 1 >$SIM_DBG/vdpa0/fail_config_write
 	python3 - <<'EOF'
@@ -107,6 +117,7 @@ EOF
 # With the data path stalled nothing comes back; unstalled it works.
 test_stall() {
 	load_modules vdpa vdpa_sim vdpa_sim_net vhost_vdpa
+	sim_knobs
 	sim_add
 	echo 1 >$SIM_DBG/vdpa0/stall
 	if sim_loop -n 4 -t 500 >out 2>&1; then

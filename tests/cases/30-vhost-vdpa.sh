@@ -28,6 +28,8 @@ vv_need_tools() {
 vv_setup() {
 	vv_need_tools
 	load_modules vdpa vdpa_sim vdpa_sim_net vhost_vdpa
+	# the simulator's counters (log_errors) for the tests that read them
+	sim_knobs
 	vdpa dev add name vdpa0 mgmtdev vdpasim_net mac $VV_MAC
 	wait_for 5 test -c /dev/vhost-vdpa-0
 	ulimit -l unlimited

@@ -398,6 +398,7 @@ test_no_identity_for_userspace() {
 	local errs=/sys/kernel/debug/vdpa_sim/vdpa0/ring_errors before node
 
 	load_modules vdpa vdpa_sim vdpa_sim_net virtio_vdpa vhost_vdpa
+	sim_knobs
 	modprobe virtio_net
 	vdpa dev add name vdpa0 mgmtdev vdpasim_net mac $VV_MAC
 	expect_eq "$(vv_driver vdpa0)" virtio_vdpa "driver of vdpa0"

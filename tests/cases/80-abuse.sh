@@ -19,6 +19,7 @@ abuse() {
 
 abuse_up() {
 	load_modules vdpa vdpa_sim vdpa_sim_net vhost_vdpa
+	sim_knobs
 	vdpa dev add name vdpa0 mgmtdev vdpasim_net mac "$ABUSE_MAC"
 	wait_for 5 test -c /dev/vhost-vdpa-0
 	ABUSE_PINNED=$(pinned_pages)

@@ -29,6 +29,7 @@ test_fuzz() {
 	# vhost_vdpa first: new devices bind to it; the fuzzer moves some
 	# to virtio_vdpa (and virtio_net on top) and back.
 	load_modules vdpa vdpa_sim vdpa_sim_net vhost_vdpa
+	sim_knobs
 	if have_module vdpa_sim_blk; then
 		load_modules vdpa_sim_blk
 	fi

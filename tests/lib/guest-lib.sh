@@ -270,6 +270,12 @@ _load_one() {
 	fi
 }
 
+# sim_knobs: the simulators' debugfs knobs (vdpa_sim/<name>/) for devices
+# added from now on; vdpa_sim's debugfs parameter is off by default.
+sim_knobs() {
+	echo 1 >/sys/module/vdpa_sim/parameters/debugfs
+}
+
 load_modules() {
 	local m
 

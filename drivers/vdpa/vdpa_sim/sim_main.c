@@ -68,6 +68,15 @@ module_param(check_pins, bool, 0644);
 MODULE_PARM_DESC(check_pins,
 		 "Debug: WARN when the device reaches a page through a translation table that nobody pins (default: CONFIG_VDPA_SIM_CHECK_PINS)");
 
+/*
+ * Off by default: eight debugfs files a device are most of the cost of
+ * `vdpa dev add` and `vdpa dev del` for a thousand devices.
+ */
+static bool debugfs_knobs;
+module_param_named(debugfs, debugfs_knobs, bool, 0644);
+MODULE_PARM_DESC(debugfs,
+		 "Test use: give each device added from now on its fault-injection directory vdpa_sim/<name>/ in debugfs (default off)");
+
 static struct dentry *vdpasim_debugfs_root;
 
 /*
@@ -1169,6 +1178,8 @@ static void vdpasim_debugfs_add(struct vdpasim *sim)
 {
 	struct dentry *dir;
 
+	if (!READ_ONCE(debugfs_knobs))
+		return;
 	dir = debugfs_create_dir(dev_name(&sim->vdpa.dev), vdpasim_debugfs_root);
 	if (IS_ERR(dir))
 		return;
