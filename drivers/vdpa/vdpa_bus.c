@@ -9,11 +9,13 @@
 
 #include <linux/device.h>
 #include <linux/dma-mapping.h>
+#include <linux/hashtable.h>
 #include <linux/idr.h>
 #include <linux/lockdep.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/stringhash.h>
 #include <linux/sysfs.h>
 #include <linux/vdpa.h>
 #include <linux/vdpa_version.h>
@@ -21,6 +23,20 @@
 #include "vdpa_core.h"
 
 DECLARE_RWSEM(vdpa_dev_lock);
+
+/*
+ * Registered devices by name, so that finding one (every `vdpa dev add`
+ * checks the name, every request names its device) does not walk the
+ * whole bus: with a thousand devices that walk was most of a lookup.
+ * Changed and read under vdpa_dev_lock (written for changes); a device is
+ * in it from its device_add() until just before its device_unregister().
+ */
+static DEFINE_HASHTABLE(vdpa_by_name, 8);
+
+static u32 vdpa_name_hash(const char *name)
+{
+	return full_name_hash(NULL, name, strlen(name));
+}
 
 /* Device indexes ("vdpa%u" names); the IDA has its own internal lock. */
 static DEFINE_IDA(vdpa_index_ida);
@@ -226,6 +242,7 @@ struct vdpa_device *__vdpa_alloc_device(size_t size,
 		goto err_ida;
 
 	device_initialize(&vdev->dev);
+	INIT_HLIST_NODE(&vdev->name_node);
 	vdev->dev.bus = &vdpa_bus_type;
 	vdev->dev.parent = params->parent;
 	vdev->dev.release = vdpa_release_dev;
@@ -249,30 +266,41 @@ err_free:
 }
 EXPORT_SYMBOL_GPL(__vdpa_alloc_device);
 
-static int vdpa_match_name(struct device *dev, const void *name)
-{
-	return !strcmp(dev_name(dev), name);
-}
-
 /**
  * vdpa_find_device - look up a registered vdpa device by name
- * @name: device name
+ * @name: device name, compared exactly
  *
+ * Context: vdpa_dev_lock held (read or write).
  * Return: the device with a reference the caller drops with
  * put_device(), or NULL.
  */
 struct vdpa_device *vdpa_find_device(const char *name)
 {
-	struct device *dev;
+	struct vdpa_device *vdev;
 
-	/* Exact match: device_match_name() would ignore a trailing newline. */
-	dev = bus_find_device(&vdpa_bus_type, NULL, name, vdpa_match_name);
-	return dev ? dev_to_vdpa(dev) : NULL;
+	lockdep_assert_held(&vdpa_dev_lock);
+	hash_for_each_possible(vdpa_by_name, vdev, name_node,
+			       vdpa_name_hash(name)) {
+		if (!strcmp(dev_name(&vdev->dev), name)) {
+			get_device(&vdev->dev);
+			return vdev;
+		}
+	}
+	return NULL;
+}
+
+/* vdpa_dev_lock held for writing: off the bus, and out of the index first. */
+static void vdpa_remove_locked(struct vdpa_device *vdev)
+{
+	lockdep_assert_held_write(&vdpa_dev_lock);
+	hash_del(&vdev->name_node);
+	device_unregister(&vdev->dev);
 }
 
 static int vdpa_add_locked(struct vdpa_device *vdev, u32 nvqs)
 {
 	struct vdpa_device *other;
+	int err;
 
 	lockdep_assert_held_write(&vdpa_dev_lock);
 
@@ -288,7 +316,12 @@ static int vdpa_add_locked(struct vdpa_device *vdev, u32 nvqs)
 	}
 
 	vdev->nvqs = nvqs;
-	return device_add(&vdev->dev);
+	err = device_add(&vdev->dev);
+	if (err)
+		return err;
+	hash_add(vdpa_by_name, &vdev->name_node,
+		 vdpa_name_hash(dev_name(&vdev->dev)));
+	return 0;
 }
 
 /**
@@ -352,7 +385,7 @@ EXPORT_SYMBOL_GPL(vdpa_mgmt_register_device);
 void vdpa_unregister_device(struct vdpa_device *vdev)
 {
 	down_write(&vdpa_dev_lock);
-	device_unregister(&vdev->dev);
+	vdpa_remove_locked(vdev);
 	up_write(&vdpa_dev_lock);
 }
 EXPORT_SYMBOL_GPL(vdpa_unregister_device);
@@ -365,9 +398,8 @@ EXPORT_SYMBOL_GPL(vdpa_unregister_device);
  */
 void vdpa_mgmt_unregister_device(struct vdpa_device *vdev)
 {
-	lockdep_assert_held_write(&vdpa_dev_lock);
 	WARN_ON_ONCE(!rwsem_is_locked(&vdpa_dev_lock));
-	device_unregister(&vdev->dev);
+	vdpa_remove_locked(vdev);
 }
 EXPORT_SYMBOL_GPL(vdpa_mgmt_unregister_device);
 

@@ -169,6 +169,8 @@ struct vdpa_map_file {
  *		     set through sysfs, owned by the core (freed on release)
  * @deleting: core-private: a user's ``vdpa dev del`` is detaching the bus
  *	      driver; no bus driver may bind any more
+ * @name_node: core-private: entry in the core's index of registered
+ *	       devices by name
  *
  * Allocated with vdpa_alloc_device(), freed by the last put_device(), at
  * which point the parent's &vdpa_config_ops.free runs.
@@ -188,6 +190,7 @@ struct vdpa_device {
 	bool unsafe_noiommu;
 	const char *driver_override;
 	bool deleting;
+	struct hlist_node name_node;
 };
 
 /**
