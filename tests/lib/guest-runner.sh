@@ -145,6 +145,36 @@ dump_stuck() {
 	done
 }
 
+# dump_tree PID: PID and every task descending from it, with their
+# states and kernel stacks (a clean-up may hang in S or R state too).
+dump_tree() {
+	local p t tids
+
+	echo "# the clean-up's tasks and their kernel stacks"
+	tids=$(awk -v root="$1" '
+		FNR == 1 {
+			s = $0; sub(/^[0-9]+ \(.*\) /, "", s); split(s, f, " ")
+			pid = FILENAME; sub(/^\/proc\//, "", pid); sub(/\/stat$/, "", pid)
+			parent[pid] = f[2]
+		}
+		END {
+			for (p in parent) {
+				for (q = p; q != "" && q != 0 && q != root; q = parent[q])
+					;
+				if (q == root)
+					print p
+			}
+		}' /proc/[0-9]*/stat 2>/dev/null)
+	for p in $tids; do
+		for t in /proc/"$p"/task/*; do
+			echo "## ${t#/proc/} $(cat "/proc/$p/cmdline" 2>/dev/null | tr '\0' ' ')" \
+				"$(grep '^State:' "$t/status" 2>/dev/null)" \
+				"wchan=$(cat "$t/wchan" 2>/dev/null)"
+			cat "$t/stack" 2>/dev/null
+		done
+	done
+}
+
 # run_one NAME LOGNAME TIMEOUT FILE CMD: run CMD (a function of FILE) in
 # a fresh bash, output in out/LOGNAME.log, and report it.
 run_one() {
@@ -228,6 +258,7 @@ cleanup() {
 	done
 	if kill -0 $pid 2>/dev/null; then
 		dump_stuck >>"$log" 2>&1
+		dump_tree $pid >>"$log" 2>&1
 		report "START $name"
 		report "FAIL $name 0 hung (a task is stuck in the kernel, see its log); the run stops here"
 		finish_run
