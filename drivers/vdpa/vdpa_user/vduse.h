@@ -16,6 +16,17 @@
 #include "vduse_domain.h"
 
 /**
+ * struct vduse_packed_buf - a buffer the driver made available (packed ring)
+ * @status: IOVA of a virtio-blk request's status byte, or 0
+ * @descs: number of ring descriptors the buffer takes up: the device skips
+ *	   that many when it returns the buffer
+ */
+struct vduse_packed_buf {
+	u64 status;
+	u16 descs;
+};
+
+/**
  * struct vduse_vq - one virtqueue
  * @lock: protects every field below except @cb (taken in atomic context:
  *	  kick_vq runs under the driver's queue lock)
@@ -32,10 +43,17 @@
  *	    eventfd's waiters, which may be another queue's kick path: never
  *	    with a queue lock held), put after a grace period
  * @kicked: a kick came while there was no @kickfd
- * @seen_avail: available ring index up to which @inflight is up to date
- * @seen_used: used ring index up to which @inflight is up to date
- * @inflight: descriptor heads the driver made available that the device
- *	      has not returned (see vduse_vq_track())
+ * @packed: the queue is a packed ring (fixed when it is enabled)
+ * @seen_avail: split: available ring index up to which @inflight is up to
+ *		date; packed: position of the next descriptor to record, as
+ *		a lap counter (see vduse_ring.c)
+ * @seen_used: split: used ring index up to which @inflight is up to date;
+ *	       packed: position of the next used descriptor, as @seen_avail
+ * @inflight: descriptor heads (split) or buffer ids (packed) the driver
+ *	      made available that the device has not returned (see
+ *	      vduse_vq_track())
+ * @bufs: packed rings only: what was recorded of each buffer id in
+ *	  @inflight; NULL when the device does not offer packed rings
  * @irq_lock: protects @cb and is held while it runs
  * @cb: the driver's used-buffer handler
  * @kick_work: signals @kickfd for a kick that came inside an eventfd
@@ -54,9 +72,11 @@ struct vduse_vq {
 	bool ready;
 	struct eventfd_ctx __rcu *kickfd;
 	bool kicked;
+	bool packed;
 	u16 seen_avail;
 	u16 seen_used;
 	unsigned long *inflight;
+	struct vduse_packed_buf *bufs;
 	/* @cb, held while it runs */
 	spinlock_t irq_lock;
 	struct vdpa_callback cb;

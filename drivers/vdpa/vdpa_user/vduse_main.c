@@ -238,6 +238,16 @@ static void vduse_vdpa_kick_vq(struct vdpa_device *vdpa, u16 idx)
 		queue_work(vduse_wq, &dev->drain_work);
 }
 
+static bool vduse_is_packed(struct vduse_dev *dev)
+{
+	bool packed;
+
+	mutex_lock(&dev->lock);
+	packed = dev->driver_features & BIT_ULL(VIRTIO_F_RING_PACKED);
+	mutex_unlock(&dev->lock);
+	return packed;
+}
+
 static void vduse_vdpa_set_vq_cb(struct vdpa_device *vdpa, u16 idx,
 				 struct vdpa_callback *cb)
 {
@@ -254,10 +264,13 @@ static void vduse_vdpa_set_vq_ready(struct vdpa_device *vdpa, u16 idx,
 				    bool ready)
 {
 	struct vduse_vq *vq = vduse_vq(vdpa, idx);
+	bool packed = vduse_is_packed(vdpa_to_vduse(vdpa));
 
 	spin_lock_irq(&vq->lock);
-	if (ready && !vq->ready)
+	if (ready && !vq->ready) {
+		vq->packed = packed;
 		vduse_vq_reset_tracking(vq);
+	}
 	vq->ready = ready;
 	spin_unlock_irq(&vq->lock);
 }
@@ -279,7 +292,7 @@ static int vduse_vdpa_set_vq_state(struct vdpa_device *vdpa, u16 idx,
 	struct vduse_dev *dev = vdpa_to_vduse(vdpa);
 	struct vduse_vq *vq = vduse_vq(vdpa, idx);
 
-	if (dev->driver_features & BIT_ULL(VIRTIO_F_RING_PACKED))
+	if (vduse_is_packed(dev))
 		return -EOPNOTSUPP;
 	spin_lock_irq(&vq->lock);
 	vq->state = *state;
@@ -654,6 +667,7 @@ static int vduse_get_vq_index(struct vduse_dev *dev, u32 index)
 static long vduse_vq_setup(struct vduse_dev *dev, void __user *argp)
 {
 	struct vduse_vq_config config;
+	struct vduse_packed_buf *bufs = NULL;
 	struct vduse_vq *vq;
 	unsigned long *inflight;
 	int idx;
@@ -671,21 +685,30 @@ static long vduse_vq_setup(struct vduse_dev *dev, void __user *argp)
 		return -EINVAL;
 	}
 	inflight = bitmap_zalloc(config.max_size, GFP_KERNEL);
-	if (!inflight)
+	if (dev->device_features & BIT_ULL(VIRTIO_F_RING_PACKED))
+		bufs = kcalloc(config.max_size, sizeof(*bufs), GFP_KERNEL);
+	if (!inflight || ((dev->device_features &
+			   BIT_ULL(VIRTIO_F_RING_PACKED)) && !bufs)) {
+		bitmap_free(inflight);
+		kfree(bufs);
 		return -ENOMEM;
+	}
 	mutex_lock(&vduse_lock);
 	if (dev->vdev) {
 		mutex_unlock(&vduse_lock);
 		bitmap_free(inflight);
+		kfree(bufs);
 		return -EBUSY;
 	}
 	vq = &dev->vqs[idx];
 	spin_lock_irq(&vq->lock);
 	swap(vq->inflight, inflight);
+	swap(vq->bufs, bufs);
 	vq->max_size = config.max_size;
 	spin_unlock_irq(&vq->lock);
 	mutex_unlock(&vduse_lock);
 	bitmap_free(inflight);
+	kfree(bufs);
 	return 0;
 }
 
@@ -1006,8 +1029,10 @@ static void vduse_dev_free(struct vduse_dev *dev)
 	u32 i;
 
 	if (dev->vqs)
-		for (i = 0; i < dev->vq_num; i++)
+		for (i = 0; i < dev->vq_num; i++) {
 			bitmap_free(dev->vqs[i].inflight);
+			kfree(dev->vqs[i].bufs);
+		}
 	kfree(dev->vqs);
 	vduse_iotlb_clear(dev);
 	if (dev->domain)
