@@ -286,14 +286,28 @@ static bool vduse_vdpa_get_vq_ready(struct vdpa_device *vdpa, u16 idx)
 	return ready;
 }
 
+/*
+ * A packed ring position: an index below 2^15 (the wrap counter is kept
+ * apart, never in bit 15) and two wrap counters that are 0 or 1.
+ */
+static bool vduse_packed_state_ok(u16 avail_counter, u16 avail_idx,
+				  u16 used_counter, u16 used_idx)
+{
+	return avail_counter <= 1 && used_counter <= 1 &&
+	       avail_idx < BIT(15) && used_idx < BIT(15);
+}
+
 static int vduse_vdpa_set_vq_state(struct vdpa_device *vdpa, u16 idx,
 				   const struct vdpa_vq_state *state)
 {
 	struct vduse_dev *dev = vdpa_to_vduse(vdpa);
 	struct vduse_vq *vq = vduse_vq(vdpa, idx);
+	const struct vdpa_vq_state_packed *p = &state->packed;
 
-	if (vduse_is_packed(dev))
-		return -EOPNOTSUPP;
+	if (vduse_is_packed(dev) &&
+	    !vduse_packed_state_ok(p->last_avail_counter, p->last_avail_idx,
+				   p->last_used_counter, p->last_used_idx))
+		return -EINVAL;
 	spin_lock_irq(&vq->lock);
 	vq->state = *state;
 	spin_unlock_irq(&vq->lock);
@@ -304,6 +318,7 @@ static int vduse_vdpa_get_vq_state(struct vdpa_device *vdpa, u16 idx,
 				   struct vdpa_vq_state *state)
 {
 	struct vduse_dev *dev = vdpa_to_vduse(vdpa);
+	const struct vduse_vq_state_packed *p;
 	struct vduse_msg msg = { 0 };
 	int ret;
 
@@ -312,7 +327,25 @@ static int vduse_vdpa_get_vq_state(struct vdpa_device *vdpa, u16 idx,
 	ret = vduse_msg_sync(dev, &msg);
 	if (ret)
 		return ret;
-	state->split.avail_index = msg.resp.vq_state.split.avail_index;
+	if (!vduse_is_packed(dev)) {
+		state->split.avail_index = msg.resp.vq_state.split.avail_index;
+		return 0;
+	}
+	/* the daemon's answer: refused, not masked, when out of range */
+	p = &msg.resp.vq_state.packed;
+	if (!vduse_packed_state_ok(p->last_avail_counter, p->last_avail_idx,
+				   p->last_used_counter, p->last_used_idx)) {
+		dev_warn_ratelimited(dev->node,
+				     "vq %u: packed state %u/%u %u/%u out of range\n",
+				     idx, p->last_avail_counter,
+				     p->last_avail_idx, p->last_used_counter,
+				     p->last_used_idx);
+		return -EINVAL;
+	}
+	state->packed.last_avail_counter = p->last_avail_counter;
+	state->packed.last_avail_idx = p->last_avail_idx;
+	state->packed.last_used_counter = p->last_used_counter;
+	state->packed.last_used_idx = p->last_used_idx;
 	return 0;
 }
 
@@ -716,6 +749,7 @@ static long vduse_vq_get_info(struct vduse_dev *dev, void __user *argp)
 {
 	struct vduse_vq_info info = { 0 };
 	struct vduse_vq *vq;
+	bool packed;
 	u32 index;
 	int idx;
 
@@ -726,12 +760,22 @@ static long vduse_vq_get_info(struct vduse_dev *dev, void __user *argp)
 		return idx;
 	vq = &dev->vqs[idx];
 	info.index = idx;
+	packed = vduse_is_packed(dev);
 	spin_lock_irq(&vq->lock);
 	info.num = vq->num;
 	info.desc_addr = vq->desc_addr;
 	info.driver_addr = vq->driver_addr;
 	info.device_addr = vq->device_addr;
-	info.split.avail_index = vq->state.split.avail_index;
+	if (packed) {
+		info.packed.last_avail_counter =
+			vq->state.packed.last_avail_counter;
+		info.packed.last_avail_idx = vq->state.packed.last_avail_idx;
+		info.packed.last_used_counter =
+			vq->state.packed.last_used_counter;
+		info.packed.last_used_idx = vq->state.packed.last_used_idx;
+	} else {
+		info.split.avail_index = vq->state.split.avail_index;
+	}
 	info.ready = vq->ready;
 	spin_unlock_irq(&vq->lock);
 	return copy_to_user(argp, &info, sizeof(info)) ? -EFAULT : 0;
@@ -1070,7 +1114,7 @@ static bool vduse_name_ok(const char *name)
 	 BIT_ULL(VIRTIO_NET_F_SPEED_DUPLEX) |				\
 	 BIT_ULL(VIRTIO_F_ANY_LAYOUT) | BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC) | \
 	 BIT_ULL(VIRTIO_RING_F_EVENT_IDX) | BIT_ULL(VIRTIO_F_VERSION_1) |	\
-	 BIT_ULL(VIRTIO_F_ACCESS_PLATFORM))
+	 BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) | BIT_ULL(VIRTIO_F_RING_PACKED))
 
 static const char *vduse_net_config_problem(const struct vduse_dev_config *config)
 {
@@ -1108,8 +1152,6 @@ static const char *vduse_config_problem(const struct vduse_dev_config *config)
 		return "VIRTIO_F_VERSION_1 not offered";
 	if (!(config->features & BIT_ULL(VIRTIO_F_ACCESS_PLATFORM)))
 		return "VIRTIO_F_ACCESS_PLATFORM not offered";
-	if (config->features & BIT_ULL(VIRTIO_F_RING_PACKED))
-		return "packed rings not supported";
 	if (!config->vq_num || config->vq_num > VDUSE_MAX_VQS)
 		return "vq_num not in 1..64";
 	if (config->vq_align < 4 || config->vq_align > PAGE_SIZE ||
