@@ -3,7 +3,7 @@
  * vduse-net: a virtio-net device implemented in userspace through VDUSE,
  * whose frames go to and come from a TAP interface.
  *
- *   vduse-net [-n NAME] [-t TAP | -l] [-m MAC] [-q QUEUE_SIZE] [-A]
+ *   vduse-net [-n NAME] [-t TAP | -l] [-m MAC] [-q QUEUE_SIZE] [-A] [-P]
  *
  * It creates the VDUSE device NAME (default vduse-net0; one queue pair,
  * features VERSION_1, ACCESS_PLATFORM, MAC, STATUS), sets up its two
@@ -22,6 +22,10 @@
  * counted as "filtered"), through a packet-mode pipe of up to 4096-byte
  * frames (longer ones are dropped as well).  A vhost-vdpa client such as
  * vdpa-net-loop --shared then checks the data path end to end.
+ *
+ * -P offers packed virtqueues (VIRTIO_F_RING_PACKED) as well; the queues
+ * are served as packed rings when the driver accepts the feature, as split
+ * ones otherwise.
  *
  * -A (a hostile daemon, for tests): once the driver is up, set
  * VIRTIO_NET_S_ANNOUNCE in the config's status and inject a config
@@ -81,12 +85,25 @@ struct region {
 struct queue {
 	bool on;
 	uint16_t num;
-	uint16_t last_avail;	/* next avail entry to take */
-	uint16_t used_idx;	/* next used entry to fill */
+	uint16_t last_avail;	/* next avail entry (packed: descriptor) */
+	uint16_t used_idx;	/* next used entry (packed: descriptor) */
+	bool avail_wrap;	/* packed: wrap counters of those two */
+	bool used_wrap;
 	struct vring_desc *desc;
 	struct vring_avail *avail;
 	struct vring_used *used;
+	/* packed rings: one descriptor ring and two event areas */
+	struct vring_packed_desc *pdesc;
+	struct vring_packed_desc_event *drv_event;
+	struct vring_packed_desc_event *dev_event;
 	int kickfd;
+};
+
+/* One buffer the driver made available: where it starts, what it is. */
+struct buf {
+	uint16_t head;		/* split: head index; packed: ring position */
+	uint16_t id;		/* what goes into the used entry */
+	uint16_t ndescs;	/* packed: descriptors it takes */
 };
 
 struct stats {
@@ -98,7 +115,8 @@ static const char *prog = "vduse-net";
 static volatile sig_atomic_t stop;
 /* frames come from tapfd and go to outfd: the TAP interface, or a pipe */
 static int devfd = -1, tapfd = -1, outfd = -1;
-static bool loop, announce;
+static bool loop, announce, offer_packed;
+static bool packed;		/* the driver accepted VIRTIO_F_RING_PACKED */
 static uint8_t dev_mac[6];
 static uint8_t status;
 static struct region regions[MAX_REGIONS];
@@ -237,6 +255,9 @@ static void queue_stop(struct queue *q)
 	q->desc = NULL;
 	q->avail = NULL;
 	q->used = NULL;
+	q->pdesc = NULL;
+	q->drv_event = NULL;
+	q->dev_event = NULL;
 }
 
 static void reset_device(void)
@@ -247,6 +268,8 @@ static void reset_device(void)
 		queue_stop(&queues[i]);
 		queues[i].last_avail = 0;
 		queues[i].used_idx = 0;
+		queues[i].avail_wrap = true;
+		queues[i].used_wrap = true;
 	}
 	unmap_regions(0, UINT64_MAX);
 }
@@ -256,10 +279,26 @@ static void reset_device(void)
  * the state the driver set), or again after the kernel changed a region
  * (the indexes go on).
  */
+static bool map_packed(struct queue *q, const struct vduse_vq_info *info,
+		       uint64_t n)
+{
+	q->pdesc = iova_ptr(info->desc_addr, 16 * n, VDUSE_ACCESS_RW);
+	q->drv_event = iova_ptr(info->driver_addr, 4, VDUSE_ACCESS_RO);
+	q->dev_event = iova_ptr(info->device_addr, 4, VDUSE_ACCESS_RW);
+	return q->pdesc && q->drv_event && q->dev_event;
+}
+
 static void start_queues(bool fresh)
 {
 	unsigned int i;
 
+	if (fresh) {
+		uint64_t features = 0;
+
+		if (ioctl(devfd, VDUSE_DEV_GET_FEATURES, &features) < 0)
+			warnx("DEV_GET_FEATURES: %s", strerror(errno));
+		packed = features & (1ULL << VIRTIO_F_RING_PACKED);
+	}
 	for (i = 0; i < NQUEUES; i++) {
 		struct vduse_vq_info info = { .index = i };
 		struct queue *q = &queues[i];
@@ -276,16 +315,31 @@ static void start_queues(bool fresh)
 			warnx("queue %u: bad size %llu", i, (unsigned long long)n);
 			continue;
 		}
-		q->desc = iova_ptr(info.desc_addr, 16 * n, VDUSE_ACCESS_RO);
-		q->avail = iova_ptr(info.driver_addr, 6 + 2 * n, VDUSE_ACCESS_RO);
-		q->used = iova_ptr(info.device_addr, 6 + 8 * n, VDUSE_ACCESS_RW);
-		if (!q->desc || !q->avail || !q->used) {
+		if (packed && !map_packed(q, &info, n)) {
+			warnx("queue %u: packed ring not mapped", i);
+			queue_stop(q);
+			continue;
+		}
+		if (!packed) {
+			q->desc = iova_ptr(info.desc_addr, 16 * n,
+					   VDUSE_ACCESS_RO);
+			q->avail = iova_ptr(info.driver_addr, 6 + 2 * n,
+					    VDUSE_ACCESS_RO);
+			q->used = iova_ptr(info.device_addr, 6 + 8 * n,
+					   VDUSE_ACCESS_RW);
+		}
+		if (!packed && (!q->desc || !q->avail || !q->used)) {
 			warnx("queue %u: rings not mapped", i);
 			queue_stop(q);
 			continue;
 		}
 		q->num = n;
-		if (fresh) {
+		if (fresh && packed) {
+			q->last_avail = info.packed.last_avail_idx % n;
+			q->avail_wrap = info.packed.last_avail_counter & 1;
+			q->used_idx = info.packed.last_used_idx % n;
+			q->used_wrap = info.packed.last_used_counter & 1;
+		} else if (fresh) {
 			q->last_avail = info.split.avail_index;
 			q->used_idx = q->last_avail;
 		}
@@ -293,20 +347,97 @@ static void start_queues(bool fresh)
 	}
 }
 
-static bool queue_has_avail(struct queue *q)
+#define PACKED_AVAIL	0x0080	/* 1 << VRING_PACKED_DESC_F_AVAIL */
+#define PACKED_USED	0x8000	/* 1 << VRING_PACKED_DESC_F_USED */
+
+/* Packed: the driver made the descriptor at @pos available, in lap @wrap. */
+static bool packed_avail(struct queue *q, uint16_t pos, bool wrap)
 {
-	return q->on &&
-	       __atomic_load_n(&q->avail->idx, __ATOMIC_ACQUIRE) != q->last_avail;
+	uint16_t f = le16toh(__atomic_load_n(&q->pdesc[pos].flags,
+					     __ATOMIC_ACQUIRE));
+
+	return !!(f & PACKED_AVAIL) == wrap && !!(f & PACKED_USED) != wrap;
 }
 
-static void queue_push(struct queue *q, uint16_t head, uint32_t len)
+static bool queue_has_avail(struct queue *q)
 {
-	struct vring_used_elem *e = &q->used->ring[q->used_idx % q->num];
+	if (!q->on)
+		return false;
+	if (packed)
+		return packed_avail(q, q->last_avail, q->avail_wrap);
+	return __atomic_load_n(&q->avail->idx, __ATOMIC_ACQUIRE) != q->last_avail;
+}
 
-	e->id = head;
+/*
+ * The next buffer (queue_has_avail() said there is one).  Packed: its
+ * chain is the descriptors that follow with VRING_DESC_F_NEXT, at most a
+ * ring's worth; the id is the last one's.
+ */
+static void queue_peek(struct queue *q, struct buf *b)
+{
+	uint16_t pos;
+
+	if (!packed) {
+		b->head = q->avail->ring[q->last_avail % q->num];
+		b->id = b->head;
+		b->ndescs = 1;
+		return;
+	}
+	b->head = q->last_avail;
+	pos = b->head;
+	for (b->ndescs = 1; b->ndescs < q->num; b->ndescs++) {
+		if (!(le16toh(q->pdesc[pos].flags) & VRING_DESC_F_NEXT))
+			break;
+		pos = (pos + 1) % q->num;
+	}
+	b->id = le16toh(q->pdesc[pos].id);
+}
+
+static void packed_advance(struct queue *q, uint16_t *pos, bool *wrap,
+			   uint16_t n)
+{
+	*pos += n;
+	if (*pos >= q->num) {
+		*pos -= q->num;
+		*wrap = !*wrap;
+	}
+}
+
+/* Return buffer @b with @len bytes written, and move past it. */
+static void queue_push(struct queue *q, const struct buf *b, uint32_t len)
+{
+	struct vring_used_elem *e;
+	struct vring_packed_desc *d;
+
+	if (packed) {
+		d = &q->pdesc[q->used_idx];
+		d->id = htole16(b->id);
+		d->len = htole32(len);
+		__atomic_store_n(&d->flags,
+				 htole16(q->used_wrap ?
+					 PACKED_AVAIL | PACKED_USED : 0),
+				 __ATOMIC_RELEASE);
+		packed_advance(q, &q->last_avail, &q->avail_wrap, b->ndescs);
+		packed_advance(q, &q->used_idx, &q->used_wrap, b->ndescs);
+		return;
+	}
+	e = &q->used->ring[q->used_idx % q->num];
+	e->id = b->head;
 	e->len = len;
+	q->last_avail++;
 	q->used_idx++;
 	__atomic_store_n(&q->used->idx, q->used_idx, __ATOMIC_RELEASE);
+}
+
+/* The driver asked for no interrupts (no EVENT_IDX is offered). */
+static bool queue_quiet(struct queue *q)
+{
+	if (packed)
+		return le16toh(__atomic_load_n(&q->drv_event->flags,
+					       __ATOMIC_ACQUIRE)) ==
+		       VRING_PACKED_EVENT_FLAG_DISABLE;
+	return __atomic_load_n(&q->avail->flags, __ATOMIC_ACQUIRE) &
+	       VRING_AVAIL_F_NO_INTERRUPT;
 }
 
 static void queue_notify(unsigned int index)
@@ -314,8 +445,9 @@ static void queue_notify(unsigned int index)
 	struct queue *q = &queues[index];
 	uint32_t i = index;
 
-	if (__atomic_load_n(&q->avail->flags, __ATOMIC_ACQUIRE) &
-	    VRING_AVAIL_F_NO_INTERRUPT)
+	/* a full barrier: used entries out before the driver's flags are read */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!q->on || queue_quiet(q))
 		return;
 	if (ioctl(devfd, VDUSE_VQ_INJECT_IRQ, &i) < 0)
 		warnx("queue %u: VQ_INJECT_IRQ: %s", index, strerror(errno));
@@ -326,13 +458,38 @@ static void queue_notify(unsigned int index)
  * ones if @writable is false, writable ones otherwise (a descriptor of the
  * other kind is an error).  False on a malformed chain.
  */
-static bool walk_chain(struct queue *q, uint16_t head, bool writable,
+static bool walk_packed(struct queue *q, const struct buf *b, bool writable,
+			bool (*fn)(uint64_t addr, uint32_t len, void *arg),
+			void *arg)
+{
+	uint16_t pos = b->head, n;
+
+	for (n = 0; n < b->ndescs; n++) {
+		struct vring_packed_desc d = q->pdesc[pos];
+		uint16_t flags = le16toh(d.flags);
+
+		if (flags & VRING_DESC_F_INDIRECT)
+			return false;	/* not offered */
+		if (!!(flags & VRING_DESC_F_WRITE) != writable)
+			return false;
+		if (!fn(le64toh(d.addr), le32toh(d.len), arg))
+			return false;
+		pos = (pos + 1) % q->num;
+	}
+	/* a chain that ran over the whole ring is malformed */
+	return !(le16toh(q->pdesc[(pos + q->num - 1) % q->num].flags) &
+		 VRING_DESC_F_NEXT);
+}
+
+static bool walk_chain(struct queue *q, const struct buf *b, bool writable,
 		       bool (*fn)(uint64_t addr, uint32_t len, void *arg),
 		       void *arg)
 {
 	unsigned int count = 0;
-	uint16_t i = head;
+	uint16_t i = b->head;
 
+	if (packed)
+		return walk_packed(q, b, writable, fn, arg);
 	for (;;) {
 		struct vring_desc d;
 
@@ -399,10 +556,11 @@ static void serve_tx(void)
 	bool done = false;
 
 	while (!stop && queue_has_avail(q)) {
-		uint16_t head = q->avail->ring[q->last_avail % q->num];
 		struct gather g = { .buf = frame, .cap = sizeof(frame) };
+		struct buf b;
 
-		if (walk_chain(q, head, false, gather_fn, &g) &&
+		queue_peek(q, &b);
+		if (walk_chain(q, &b, false, gather_fn, &g) &&
 		    g.len >= NET_HDR_LEN) {
 			if (loop && !loop_accepts(frame + NET_HDR_LEN,
 						  g.len - NET_HDR_LEN)) {
@@ -417,8 +575,7 @@ static void serve_tx(void)
 		} else {
 			st.bad_chains++;
 		}
-		q->last_avail++;
-		queue_push(q, head, 0);
+		queue_push(q, &b, 0);
 		done = true;
 	}
 	if (done)
@@ -434,8 +591,8 @@ static bool serve_rx(void)
 	ssize_t n;
 
 	while (!stop && queue_has_avail(q)) {
-		uint16_t head = q->avail->ring[q->last_avail % q->num];
 		struct gather g;
+		struct buf b;
 
 		n = read(tapfd, frame + NET_HDR_LEN, MAX_FRAME);
 		if (n < 0) {
@@ -445,7 +602,8 @@ static bool serve_rx(void)
 		}
 		memcpy(frame, &hdr, sizeof(hdr));
 		g = (struct gather){ .buf = frame, .cap = NET_HDR_LEN + n };
-		if (!walk_chain(q, head, true, scatter_fn, &g)) {
+		queue_peek(q, &b);
+		if (!walk_chain(q, &b, true, scatter_fn, &g)) {
 			st.bad_chains++;
 			g.len = 0;
 		} else if (g.len < g.cap) {
@@ -455,8 +613,7 @@ static bool serve_rx(void)
 			st.rx_frames++;
 			st.rx_bytes += n;
 		}
-		q->last_avail++;
-		queue_push(q, head, g.len);
+		queue_push(q, &b, g.len);
 		done = true;
 	}
 	if (done)
@@ -470,6 +627,7 @@ static void serve_request(void)
 {
 	struct vduse_dev_response resp = { 0 };
 	struct vduse_dev_request req;
+	struct queue *q;
 	ssize_t n;
 
 	n = read(devfd, &req, sizeof(req));
@@ -497,8 +655,15 @@ static void serve_request(void)
 			break;
 		}
 		resp.vq_state.index = req.vq_state.index;
-		resp.vq_state.split.avail_index =
-			queues[req.vq_state.index].last_avail;
+		q = &queues[req.vq_state.index];
+		if (packed) {
+			resp.vq_state.packed.last_avail_idx = q->last_avail;
+			resp.vq_state.packed.last_avail_counter = q->avail_wrap;
+			resp.vq_state.packed.last_used_idx = q->used_idx;
+			resp.vq_state.packed.last_used_counter = q->used_wrap;
+		} else {
+			resp.vq_state.split.avail_index = q->last_avail;
+		}
 		break;
 	case VDUSE_UPDATE_IOTLB:
 		/* the rings may have been in it: find them again */
@@ -543,6 +708,8 @@ static int create_device(const char *name, const uint8_t mac[6], int qsize)
 	cfg->features = 1ULL << VIRTIO_F_VERSION_1 |
 			1ULL << VIRTIO_F_ACCESS_PLATFORM |
 			1ULL << VIRTIO_NET_F_MAC | 1ULL << VIRTIO_NET_F_STATUS;
+	if (offer_packed)
+		cfg->features |= 1ULL << VIRTIO_F_RING_PACKED;
 	cfg->vq_num = NQUEUES;
 	cfg->vq_align = 4096;
 	cfg->config_size = csize;
@@ -649,7 +816,7 @@ static void on_signal(int sig)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: %s [-n NAME] [-t TAP | -l] [-m MAC] [-q QUEUE_SIZE] [-A]\n", prog);
+		"usage: %s [-n NAME] [-t TAP | -l] [-m MAC] [-q QUEUE_SIZE] [-A] [-P]\n", prog);
 	exit(2);
 }
 
@@ -661,7 +828,7 @@ int main(int argc, char **argv)
 	bool rx_wait = false;
 	int qsize = 256, ctl, c;
 
-	while ((c = getopt(argc, argv, "n:t:lm:q:Ah")) != -1) {
+	while ((c = getopt(argc, argv, "n:t:lm:q:APh")) != -1) {
 		switch (c) {
 		case 'n':
 			name = optarg;
@@ -674,6 +841,9 @@ int main(int argc, char **argv)
 			break;
 		case 'A':
 			announce = true;
+			break;
+		case 'P':
+			offer_packed = true;
 			break;
 		case 'm':
 			if (sscanf(optarg, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx",
