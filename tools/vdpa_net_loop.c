@@ -89,6 +89,7 @@ struct opts {
 	bool dirty_log;
 	bool dirty_stop;
 	bool shared;
+	bool packed;
 	bool verbose;
 };
 
@@ -502,12 +503,19 @@ static int negotiate(struct loop *l)
 	if (l->o->use_cvq)
 		wanted |= VDPA_BIT(VIRTIO_NET_F_CTRL_VQ) |
 			  VDPA_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR);
+	if (l->o->packed)
+		wanted |= VDPA_BIT(VIRTIO_F_RING_PACKED);
 	ret = vdpa_negotiate(d, wanted);
 	if (ret) {
 		err_msg("feature negotiation (0x%llx of 0x%llx): %s",
 			(unsigned long long)wanted,
 			(unsigned long long)d->device_features, strerror(-ret));
 		return ret;
+	}
+	if (l->o->packed && !(d->features & VDPA_BIT(VIRTIO_F_RING_PACKED))) {
+		err_msg("--packed: the device does not offer RING_PACKED (0x%llx)",
+			(unsigned long long)d->device_features);
+		return -EOPNOTSUPP;
 	}
 	l->has_cvq = (d->features & VDPA_BIT(VIRTIO_NET_F_CTRL_VQ)) &&
 		     (d->features & VDPA_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR)) &&
@@ -1844,6 +1852,8 @@ static void usage(void)
 	       "                        watchpoint on each used idx (root)\n"
 	       "      --shared          DMA region in a memfd mapped MAP_SHARED\n"
 	       "                        (a VDUSE device needs it)\n"
+	       "      --packed          packed virtqueues (the device must\n"
+	       "                        offer RING_PACKED; no control vq)\n"
 	       "      --dirty-log       VHOST_F_LOG_ALL: check that exactly the\n"
 	       "                        pages the device wrote are logged\n"
 	       "      --dirty-stop      the same, ending as QEMU 7.2 stops a\n"
@@ -1874,7 +1884,7 @@ int main(int argc, char **argv)
 {
 	enum { O_NOCVQ = 256, O_PAUSE, O_BENCH, O_BTIME, O_BMAP, O_BMSGS,
 	       O_HOLD, O_CYCLES, O_ROUNDS, O_PERSIST, O_STRESS, O_HOG, O_TRAP,
-	       O_DIRTY, O_DSTOP, O_SHARED };
+	       O_DIRTY, O_DSTOP, O_SHARED, O_PACKED };
 	static const struct option lo[] = {
 		{ "dev", required_argument, NULL, 'd' },
 		{ "count", required_argument, NULL, 'n' },
@@ -1900,6 +1910,7 @@ int main(int argc, char **argv)
 		{ "dirty-log", no_argument, NULL, O_DIRTY },
 		{ "dirty-stop", no_argument, NULL, O_DSTOP },
 		{ "shared", no_argument, NULL, O_SHARED },
+		{ "packed", no_argument, NULL, O_PACKED },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
@@ -2006,6 +2017,10 @@ int main(int argc, char **argv)
 			break;
 		case O_SHARED:
 			o.shared = true;
+			break;
+		case O_PACKED:
+			o.packed = true;
+			o.use_cvq = false;
 			break;
 		case 'v':
 			o.verbose = true;

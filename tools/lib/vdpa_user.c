@@ -107,6 +107,11 @@ static void vdpa_vq_release(struct vdpa_vq *vq)
 	vq->call_fd = -1;
 	free(vq->cookie);
 	vq->cookie = NULL;
+	free(vq->id_next);
+	vq->id_next = NULL;
+	free(vq->id_descs);
+	vq->id_descs = NULL;
+	vq->pdesc = NULL;
 	vq->num = 0;
 }
 
@@ -423,7 +428,8 @@ static int vdpa_vq_ioctls(struct vdpa_dev *d, struct vdpa_vq *vq)
 	ret = vdpa_ioctl(d, VHOST_SET_VRING_NUM, &state);
 	if (ret)
 		return ret;
-	state.num = 0;
+	/* packed: both wrap counters (bits 15 and 31) start at 1 */
+	state.num = vq->packed ? 0x80008000U : 0;
 	ret = vdpa_ioctl(d, VHOST_SET_VRING_BASE, &state);
 	if (ret)
 		return ret;
@@ -441,6 +447,65 @@ static int vdpa_vq_ioctls(struct vdpa_dev *d, struct vdpa_vq *vq)
 	return vdpa_ioctl(d, VHOST_SET_VRING_CALL, &file);
 }
 
+static void vdpa_vq_start(struct vdpa_vq *vq)
+{
+	vq->avail_idx = 0;
+	vq->last_used = 0;
+	vq->avail_wrap = true;
+	vq->used_wrap = true;
+	vq->kicks = 0;
+	vq->calls = 0;
+}
+
+static int vdpa_vq_setup_packed(struct vdpa_dev *d, struct vdpa_vq *vq,
+				uint32_t slot_size)
+{
+	unsigned int num = vq->num, i;
+	void *drv, *dev;
+	int ret;
+
+	vq->pdesc = vdpa_mem_alloc(d, 16 * num, VDPA_RING_ALIGN,
+				   &vq->desc_iova);
+	drv = vdpa_mem_alloc(d, 4, 4, &vq->avail_iova);
+	dev = vdpa_mem_alloc(d, 4, 4, &vq->used_iova);
+	vq->desc = NULL;
+	vq->avail = NULL;
+	vq->used = NULL;
+	vq->slot_size = slot_size;
+	vq->slots = vdpa_mem_alloc(d, (size_t)slot_size * num, 64,
+				   &vq->slots_iova);
+	vq->cookie = calloc(num, sizeof(*vq->cookie));
+	vq->id_next = calloc(num, sizeof(*vq->id_next));
+	vq->id_descs = calloc(num, sizeof(*vq->id_descs));
+	if (!vq->pdesc || !drv || !dev || !vq->slots || !vq->cookie ||
+	    !vq->id_next || !vq->id_descs) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	/* flags 0: no descriptor available in the first lap; events on */
+	memset(vq->pdesc, 0, 16 * num);
+	memset(drv, 0, 4);
+	memset(dev, 0, 4);
+	for (i = 0; i < num; i++)
+		vq->id_next[i] = i + 1;
+	vq->free_head = 0;
+	vq->num_free = num;
+	vdpa_vq_start(vq);
+	vq->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	vq->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vq->kick_fd < 0 || vq->call_fd < 0) {
+		ret = -errno;
+		goto err;
+	}
+	ret = vdpa_vq_ioctls(d, vq);
+	if (ret)
+		goto err;
+	return 0;
+err:
+	vdpa_vq_release(vq);
+	return ret;
+}
+
 int vdpa_vq_setup(struct vdpa_dev *d, unsigned int index, unsigned int num,
 		  uint32_t slot_size)
 {
@@ -453,6 +518,9 @@ int vdpa_vq_setup(struct vdpa_dev *d, unsigned int index, unsigned int num,
 	vq = &d->vq[index];
 	vdpa_vq_release(vq);
 	vq->num = num;
+	vq->packed = d->features & VDPA_BIT(VIRTIO_F_RING_PACKED);
+	if (vq->packed)
+		return vdpa_vq_setup_packed(d, vq, slot_size);
 	vq->desc = vdpa_mem_alloc(d, 16 * num, VDPA_RING_ALIGN,
 				  &vq->desc_iova);
 	vq->avail = vdpa_mem_alloc(d, 6 + 2 * num, VDPA_RING_ALIGN,
@@ -475,10 +543,7 @@ int vdpa_vq_setup(struct vdpa_dev *d, unsigned int index, unsigned int num,
 		vq->desc[i].next = htole16((i + 1) & (num - 1));
 	vq->free_head = 0;
 	vq->num_free = num;
-	vq->avail_idx = 0;
-	vq->last_used = 0;
-	vq->kicks = 0;
-	vq->calls = 0;
+	vdpa_vq_start(vq);
 
 	vq->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vq->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -512,6 +577,50 @@ static uint64_t vdpa_vq_slot_iova(struct vdpa_vq *vq, uint16_t id)
 	return vq->slots_iova + (uint64_t)id * vq->slot_size;
 }
 
+#define VDPA_PACKED_AVAIL	0x0080U	/* 1 << VRING_PACKED_DESC_F_AVAIL */
+#define VDPA_PACKED_USED	0x8000U	/* 1 << VRING_PACKED_DESC_F_USED */
+
+/* A packed chain: n descriptors from avail_idx, the first made available last. */
+static int vdpa_vq_add_packed(struct vdpa_vq *vq, const struct vdpa_sg *sg,
+			      unsigned int out, unsigned int n, void *cookie)
+{
+	uint16_t id = vq->free_head, pos = vq->avail_idx, flags, head_flags = 0;
+	bool wrap = vq->avail_wrap;
+	unsigned int k;
+
+	if (id >= vq->num)
+		return -ENOSPC;
+	for (k = 0; k < n; k++) {
+		struct vring_packed_desc *d = &vq->pdesc[pos];
+
+		flags = k >= out ? VRING_DESC_F_WRITE : 0;
+		if (k + 1 < n)
+			flags |= VRING_DESC_F_NEXT;
+		flags |= wrap ? VDPA_PACKED_AVAIL : VDPA_PACKED_USED;
+		d->addr = htole64(sg[k].iova);
+		d->len = htole32(sg[k].len);
+		d->id = htole16(id);
+		if (k)
+			d->flags = htole16(flags);
+		else
+			head_flags = flags;
+		if (++pos == vq->num) {
+			pos = 0;
+			wrap = !wrap;
+		}
+	}
+	vq->free_head = vq->id_next[id];
+	vq->id_descs[id] = n;
+	vq->num_free -= n;
+	vq->cookie[id] = cookie;
+	/* the rest of the chain before its first descriptor */
+	__atomic_store_n(&vq->pdesc[vq->avail_idx].flags, htole16(head_flags),
+			 __ATOMIC_RELEASE);
+	vq->avail_idx = pos;
+	vq->avail_wrap = wrap;
+	return id;
+}
+
 int vdpa_vq_add_sg(struct vdpa_vq *vq, const struct vdpa_sg *sg,
 		   unsigned int out, unsigned int in, void *cookie)
 {
@@ -522,6 +631,8 @@ int vdpa_vq_add_sg(struct vdpa_vq *vq, const struct vdpa_sg *sg,
 		return -EINVAL;
 	if (n > vq->num_free)
 		return -ENOSPC;
+	if (vq->packed)
+		return vdpa_vq_add_packed(vq, sg, out, n, cookie);
 	head = vq->free_head;
 	id = head;
 	for (k = 0; k < n; k++) {
@@ -578,12 +689,51 @@ int vdpa_vq_kick(struct vdpa_vq *vq)
 	return 0;
 }
 
+static bool vdpa_vq_has_used_packed(struct vdpa_vq *vq)
+{
+	uint16_t f = le16toh(__atomic_load_n(&vq->pdesc[vq->last_used].flags,
+					     __ATOMIC_ACQUIRE));
+
+	return !!(f & VDPA_PACKED_AVAIL) == vq->used_wrap &&
+	       !!(f & VDPA_PACKED_USED) == vq->used_wrap;
+}
+
 bool vdpa_vq_has_used(struct vdpa_vq *vq)
 {
-	uint16_t idx = le16toh(__atomic_load_n(&vq->used->idx,
-					       __ATOMIC_ACQUIRE));
+	uint16_t idx;
 
+	if (vq->packed)
+		return vdpa_vq_has_used_packed(vq);
+	idx = le16toh(__atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE));
 	return idx != vq->last_used;
+}
+
+static int vdpa_vq_get_used_packed(struct vdpa_vq *vq, struct vdpa_used *u)
+{
+	struct vring_packed_desc *d = &vq->pdesc[vq->last_used];
+	uint16_t id, n;
+
+	if (!vdpa_vq_has_used_packed(vq))
+		return 0;
+	id = le16toh(d->id);
+	if (id >= vq->num || !vq->id_descs[id])
+		return -EPROTO;
+	n = vq->id_descs[id];
+	u->id = id;
+	u->len = le32toh(d->len);
+	u->cookie = vq->cookie[id];
+	u->data = vdpa_vq_slot(vq, id);
+	vq->cookie[id] = NULL;
+	vq->id_descs[id] = 0;
+	vq->last_used += n;
+	if (vq->last_used >= vq->num) {
+		vq->last_used -= vq->num;
+		vq->used_wrap = !vq->used_wrap;
+	}
+	vq->id_next[id] = vq->free_head;
+	vq->free_head = id;
+	vq->num_free += n;
+	return 1;
 }
 
 int vdpa_vq_get_used(struct vdpa_vq *vq, struct vdpa_used *u)
@@ -592,6 +742,8 @@ int vdpa_vq_get_used(struct vdpa_vq *vq, struct vdpa_used *u)
 	unsigned int n = 1;
 	uint16_t idx, id, last;
 
+	if (vq->packed)
+		return vdpa_vq_get_used_packed(vq, u);
 	idx = le16toh(__atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE));
 	if (idx == vq->last_used)
 		return 0;

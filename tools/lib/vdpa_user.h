@@ -81,7 +81,11 @@ struct vdpa_used {
 
 struct vdpa_dev;
 
-/* Driver-side state of one split virtqueue. */
+/*
+ * Driver-side state of one virtqueue: split, or packed when the device
+ * accepted VIRTIO_F_RING_PACKED before vdpa_vq_setup() (then desc, avail
+ * and used are NULL, and avail_idx and last_used are ring positions).
+ */
 struct vdpa_vq {
 	struct vdpa_dev *dev;
 	unsigned int index;
@@ -90,14 +94,20 @@ struct vdpa_vq {
 	struct vring_avail *avail;
 	struct vring_used *used;
 	uint64_t desc_iova;
-	uint64_t avail_iova;
-	uint64_t used_iova;
+	uint64_t avail_iova;		/* packed: driver event area */
+	uint64_t used_iova;		/* packed: device event area */
 	int kick_fd;
 	int call_fd;
 	uint16_t avail_idx;		/* next avail index to publish */
 	uint16_t last_used;		/* next used entry to consume */
-	uint16_t free_head;		/* free descriptors, linked by next */
-	unsigned int num_free;
+	uint16_t free_head;		/* free descriptors (packed: ids) */
+	unsigned int num_free;		/* free descriptors */
+	bool packed;
+	bool avail_wrap;		/* packed: wrap counters */
+	bool used_wrap;
+	struct vring_packed_desc *pdesc;
+	uint16_t *id_next;		/* packed: free ids, linked */
+	uint16_t *id_descs;		/* packed: descriptors per id in use */
 	void **cookie;			/* per head, owned by the caller */
 	uint8_t *slots;			/* num buffers of slot_size bytes */
 	uint64_t slots_iova;
