@@ -613,6 +613,9 @@ static void valid_config(struct session *s, struct cfgbuf *b)
 			b->c.config[i] = fz_chance(r, 50) ? 0 : fz_rand(r);
 		b->c.config[0] = 0x52;	/* a unicast MAC */
 	}
+	/* packed rings: the kernel follows them as well as split ones */
+	if (fz_chance(r, 30))
+		f |= 1ULL << VIRTIO_F_RING_PACKED;
 	b->c.features = f;
 	s->vq_num = b->c.vq_num;
 }
@@ -657,8 +660,8 @@ static const char *invalid_config(struct fz_rng *r, struct cfgbuf *b)
 		b->c.features &= ~(1ULL << VIRTIO_F_ACCESS_PLATFORM);
 		return "no ACCESS_PLATFORM";
 	case 5:
-		b->c.features |= 1ULL << VIRTIO_F_RING_PACKED;
-		return "packed";
+		b->c.reserved[fz_below(r, 13)] = 1 + fz_below(r, 0xff);
+		return "reserved";
 	case 6:
 		b->c.vq_num = fz_chance(r, 50) ? 0 : 65 + fz_below(r, 0xffff);
 		return "vq_num";
