@@ -714,16 +714,18 @@ vn_stop() {
 # virtio_net pings a peer in another namespace behind the TAP interface,
 # and 4 MiB sent over TCP arrive intact; the daemon's counters agree with
 # the interface's; vdpa dev del while it runs, then its exit removes the
-# device node.
-test_net_tap() {
-	local tools=$VDPA_TREE/tools/build dev pid sum tx rx dtx drx ttx trx
+# device node.  vn_tap NAME [OPTION]: device NAME, vduse-net's OPTION.
+vn_tap() {
+	local tools=$VDPA_TREE/tools/build name=$1 opt=${2:-} dev pid sum tx rx
+	local dtx drx ttx trx
 
 	[ -x "$tools/vduse-net" ] || fail "$tools/vduse-net is not built (make tools)"
 	load_modules vdpa vduse virtio_vdpa
 	modprobe virtio_net
 	modprobe tun
 	trap vn_stop EXIT
-	"$tools/vduse-net" -n vnet0 -t vtap0 -m $VN_MAC >vn.log 2>&1 &
+	# shellcheck disable=SC2086 # $opt: no option or one word
+	"$tools/vduse-net" -n "$name" -t vtap0 -m $VN_MAC $opt >vn.log 2>&1 &
 	VN_PID=$!
 	wait_for 30 grep -q ready vn.log || { cat vn.log; fail "vduse-net did not start"; }
 	ip netns add "$VN_NS"
@@ -736,11 +738,15 @@ test_net_tap() {
 	ip -n "$VN_NS" link set vtap0 up
 	ip -n "$VN_NS" link set lo up
 
-	vdpa dev add name vnet0 mgmtdev vduse
-	vdpa dev show vnet0 | grep -q 'type network' ||
-		fail "vnet0 is not a net device: $(vdpa dev show vnet0)"
-	wait_for 30 vn_netdev vnet0 >/dev/null || fail "no netdev on vnet0"
-	dev=$(vn_netdev vnet0)
+	vdpa dev add name "$name" mgmtdev vduse
+	vdpa dev show "$name" | grep -q 'type network' ||
+		fail "$name is not a net device: $(vdpa dev show "$name")"
+	wait_for 30 vn_netdev "$name" >/dev/null || fail "no netdev on $name"
+	dev=$(vn_netdev "$name")
+	if [ "$opt" = -P ]; then
+		vn_packed "$name" || fail "$name did not negotiate RING_PACKED"
+		log "$name: packed rings negotiated"
+	fi
 	expect_eq "$(cat /sys/class/net/"$dev"/address)" $VN_MAC "MAC of $dev"
 	[ ! -d /proc/sys/net/ipv6 ] || sysctl -qw net.ipv6.conf."$dev".disable_ipv6=1
 	ip addr add "$VN_OUR_IP/24" dev "$dev"
@@ -763,14 +769,14 @@ test_net_tap() {
 	# detach while the daemon runs: the netdev goes, the daemon stays
 	tx=$(cat /sys/class/net/"$dev"/statistics/tx_packets)
 	rx=$(cat /sys/class/net/"$dev"/statistics/rx_packets)
-	vdpa dev del vnet0
+	vdpa dev del "$name"
 	wait_for 30 test ! -e /sys/class/net/"$dev"
 	kill -0 "$VN_PID" || fail "the daemon died on detach"
-	test -c /dev/vduse/vnet0 || fail "the daemon's node went on detach"
+	test -c /dev/vduse/"$name" || fail "the daemon's node went on detach"
 	# (vtap0 goes with the daemon)
 	trx=$(ip netns exec "$VN_NS" cat /sys/class/net/vtap0/statistics/rx_packets)
 	ttx=$(ip netns exec "$VN_NS" cat /sys/class/net/vtap0/statistics/tx_packets)
-	vn_exit vnet0
+	vn_exit "$name"
 
 	# Counts.  The daemon wrote to the TAP interface exactly what it
 	# counted as sent; it cannot give the driver more than it read from
@@ -786,6 +792,27 @@ test_net_tap() {
 	[ "$tx" -ge 2000 ] || fail "only $tx frames sent for 4 MiB"
 }
 
+test_net_tap() {
+	vn_tap vnet0
+}
+
+# vn_packed NAME: the driver of vdpa device NAME took packed rings
+# (VIRTIO_F_RING_PACKED, bit 34 of the virtio device's features string)
+vn_packed() {
+	local f
+
+	for f in /sys/bus/vdpa/devices/"$1"/virtio*/features; do
+		[ -e "$f" ] && [ "$(cut -c35 "$f")" = 1 ] && return 0
+	done
+	return 1
+}
+
+# The same over packed virtqueues: vduse-net -P offers RING_PACKED, the
+# kernel's virtio_net takes it, and ping and the 4 MiB transfer go through.
+test_net_tap_packed() {
+	vn_tap vnet3 -P
+}
+
 # vduse-net in loop mode (-l: every frame the driver sends comes back,
 # through the simulator's MAC filter) bound to vhost_vdpa and driven by
 # vdpa-net-loop through /dev/vhost-vdpa-N, its DMA region a shared memfd
@@ -794,8 +821,11 @@ test_net_tap() {
 # foreign MAC) is filtered.  The daemon took exactly what the client sent
 # and gave back no more than it took; a second client on the same device
 # after the first one reset it; then detach and exit.
-test_net_vhost_loop() {
-	local tools=$VDPA_TREE/tools/build node dtx drx filt ctx crx cfor run t r f
+# vn_vhost_loop NAME [-P]: device NAME, with -P on packed rings (the
+# daemon offers them, the client takes them).
+vn_vhost_loop() {
+	local tools=$VDPA_TREE/tools/build name=$1 opt=${2:-} copt=
+	local node dtx drx filt ctx crx cfor run t r f
 
 	[ -x "$tools/vduse-net" ] || fail "$tools/vduse-net is not built (make tools)" ||
 		return 1
@@ -803,17 +833,20 @@ test_net_vhost_loop() {
 	load_modules vdpa vduse vhost_vdpa
 	ulimit -l unlimited
 	trap vn_stop EXIT
-	"$tools/vduse-net" -n vnet1 -l -m $VN_MAC >vn.log 2>&1 &
+	[ "$opt" != -P ] || copt=--packed
+	# shellcheck disable=SC2086 # $opt: no option or one word
+	"$tools/vduse-net" -n "$name" -l -m $VN_MAC $opt >vn.log 2>&1 &
 	VN_PID=$!
 	wait_for 30 grep -q ready vn.log || { cat vn.log; fail "vduse-net did not start"; }
-	vdpa dev add name vnet1 mgmtdev vduse
-	node=$(vd_vhost_node vnet1) || fail "vnet1 got no vhost-vdpa node" || return 1
-	expect_eq "$(basename "$(readlink /sys/bus/vdpa/devices/vnet1/driver)")" \
-		vhost_vdpa "driver of vnet1"
+	vdpa dev add name "$name" mgmtdev vduse
+	node=$(vd_vhost_node "$name") || fail "$name got no vhost-vdpa node" || return 1
+	expect_eq "$(basename "$(readlink /sys/bus/vdpa/devices/"$name"/driver)")" \
+		vhost_vdpa "driver of $name"
 
 	ctx=0 crx=0 cfor=0
 	for run in 1 2; do
-		"$tools/vdpa-net-loop" --shared -d "$node" -n 400 -s 60,1514 \
+		# shellcheck disable=SC2086 # $copt: no option or one word
+		"$tools/vdpa-net-loop" --shared $copt -d "$node" -n 400 -s 60,1514 \
 			>loop$run.out 2>&1 || {
 			cat loop$run.out vn.log
 			fail "vdpa-net-loop run $run over the VDUSE device failed"
@@ -827,8 +860,15 @@ test_net_vhost_loop() {
 	done
 	[ "$crx" -gt 0 ] || fail "nothing came back"
 
-	vdpa dev del vnet1
-	vn_exit vnet1
+	if [ -n "$copt" ]; then
+		f=$(sed -n 's/^device .* features \(0x[0-9a-f]*\) .*/\1/p' loop1.out)
+		# RING_PACKED is bit 34
+		if [ -z "$f" ] || ! (((f >> 34) & 1)); then
+			fail "the client did not take RING_PACKED: $(grep '^device' loop1.out)"
+		fi
+	fi
+	vdpa dev del "$name"
+	vn_exit "$name"
 	read -r dtx drx filt < <(sed -n \
 		's/.* tx \([0-9]*\) frames .* rx \([0-9]*\) frames .* filtered \([0-9]*\)$/\1 \2 \3/p' vn.log)
 	[ -n "$dtx" ] && [ -n "$drx" ] || fail "no counters in vduse-net's output" || return 1
@@ -837,6 +877,16 @@ test_net_vhost_loop() {
 	expect_eq "$filt" "$cfor" "frames filtered = foreign frames sent"
 	expect_eq "$crx" "$drx" "frames the client received = frames the daemon gave"
 	[ "$drx" -le "$dtx" ] || fail "the daemon gave $drx frames back, it looped only $dtx"
+}
+
+test_net_vhost_loop() {
+	vn_vhost_loop vnet1
+}
+
+# The same on packed rings: vdpa-net-loop --packed drives them through
+# vhost-vdpa, vduse-net -P serves them from the client's memory.
+test_net_vhost_loop_packed() {
+	vn_vhost_loop vnet5 -P
 }
 
 # A hostile net daemon sets VIRTIO_NET_S_ANNOUNCE in the config status and
@@ -872,3 +922,67 @@ test_net_announce() {
 		fail "kernel reports"
 	fi
 }
+
+# VN_FLOOD_PY DEV: a broadcast frame on DEV every millisecond or so
+VN_FLOOD_PY=$(cat <<'PYEOF'
+import socket, sys, time
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((sys.argv[1], 0))
+f = b"\xff" * 6 + bytes.fromhex("525400766401") + b"\x88\xb5" + bytes(50)
+while True:
+    try:
+        s.send(f)
+    except OSError:
+        pass
+    time.sleep(0.001)
+PYEOF
+)
+
+# A packed net device whose daemon is killed under traffic: the kernel
+# follows the packed rings (vduse_ring.c), so it returns the receive
+# buffers the driver left with the daemon (and says how many), `vdpa dev
+# del` returns, and the kernel stays clean.
+test_net_packed_kill() {
+	local tools=$VDPA_TREE/tools/build dev mark pinger t0 n
+
+	[ -x "$tools/vduse-net" ] || fail "$tools/vduse-net is not built (make tools)" ||
+		return 1
+	mark=$(dmesg | wc -l)
+	load_modules vdpa vduse virtio_vdpa
+	modprobe virtio_net
+	trap vn_stop EXIT
+	"$tools/vduse-net" -n vnet4 -l -P -m $VN_MAC >vn.log 2>&1 &
+	VN_PID=$!
+	wait_for 30 grep -q ready vn.log || { cat vn.log; fail "vduse-net did not start"; }
+	vdpa dev add name vnet4 mgmtdev vduse
+	wait_for 30 vn_netdev vnet4 >/dev/null || fail "no netdev on vnet4"
+	dev=$(vn_netdev vnet4)
+	vn_packed vnet4 || fail "vnet4 did not negotiate RING_PACKED"
+	[ ! -d /proc/sys/net/ipv6 ] || sysctl -qw net.ipv6.conf."$dev".disable_ipv6=1
+	ip addr add "$VN_OUR_IP/24" dev "$dev"
+	ip link set "$dev" up
+	# broadcast frames, which the loop sends back, until killed
+	"$PY3" -c "$VN_FLOOD_PY" "$dev" &
+	pinger=$!
+	sleep 3
+	n=$(cat /sys/class/net/"$dev"/statistics/rx_packets)
+	[ "$n" -gt 10 ] || fail "only $n frames came back before the kill"
+	kill -KILL "$VN_PID"
+	wait "$VN_PID" || true
+	VN_PID=
+	wait_for 30 sh -c "dmesg | tail -n +$((mark + 1)) | grep -q 'vnet4.*vq 0: failed'" ||
+		fail "the kernel did not return the receive buffers"
+	dmesg | tail -n +$((mark + 1)) | grep 'vnet4.*failed' | tail -n 4
+	kill "$pinger" 2>/dev/null || true
+	wait "$pinger" 2>/dev/null || true
+	t0=$SECONDS
+	timeout 60 vdpa dev del vnet4 || fail "vdpa dev del after the daemon died"
+	log "vdpa dev del took $((SECONDS - t0)) s"
+	wait_for 30 test ! -e /sys/class/net/"$dev"
+	[ -z "$(vdpa_devices)" ] || fail "vnet4 still on the bus"
+	expect_eq "$(vd_ctl destroy vnet4)" ok "destroy after the daemon died"
+	if dmesg | tail -n +$((mark + 1)) | grep -E "BUG|WARNING|Oops" >&2; then
+		fail "kernel reports"
+	fi
+}
+
