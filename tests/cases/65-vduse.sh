@@ -127,6 +127,13 @@ test_control() {
 	expect_eq "$(vd_ctl create n0 1 $((VD_BLK_FEATURES | 1 << 5)) 2 4096 8)" ok \
 		"net, MAC, 2 queues"
 	expect_eq "$(vd_ctl destroy n0)" ok "destroy n0"
+	# packed rings (VIRTIO_F_RING_PACKED, bit 34), as upstream
+	expect_eq "$(vd_ctl create p0 2 $((VD_BLK_FEATURES | 1 << 34)) 1 4096 8)" ok \
+		"block, packed"
+	expect_eq "$(vd_ctl destroy p0)" ok "destroy p0"
+	expect_eq "$(vd_ctl create p1 1 $((VD_BLK_FEATURES | 1 << 5 | 1 << 34)) 2 4096 8)" ok \
+		"net, packed"
+	expect_eq "$(vd_ctl destroy p1)" ok "destroy p1"
 	expect_eq "$(vd_ctl create x0 2 $VD_BLK_FEATURES 0 4096 8)" EINVAL "0 queues"
 	expect_eq "$(vd_ctl create x0 2 $VD_BLK_FEATURES 65 4096 8)" EINVAL "65 queues"
 	expect_eq "$(vd_ctl create x0 2 $VD_BLK_FEATURES 1 3000 8)" EINVAL "align 3000"
