@@ -3,7 +3,7 @@
  * vduse-net: a virtio-net device implemented in userspace through VDUSE,
  * whose frames go to and come from a TAP interface.
  *
- *   vduse-net [-n NAME] [-t TAP | -l] [-m MAC] [-q QUEUE_SIZE] [-A] [-P]
+ *   vduse-net [-n NAME] [-t TAP | -l] [-m MAC] [-q QUEUE_SIZE] [-A] [-P] [-B]
  *
  * It creates the VDUSE device NAME (default vduse-net0; one queue pair,
  * features VERSION_1, ACCESS_PLATFORM, MAC, STATUS), sets up its two
@@ -26,6 +26,10 @@
  * -P offers packed virtqueues (VIRTIO_F_RING_PACKED) as well; the queues
  * are served as packed rings when the driver accepts the feature, as split
  * ones otherwise.
+ *
+ * -B (a hostile daemon, for tests): answer VDUSE_GET_VQ_STATE on packed
+ * rings with a position out of range (index 0x8001, wrap counters 2),
+ * which the kernel must refuse.
  *
  * -A (a hostile daemon, for tests): once the driver is up, set
  * VIRTIO_NET_S_ANNOUNCE in the config's status and inject a config
@@ -115,7 +119,7 @@ static const char *prog = "vduse-net";
 static volatile sig_atomic_t stop;
 /* frames come from tapfd and go to outfd: the TAP interface, or a pipe */
 static int devfd = -1, tapfd = -1, outfd = -1;
-static bool loop, announce, offer_packed;
+static bool loop, announce, offer_packed, bad_state;
 static bool packed;		/* the driver accepted VIRTIO_F_RING_PACKED */
 static uint8_t dev_mac[6];
 static uint8_t status;
@@ -627,6 +631,7 @@ static void serve_request(void)
 {
 	struct vduse_dev_response resp = { 0 };
 	struct vduse_dev_request req;
+	uint64_t features;
 	struct queue *q;
 	ssize_t n;
 
@@ -656,7 +661,15 @@ static void serve_request(void)
 		}
 		resp.vq_state.index = req.vq_state.index;
 		q = &queues[req.vq_state.index];
-		if (packed) {
+		/* asked before DRIVER_OK too: the features say which layout */
+		if (ioctl(devfd, VDUSE_DEV_GET_FEATURES, &features) < 0)
+			features = 0;
+		if ((features & (1ULL << VIRTIO_F_RING_PACKED)) && bad_state) {
+			resp.vq_state.packed.last_avail_idx = 0x8001;
+			resp.vq_state.packed.last_avail_counter = 2;
+			resp.vq_state.packed.last_used_idx = 0x8001;
+			resp.vq_state.packed.last_used_counter = 2;
+		} else if (features & (1ULL << VIRTIO_F_RING_PACKED)) {
 			resp.vq_state.packed.last_avail_idx = q->last_avail;
 			resp.vq_state.packed.last_avail_counter = q->avail_wrap;
 			resp.vq_state.packed.last_used_idx = q->used_idx;
@@ -816,7 +829,8 @@ static void on_signal(int sig)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: %s [-n NAME] [-t TAP | -l] [-m MAC] [-q QUEUE_SIZE] [-A] [-P]\n", prog);
+		"usage: %s [-n NAME] [-t TAP | -l] [-m MAC] [-q QUEUE_SIZE]\n"
+		"       [-A] [-P] [-B]\n", prog);
 	exit(2);
 }
 
@@ -828,7 +842,7 @@ int main(int argc, char **argv)
 	bool rx_wait = false;
 	int qsize = 256, ctl, c;
 
-	while ((c = getopt(argc, argv, "n:t:lm:q:APh")) != -1) {
+	while ((c = getopt(argc, argv, "n:t:lm:q:APBh")) != -1) {
 		switch (c) {
 		case 'n':
 			name = optarg;
@@ -844,6 +858,9 @@ int main(int argc, char **argv)
 			break;
 		case 'P':
 			offer_packed = true;
+			break;
+		case 'B':
+			bad_state = true;
 			break;
 		case 'm':
 			if (sscanf(optarg, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx",
