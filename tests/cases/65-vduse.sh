@@ -709,6 +709,23 @@ vn_exit() {
 	grep -q 'bad chains 0, tap errors 0' vn.log || fail "errors in vduse-net"
 }
 
+# vn_loop_dev NAME ARGS...: start vduse-net -l on NAME with ARGS (VN_PID),
+# attach it to virtio_vdpa and set VN_DEV to its netdev.
+vn_loop_dev() {
+	local name=$1
+
+	shift
+	load_modules vdpa vduse virtio_vdpa
+	modprobe virtio_net
+	trap vn_stop EXIT
+	"$VDPA_TREE/tools/build/vduse-net" -n "$name" -l -m $VN_MAC "$@" >vn.log 2>&1 &
+	VN_PID=$!
+	wait_for 30 grep -q ready vn.log || { cat vn.log; fail "vduse-net did not start"; }
+	vdpa dev add name "$name" mgmtdev vduse
+	wait_for 30 vn_netdev "$name" >/dev/null || fail "no netdev on $name"
+	VN_DEV=$(vn_netdev "$name")
+}
+
 vn_stop() {
 	if [ -n "${VN_PID:-}" ] && kill -0 "$VN_PID" 2>/dev/null; then
 		kill "$VN_PID"
@@ -909,15 +926,8 @@ test_net_announce() {
 	[ -x "$tools/vduse-net" ] || fail "$tools/vduse-net is not built (make tools)" ||
 		return 1
 	mark=$(dmesg | wc -l)
-	load_modules vdpa vduse virtio_vdpa
-	modprobe virtio_net
-	trap vn_stop EXIT
-	"$tools/vduse-net" -n vnet2 -l -A -m $VN_MAC >vn.log 2>&1 &
-	VN_PID=$!
-	wait_for 30 grep -q ready vn.log || { cat vn.log; fail "vduse-net did not start"; }
-	vdpa dev add name vnet2 mgmtdev vduse
-	wait_for 30 vn_netdev vnet2 >/dev/null || fail "no netdev on vnet2"
-	dev=$(vn_netdev vnet2)
+	vn_loop_dev vnet2 -A
+	dev=$VN_DEV
 	ip link set "$dev" up
 	wait_for 30 grep -q announced vn.log || { cat vn.log; fail "the daemon did not announce"; }
 	# the driver's config work has run (or would have) by now
@@ -955,15 +965,8 @@ test_net_packed_kill() {
 	[ -x "$tools/vduse-net" ] || fail "$tools/vduse-net is not built (make tools)" ||
 		return 1
 	mark=$(dmesg | wc -l)
-	load_modules vdpa vduse virtio_vdpa
-	modprobe virtio_net
-	trap vn_stop EXIT
-	"$tools/vduse-net" -n vnet4 -l -P -m $VN_MAC >vn.log 2>&1 &
-	VN_PID=$!
-	wait_for 30 grep -q ready vn.log || { cat vn.log; fail "vduse-net did not start"; }
-	vdpa dev add name vnet4 mgmtdev vduse
-	wait_for 30 vn_netdev vnet4 >/dev/null || fail "no netdev on vnet4"
-	dev=$(vn_netdev vnet4)
+	vn_loop_dev vnet4 -P
+	dev=$VN_DEV
 	vn_packed vnet4 || fail "vnet4 did not negotiate RING_PACKED"
 	[ ! -d /proc/sys/net/ipv6 ] || sysctl -qw net.ipv6.conf."$dev".disable_ipv6=1
 	ip addr add "$VN_OUR_IP/24" dev "$dev"

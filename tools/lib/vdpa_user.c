@@ -457,12 +457,27 @@ static void vdpa_vq_start(struct vdpa_vq *vq)
 	vq->calls = 0;
 }
 
+/* A set-up ring's eventfds and its vhost ioctls; released on failure. */
+static int vdpa_vq_connect(struct vdpa_dev *d, struct vdpa_vq *vq)
+{
+	int ret;
+
+	vq->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	vq->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vq->kick_fd < 0 || vq->call_fd < 0)
+		ret = -errno;
+	else
+		ret = vdpa_vq_ioctls(d, vq);
+	if (ret)
+		vdpa_vq_release(vq);
+	return ret;
+}
+
 static int vdpa_vq_setup_packed(struct vdpa_dev *d, struct vdpa_vq *vq,
 				uint32_t slot_size)
 {
 	unsigned int num = vq->num, i;
 	void *drv, *dev;
-	int ret;
 
 	vq->pdesc = vdpa_mem_alloc(d, 16 * num, VDPA_RING_ALIGN,
 				   &vq->desc_iova);
@@ -479,8 +494,8 @@ static int vdpa_vq_setup_packed(struct vdpa_dev *d, struct vdpa_vq *vq,
 	vq->id_descs = calloc(num, sizeof(*vq->id_descs));
 	if (!vq->pdesc || !drv || !dev || !vq->slots || !vq->cookie ||
 	    !vq->id_next || !vq->id_descs) {
-		ret = -ENOMEM;
-		goto err;
+		vdpa_vq_release(vq);
+		return -ENOMEM;
 	}
 	/* flags 0: no descriptor available in the first lap; events on */
 	memset(vq->pdesc, 0, 16 * num);
@@ -491,19 +506,7 @@ static int vdpa_vq_setup_packed(struct vdpa_dev *d, struct vdpa_vq *vq,
 	vq->free_head = 0;
 	vq->num_free = num;
 	vdpa_vq_start(vq);
-	vq->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	vq->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vq->kick_fd < 0 || vq->call_fd < 0) {
-		ret = -errno;
-		goto err;
-	}
-	ret = vdpa_vq_ioctls(d, vq);
-	if (ret)
-		goto err;
-	return 0;
-err:
-	vdpa_vq_release(vq);
-	return ret;
+	return vdpa_vq_connect(d, vq);
 }
 
 int vdpa_vq_setup(struct vdpa_dev *d, unsigned int index, unsigned int num,
@@ -511,7 +514,6 @@ int vdpa_vq_setup(struct vdpa_dev *d, unsigned int index, unsigned int num,
 {
 	struct vdpa_vq *vq;
 	unsigned int i;
-	int ret;
 
 	if (index >= VDPA_MAX_VQS || !num || (num & (num - 1)) || num > 32768)
 		return -EINVAL;
@@ -533,8 +535,8 @@ int vdpa_vq_setup(struct vdpa_dev *d, unsigned int index, unsigned int num,
 	vq->cookie = calloc(num, sizeof(*vq->cookie));
 	if (!vq->desc || !vq->avail || !vq->used || !vq->slots ||
 	    !vq->cookie) {
-		ret = -ENOMEM;
-		goto err;
+		vdpa_vq_release(vq);
+		return -ENOMEM;
 	}
 	memset(vq->desc, 0, 16 * num);
 	memset(vq->avail, 0, 6 + 2 * num);
@@ -544,20 +546,7 @@ int vdpa_vq_setup(struct vdpa_dev *d, unsigned int index, unsigned int num,
 	vq->free_head = 0;
 	vq->num_free = num;
 	vdpa_vq_start(vq);
-
-	vq->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	vq->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vq->kick_fd < 0 || vq->call_fd < 0) {
-		ret = -errno;
-		goto err;
-	}
-	ret = vdpa_vq_ioctls(d, vq);
-	if (ret)
-		goto err;
-	return 0;
-err:
-	vdpa_vq_release(vq);
-	return ret;
+	return vdpa_vq_connect(d, vq);
 }
 
 int vdpa_vq_enable(struct vdpa_dev *d, unsigned int index, bool enable)
