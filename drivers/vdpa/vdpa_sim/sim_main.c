@@ -69,8 +69,8 @@ MODULE_PARM_DESC(check_pins,
 		 "Debug: WARN when the device reaches a page through a translation table that nobody pins (default: CONFIG_VDPA_SIM_CHECK_PINS)");
 
 /*
- * Off by default: eight debugfs files a device are most of the cost of
- * `vdpa dev add` and `vdpa dev del` for a thousand devices.
+ * Off by default: a debugfs directory and seven files a device are most
+ * of the cost of `vdpa dev add` and `vdpa dev del` for a thousand devices.
  */
 static bool debugfs_knobs;
 module_param_named(debugfs, debugfs_knobs, bool, 0644);
