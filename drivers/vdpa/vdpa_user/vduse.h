@@ -86,6 +86,18 @@ struct vduse_vq {
 struct vduse_vdpa;
 
 /**
+ * struct vduse_umem - a daemon's memory backing the bounce region
+ * @pages: its pages, pinned, one per page of the bounce region
+ * @npages: number of @pages, charged to @mm->pinned_vm
+ * @mm: the daemon's mm (mmgrab()), uncharged when the pages are unpinned
+ */
+struct vduse_umem {
+	struct page **pages;
+	unsigned long npages;
+	struct mm_struct *mm;
+};
+
+/**
  * struct vduse_iotlb - the user-memory table vhost-vdpa installed
  * @lock: protects @table
  * @table: entries whose opaque is a struct vdpa_map_file holding a file
@@ -141,6 +153,8 @@ struct vduse_iotlb {
  *		 sleeps in read() unaware
  * @vdev: the attached vdpa device or NULL (protected by vduse_lock)
  * @iotlb: the table set_map installed (vhost-vdpa), see vduse_iotlb.c
+ * @umem_lock: protects @umem (see vduse_umem.c)
+ * @umem: the daemon's memory backing the bounce region, or NULL
  */
 struct vduse_dev {
 	char *name;
@@ -182,6 +196,10 @@ struct vduse_dev {
 
 	struct vduse_vdpa *vdev;
 	struct vduse_iotlb iotlb;
+
+	/* @umem; taken before vduse_lock */
+	struct mutex umem_lock;
+	struct vduse_umem *umem;
 };
 
 /**
@@ -211,6 +229,9 @@ long vduse_iotlb_table_get_fd(struct vduse_dev *dev,
 			      void __user *argp);
 int vduse_iotlb_table_get_info(struct vduse_dev *dev,
 			       struct vduse_iova_info *info);
+
+int vduse_umem_reg(struct vduse_dev *dev, const struct vduse_iova_umem *req);
+int vduse_umem_dereg(struct vduse_dev *dev, u64 iova, u64 size);
 
 /* The rings are in a vhost-vdpa client's memory, out of the kernel's reach. */
 static inline bool vduse_iotlb_active(struct vduse_dev *dev)

@@ -4,18 +4,24 @@
  *
  * Kernel drivers (virtio_vdpa and the virtio driver above it) use the DMA
  * API on the vdpa device.  Its DMA ops place every mapping in one linear
- * IOVA space whose pages are kernel pages allocated on first use.  The
- * daemon maps that space through the file VDUSE_IOTLB_GET_FD returns.
+ * IOVA space of two regions whose pages are allocated on first use.  The
+ * daemon maps that space through the file VDUSE_IOTLB_GET_FD returns (file
+ * offset = IOVA).
  *
- * - Coherent allocations (rings) are the domain's own pages, mapped into
- *   the kernel with vmap(): kernel and daemon share them.
- * - Streaming mappings (buffers) are bounced: the data is copied into the
- *   domain's pages on map (whatever the direction, so the daemon never
- *   sees stale data of another request) and back on unmap or sync for
- *   DMA_FROM_DEVICE and DMA_BIDIRECTIONAL.
- *
- * A page, once installed, backs its IOVA page until the domain is freed,
- * so the daemon's mappings never have to be invalidated.
+ * - The bounce region, IOVA [0, bounce size), holds streaming mappings
+ *   (buffers).  They are bounced: the data is copied into the region's
+ *   pages on map (whatever the direction, so the daemon never sees stale
+ *   data of another request) and back on unmap or sync for
+ *   DMA_FROM_DEVICE and DMA_BIDIRECTIONAL.  The daemon may back the region
+ *   with pages of its own (VDUSE_IOTLB_REG_UMEM): each kernel page is then
+ *   replaced by the daemon's, its data copied over, and the reverse when
+ *   it takes them back.  Every access to a page of this region holds
+ *   @pages_lock for reading, one page at a time, so a replacement is never
+ *   seen half done.
+ * - The coherent region, above it, holds coherent allocations (rings): the
+ *   domain's own pages, mapped into the kernel with vmap(), shared by the
+ *   kernel and the daemon.  A page there, once installed, backs its IOVA
+ *   page until the domain is freed.
  */
 
 #include <linux/anon_inodes.h>
@@ -31,7 +37,7 @@
 /* Largest single streaming mapping: bounds how much one map may bounce. */
 #define VDUSE_MAX_MAPPING	(256 * 1024)
 
-struct vduse_domain *vduse_domain_create(u64 size)
+struct vduse_domain *vduse_domain_create(u64 bounce_size, u64 coherent_size)
 {
 	struct vduse_domain *domain;
 
@@ -40,7 +46,9 @@ struct vduse_domain *vduse_domain_create(u64 size)
 		return NULL;
 	kref_init(&domain->kref);
 	spin_lock_init(&domain->lock);
-	domain->npages = size >> PAGE_SHIFT;
+	rwlock_init(&domain->pages_lock);
+	domain->bounce_pages = bounce_size >> PAGE_SHIFT;
+	domain->npages = domain->bounce_pages + (coherent_size >> PAGE_SHIFT);
 	domain->used = bitmap_zalloc(domain->npages, GFP_KERNEL);
 	domain->pages = kvcalloc(domain->npages, sizeof(*domain->pages),
 				 GFP_KERNEL);
@@ -65,9 +73,12 @@ static void vduse_domain_release(struct kref *kref)
 						   kref);
 	unsigned long i;
 
+	/* a daemon's pages go back when its device file is released */
+	if (WARN_ON(domain->user))
+		return;
 	for (i = 0; i < domain->npages; i++)
 		if (domain->pages[i])
-			__free_page(domain->pages[i]);
+			put_page(domain->pages[i]);
 	kvfree(domain->orig);
 	kvfree(domain->pages);
 	bitmap_free(domain->used);
@@ -79,35 +90,49 @@ void vduse_domain_put(struct vduse_domain *domain)
 	kref_put(&domain->kref, vduse_domain_release);
 }
 
+/*
+ * Install @page behind IOVA page @index unless one is there already;
+ * return the page now there.  In the bounce region the caller holds
+ * @pages_lock (for reading).
+ */
+static struct page *vduse_domain_install(struct vduse_domain *domain,
+					 unsigned long index,
+					 struct page *page)
+{
+	struct page *old = cmpxchg(&domain->pages[index], NULL, page);
+
+	return old ? old : page;
+}
+
 /* The page behind IOVA page @index, allocated with @gfp if still absent. */
 static struct page *vduse_domain_page(struct vduse_domain *domain,
 				      unsigned long index, gfp_t gfp)
 {
 	struct page *page = READ_ONCE(domain->pages[index]);
-	struct page *old;
+	struct page *installed;
 
 	if (page)
 		return page;
 	page = alloc_page(gfp | __GFP_ZERO);
 	if (!page)
 		return NULL;
-	old = cmpxchg(&domain->pages[index], NULL, page);
-	if (old) {
+	installed = vduse_domain_install(domain, index, page);
+	if (installed != page)
 		__free_page(page);
-		return old;
-	}
-	return page;
+	return installed;
 }
 
+/* Find @count free IOVA pages in [@first, @end); 0 if there are none. */
 static unsigned long vduse_domain_alloc_iova(struct vduse_domain *domain,
+					     unsigned long first,
+					     unsigned long end,
 					     unsigned long count)
 {
 	unsigned long flags, start;
 
 	spin_lock_irqsave(&domain->lock, flags);
-	start = bitmap_find_next_zero_area(domain->used, domain->npages, 1,
-					   count, 0);
-	if (start >= domain->npages)
+	start = bitmap_find_next_zero_area(domain->used, end, first, count, 0);
+	if (start >= end)
 		start = 0;
 	else
 		bitmap_set(domain->used, start, count);
@@ -134,7 +159,8 @@ static bool vduse_domain_range_ok(struct vduse_domain *domain, u64 iova,
 
 /*
  * Copy between the bounce pages of [iova, iova + size) and the original
- * memory they stand for.  Both pages exist: map installed them.
+ * memory they stand for.  The pages exist: map installed them, and a
+ * page in use is never removed, only replaced with its data.
  */
 static void vduse_domain_bounce(struct vduse_domain *domain, u64 iova,
 				size_t size, bool to_device)
@@ -144,16 +170,22 @@ static void vduse_domain_bounce(struct vduse_domain *domain, u64 iova,
 		unsigned int off = offset_in_page(iova);
 		phys_addr_t orig = domain->orig[index] + off;
 		size_t len = min_t(size_t, size, PAGE_SIZE - off);
-		struct page *page = READ_ONCE(domain->pages[index]);
+		unsigned long flags;
+		struct page *page;
 		void *bounce, *buf;
 
 		len = min_t(size_t, len, PAGE_SIZE - offset_in_page(orig));
-		bounce = page_address(page) + off;
 		buf = kmap_local_page(pfn_to_page(PHYS_PFN(orig)));
-		if (to_device)
-			memcpy(bounce, buf + offset_in_page(orig), len);
-		else
-			memcpy(buf + offset_in_page(orig), bounce, len);
+		read_lock_irqsave(&domain->pages_lock, flags);
+		page = domain->pages[index];
+		if (!WARN_ON_ONCE(!page)) {
+			bounce = page_address(page) + off;
+			if (to_device)
+				memcpy(bounce, buf + offset_in_page(orig), len);
+			else
+				memcpy(buf + offset_in_page(orig), bounce, len);
+		}
+		read_unlock_irqrestore(&domain->pages_lock, flags);
 		kunmap_local(buf);
 		iova += len;
 		size -= len;
@@ -165,17 +197,22 @@ static dma_addr_t vduse_domain_map(struct vduse_domain *domain,
 				   enum dma_data_direction dir)
 {
 	unsigned int off = offset_in_page(phys);
-	unsigned long count, start, i;
+	unsigned long count, start, i, flags;
+	struct page *page;
 
 	if (!size || size > VDUSE_MAX_MAPPING)
 		return DMA_MAPPING_ERROR;
 	count = PFN_UP(off + size);
-	start = vduse_domain_alloc_iova(domain, count);
+	start = vduse_domain_alloc_iova(domain, 1, domain->bounce_pages,
+					count);
 	if (!start)
 		return DMA_MAPPING_ERROR;
 	for (i = 0; i < count; i++) {
 		/* streaming maps may come from atomic context */
-		if (!vduse_domain_page(domain, start + i, GFP_ATOMIC)) {
+		read_lock_irqsave(&domain->pages_lock, flags);
+		page = vduse_domain_page(domain, start + i, GFP_ATOMIC);
+		read_unlock_irqrestore(&domain->pages_lock, flags);
+		if (!page) {
 			vduse_domain_free_iova(domain, start, count);
 			return DMA_MAPPING_ERROR;
 		}
@@ -187,12 +224,20 @@ static dma_addr_t vduse_domain_map(struct vduse_domain *domain,
 	return ((dma_addr_t)start << PAGE_SHIFT) + off;
 }
 
+/* Whether [iova, iova + size) lies in the bounce region. */
+static bool vduse_domain_bounce_ok(struct vduse_domain *domain, u64 iova,
+				   size_t size)
+{
+	return vduse_domain_range_ok(domain, iova, size) &&
+	       iova + size <= vduse_domain_bounce_size(domain);
+}
+
 static void vduse_domain_unmap(struct vduse_domain *domain, dma_addr_t iova,
 			       size_t size, enum dma_data_direction dir)
 {
 	unsigned long start = iova >> PAGE_SHIFT;
 
-	if (WARN_ON_ONCE(!vduse_domain_range_ok(domain, iova, size)))
+	if (WARN_ON_ONCE(!vduse_domain_bounce_ok(domain, iova, size)))
 		return;
 	if (dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL)
 		vduse_domain_bounce(domain, iova, size, false);
@@ -201,27 +246,127 @@ static void vduse_domain_unmap(struct vduse_domain *domain, dma_addr_t iova,
 }
 
 /**
- * vduse_domain_kaddr - kernel address of bytes of the domain
+ * vduse_domain_copy - copy to or from bytes of the domain
  * @domain: the domain
  * @iova: first byte
- * @len: number of bytes; [iova, iova + len) must not cross a page
+ * @buf: kernel buffer
+ * @len: number of bytes
+ * @to_domain: copy @buf into the domain, else the domain into @buf
  *
  * For the kernel's own accesses to rings and buffers on the daemon's
  * behalf.  The address may be anywhere the daemon could point to, so it is
  * checked, never trusted.
  *
- * Return: the address, or NULL if the range is outside the domain,
- * crosses a page or was never backed.
+ * Return: true if done; false if the range is outside the domain or part
+ * of it was never backed (then part of the copy may have been done).
  */
-void *vduse_domain_kaddr(struct vduse_domain *domain, u64 iova, size_t len)
+bool vduse_domain_copy(struct vduse_domain *domain, u64 iova, void *buf,
+		       size_t len, bool to_domain)
 {
-	struct page *page;
+	if (!len || !vduse_domain_range_ok(domain, iova, len))
+		return false;
+	while (len) {
+		size_t chunk = min_t(size_t, len,
+				     PAGE_SIZE - offset_in_page(iova));
+		unsigned long flags;
+		struct page *page;
+		void *p;
 
-	if (!vduse_domain_range_ok(domain, iova, len) ||
-	    offset_in_page(iova) + len > PAGE_SIZE)
-		return NULL;
-	page = READ_ONCE(domain->pages[iova >> PAGE_SHIFT]);
-	return page ? page_address(page) + offset_in_page(iova) : NULL;
+		read_lock_irqsave(&domain->pages_lock, flags);
+		page = domain->pages[iova >> PAGE_SHIFT];
+		if (page) {
+			p = page_address(page) + offset_in_page(iova);
+			if (to_domain)
+				memcpy(p, buf, chunk);
+			else
+				memcpy(buf, p, chunk);
+		}
+		read_unlock_irqrestore(&domain->pages_lock, flags);
+		if (!page)
+			return false;
+		buf += chunk;
+		iova += chunk;
+		len -= chunk;
+	}
+	return true;
+}
+
+/**
+ * vduse_domain_set_user_pages - back the bounce region with a daemon's pages
+ * @domain: the domain
+ * @pages: one pinned page per page of the bounce region, in IOVA order;
+ *	   the caller keeps them pinned until vduse_domain_clear_user_pages()
+ *	   returned (page 0 is never used)
+ *
+ * The data of every kernel page of the region is copied into its
+ * replacement, then the kernel page is put (a daemon's mapping of it made
+ * earlier keeps it alive, but no longer sees the device's data).
+ *
+ * Return: 0, or -EEXIST if the region already has a daemon's pages.
+ */
+int vduse_domain_set_user_pages(struct vduse_domain *domain,
+				struct page **pages)
+{
+	unsigned long i, flags;
+	struct page *old;
+
+	write_lock_irqsave(&domain->pages_lock, flags);
+	if (domain->user) {
+		write_unlock_irqrestore(&domain->pages_lock, flags);
+		return -EEXIST;
+	}
+	domain->user = true;
+	write_unlock_irqrestore(&domain->pages_lock, flags);
+
+	for (i = 1; i < domain->bounce_pages; i++) {
+		write_lock_irqsave(&domain->pages_lock, flags);
+		old = domain->pages[i];
+		if (old)
+			copy_highpage(pages[i], old);
+		domain->pages[i] = pages[i];
+		write_unlock_irqrestore(&domain->pages_lock, flags);
+		if (old)
+			put_page(old);
+		cond_resched();
+	}
+	return 0;
+}
+
+/**
+ * vduse_domain_clear_user_pages - give the bounce region kernel pages again
+ * @domain: the domain
+ *
+ * Pages of IOVA pages in use get a kernel page with the daemon's page's
+ * data; the others none (allocated when next used).  Afterwards the domain
+ * no longer refers to any of the daemon's pages.  May sleep; never fails.
+ */
+void vduse_domain_clear_user_pages(struct vduse_domain *domain)
+{
+	struct page *spare = NULL;
+	unsigned long i, flags;
+
+	if (!READ_ONCE(domain->user))
+		return;
+	for (i = 1; i < domain->bounce_pages; i++) {
+		if (!spare)
+			spare = alloc_page(GFP_KERNEL | __GFP_NOFAIL);
+		write_lock_irqsave(&domain->pages_lock, flags);
+		/* @used changes under @lock; a new user takes @pages_lock next */
+		if (test_bit(i, domain->used)) {
+			copy_highpage(spare, domain->pages[i]);
+			domain->pages[i] = spare;
+			spare = NULL;
+		} else {
+			domain->pages[i] = NULL;
+		}
+		write_unlock_irqrestore(&domain->pages_lock, flags);
+		cond_resched();
+	}
+	write_lock_irqsave(&domain->pages_lock, flags);
+	domain->user = false;
+	write_unlock_irqrestore(&domain->pages_lock, flags);
+	if (spare)
+		__free_page(spare);
 }
 
 /* ---- DMA ops ---- */
@@ -279,7 +424,7 @@ static void vduse_dma_sync_for_cpu(struct device *dev, dma_addr_t addr,
 {
 	struct vduse_domain *domain = vduse_dev_to_domain(dev);
 
-	if (!vduse_domain_range_ok(domain, addr, size))
+	if (!vduse_domain_bounce_ok(domain, addr, size))
 		return;
 	if (dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL)
 		vduse_domain_bounce(domain, addr, size, false);
@@ -291,7 +436,7 @@ static void vduse_dma_sync_for_device(struct device *dev, dma_addr_t addr,
 {
 	struct vduse_domain *domain = vduse_dev_to_domain(dev);
 
-	if (!vduse_domain_range_ok(domain, addr, size))
+	if (!vduse_domain_bounce_ok(domain, addr, size))
 		return;
 	if (dir == DMA_TO_DEVICE || dir == DMA_BIDIRECTIONAL)
 		vduse_domain_bounce(domain, addr, size, true);
@@ -308,9 +453,11 @@ static void *vduse_dma_alloc(struct device *dev, size_t size,
 	/* vmap() sleeps */
 	if (!size || !gfpflags_allow_blocking(gfp))
 		return NULL;
-	start = vduse_domain_alloc_iova(domain, count);
+	start = vduse_domain_alloc_iova(domain, domain->bounce_pages,
+					domain->npages, count);
 	if (!start)
 		return NULL;
+	/* the coherent region: no replacement, no @pages_lock */
 	for (i = 0; i < count; i++)
 		if (!vduse_domain_page(domain, start + i, GFP_KERNEL))
 			goto err;
@@ -332,7 +479,8 @@ static void vduse_dma_free(struct device *dev, size_t size, void *vaddr,
 	struct vduse_domain *domain = vduse_dev_to_domain(dev);
 
 	vunmap(vaddr);
-	if (WARN_ON_ONCE(!vduse_domain_range_ok(domain, handle, size)))
+	if (WARN_ON_ONCE(!vduse_domain_range_ok(domain, handle, size) ||
+			 handle < vduse_domain_bounce_size(domain)))
 		return;
 	vduse_domain_free_iova(domain, handle >> PAGE_SHIFT, PFN_UP(size));
 }
@@ -342,7 +490,7 @@ static size_t vduse_dma_max_mapping_size(struct device *dev)
 	return VDUSE_MAX_MAPPING;
 }
 
-/* IOVAs stay below 1 GiB (domain_mb's limit) */
+/* IOVAs stay below 2 GiB (domain_mb's limit, plus the rings) */
 static int vduse_dma_supported(struct device *dev, u64 mask)
 {
 	return mask >= DMA_BIT_MASK(32);
@@ -369,6 +517,40 @@ const struct dma_map_ops vduse_dma_ops = {
 
 /* ---- the file the daemon maps ---- */
 
+/*
+ * A page of the bounce region for the daemon's mapping, unless the daemon
+ * backs the region with its own pages: then it uses those (SIGBUS).
+ */
+static vm_fault_t vduse_domain_bounce_fault(struct vm_fault *vmf,
+					    struct vduse_domain *domain)
+{
+	struct page *page, *fresh = NULL;
+	vm_fault_t ret = 0;
+
+	if (!READ_ONCE(domain->pages[vmf->pgoff])) {
+		fresh = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		if (!fresh)
+			return VM_FAULT_OOM;
+	}
+	read_lock_irq(&domain->pages_lock);
+	page = domain->pages[vmf->pgoff];
+	if (domain->user)
+		ret = VM_FAULT_SIGBUS;
+	else if (!page && fresh)
+		page = vduse_domain_install(domain, vmf->pgoff, fresh);
+	if (!ret && page) {
+		get_page(page);
+		vmf->page = page;
+	}
+	read_unlock_irq(&domain->pages_lock);
+	if (fresh && page != fresh)
+		__free_page(fresh);
+	/* taken back (DEREG_UMEM) since it was looked at: the VM retries */
+	if (!ret && !page)
+		ret = VM_FAULT_NOPAGE;
+	return ret;
+}
+
 static vm_fault_t vduse_domain_fault(struct vm_fault *vmf)
 {
 	struct vduse_domain *domain = vmf->vma->vm_file->private_data;
@@ -376,6 +558,8 @@ static vm_fault_t vduse_domain_fault(struct vm_fault *vmf)
 
 	if (vmf->pgoff >= domain->npages || !vmf->pgoff)
 		return VM_FAULT_SIGBUS;
+	if (vmf->pgoff < domain->bounce_pages)
+		return vduse_domain_bounce_fault(vmf, domain);
 	page = vduse_domain_page(domain, vmf->pgoff, GFP_KERNEL);
 	if (!page)
 		return VM_FAULT_OOM;

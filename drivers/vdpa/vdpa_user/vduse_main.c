@@ -7,10 +7,11 @@
  * requests (read) and answer them (write).  The management device "vduse"
  * puts a created device on the vdpa bus (`vdpa dev add ... mgmtdev vduse`).
  *
- * Locks, outermost first: vduse_lock (global), then vduse_dev.lock, then
- * the spinlocks (vduse_dev.msg_lock, vduse_vq.lock, vduse_vq.irq_lock,
- * vduse_dev.config_cb_lock), never two of those at once.  No lock is held
- * while a request waits for the daemon.
+ * Locks, outermost first: vduse_dev.umem_lock, vduse_lock (global), then
+ * vduse_dev.lock, then the spinlocks (vduse_dev.msg_lock, vduse_vq.lock,
+ * vduse_vq.irq_lock, vduse_dev.config_cb_lock), never two of those at
+ * once; the domain's locks are innermost.  No lock is held while a
+ * request waits for the daemon.
  */
 
 #include <linux/cdev.h>
@@ -21,6 +22,7 @@
 #include <linux/nospec.h>
 #include <linux/poll.h>
 #include <linux/rcupdate.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vdpa_version.h>
@@ -878,8 +880,28 @@ static long vduse_dev_inject_config_irq(struct vduse_dev *dev)
 }
 
 /*
- * An entry of vhost-vdpa's table (its file), else the bounce domain: the
- * whole domain is one region of one file, mapped read-write.
+ * The region of the bounce domain holding @iova, as one IOTLB entry:
+ * the bounce region [0, bounce size - 1] or the coherent region above it.
+ * File offset = IOVA.
+ */
+static bool vduse_domain_region(struct vduse_dev *dev, u64 iova,
+				struct vduse_iotlb_entry *entry)
+{
+	u64 bounce_size = vduse_domain_bounce_size(dev->domain);
+
+	if (iova > vduse_domain_last(dev->domain))
+		return false;
+	entry->start = iova < bounce_size ? 0 : bounce_size;
+	entry->last = iova < bounce_size ? bounce_size - 1 :
+		      vduse_domain_last(dev->domain);
+	entry->offset = entry->start;
+	entry->perm = VDUSE_ACCESS_RW;
+	return true;
+}
+
+/*
+ * An entry of vhost-vdpa's table (its file), else a region of the bounce
+ * domain (the domain's file, mapped read-write).
  */
 static long vduse_iotlb_get_fd(struct vduse_dev *dev, void __user *argp)
 {
@@ -895,13 +917,8 @@ static long vduse_iotlb_get_fd(struct vduse_dev *dev, void __user *argp)
 	ret = vduse_iotlb_table_get_fd(dev, &entry, argp);
 	if (ret != -ENOENT)
 		return ret;
-	if (entry.start < PAGE_SIZE ||
-	    entry.last > vduse_domain_last(dev->domain))
+	if (!vduse_domain_region(dev, entry.start, &entry))
 		return -EINVAL;
-	entry.offset = PAGE_SIZE;
-	entry.start = PAGE_SIZE;
-	entry.last = vduse_domain_last(dev->domain);
-	entry.perm = VDUSE_ACCESS_RW;
 	/* the caller learns the fd from the return value, the rest from @entry */
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0)
@@ -922,6 +939,7 @@ static long vduse_iotlb_get_fd(struct vduse_dev *dev, void __user *argp)
 
 static long vduse_iotlb_get_info(struct vduse_dev *dev, void __user *argp)
 {
+	struct vduse_iotlb_entry entry;
 	struct vduse_iova_info info;
 	int ret;
 
@@ -935,13 +953,30 @@ static long vduse_iotlb_get_info(struct vduse_dev *dev, void __user *argp)
 		return copy_to_user(argp, &info, sizeof(info)) ? -EFAULT : 0;
 	if (ret != -ENOENT)
 		return ret;
-	if (info.start < PAGE_SIZE ||
-	    info.last > vduse_domain_last(dev->domain))
+	if (!vduse_domain_region(dev, info.start, &entry))
 		return -EINVAL;
-	info.start = PAGE_SIZE;
-	info.last = vduse_domain_last(dev->domain);
+	info.start = entry.start;
+	info.last = entry.last;
+	/* the bounce region takes a daemon's memory while attached */
 	info.capability = 0;
+	if (!entry.start && READ_ONCE(dev->vdev))
+		info.capability = VDUSE_IOVA_CAP_UMEM;
 	return copy_to_user(argp, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+/* VDUSE_IOTLB_REG_UMEM and VDUSE_IOTLB_DEREG_UMEM, see vduse_umem.c */
+static long vduse_iotlb_umem(struct vduse_dev *dev, void __user *argp,
+			     bool reg)
+{
+	struct vduse_iova_umem req;
+
+	if (copy_from_user(&req, argp, sizeof(req)))
+		return -EFAULT;
+	if (memchr_inv(req.reserved, 0, sizeof(req.reserved)))
+		return -EINVAL;
+	if (reg)
+		return vduse_umem_reg(dev, &req);
+	return vduse_umem_dereg(dev, req.iova, req.size);
 }
 
 static long vduse_dev_ioctl(struct file *file, unsigned int cmd,
@@ -974,9 +1009,9 @@ static long vduse_dev_ioctl(struct file *file, unsigned int cmd,
 	case VDUSE_IOTLB_GET_INFO:
 		return vduse_iotlb_get_info(dev, argp);
 	case VDUSE_IOTLB_REG_UMEM:
+		return vduse_iotlb_umem(dev, argp, true);
 	case VDUSE_IOTLB_DEREG_UMEM:
-		/* daemon-supplied bounce memory: not implemented */
-		return -EOPNOTSUPP;
+		return vduse_iotlb_umem(dev, argp, false);
 	default:
 		return -ENOTTY;
 	}
@@ -1015,6 +1050,8 @@ static int vduse_dev_release(struct inode *inode, struct file *file)
 	struct vduse_dev *dev = file->private_data;
 	u32 i;
 
+	/* the daemon's memory goes back to it before anything else */
+	vduse_umem_dereg(dev, 0, vduse_domain_bounce_size(dev->domain));
 	mutex_lock(&vduse_lock);
 	spin_lock(&dev->msg_lock);
 	dev->connected = false;
@@ -1079,11 +1116,23 @@ static void vduse_dev_free(struct vduse_dev *dev)
 		}
 	kfree(dev->vqs);
 	vduse_iotlb_clear(dev);
+	/* released with the daemon's file, which is closed by now */
+	WARN_ON(dev->umem);
 	if (dev->domain)
 		vduse_domain_put(dev->domain);
 	kfree(dev->config);
 	kfree(dev->name);
 	kfree(dev);
+}
+
+/*
+ * The coherent region holds the rings: up to 8 pages a queue (a split
+ * ring of 1024 entries; a packed one and its two event areas), twice that
+ * so that rings allocated again after a reset always fit.
+ */
+static u64 vduse_coherent_size(u32 vq_num)
+{
+	return max_t(u64, SZ_1M, (u64)vq_num * 16 * PAGE_SIZE);
 }
 
 static bool vduse_name_ok(const char *name)
@@ -1193,6 +1242,7 @@ static int vduse_create_dev(struct vduse_dev_config *config, void *buf,
 	init_waitqueue_head(&dev->waitq);
 	INIT_WORK(&dev->drain_work, vduse_drain_work);
 	vduse_iotlb_init(dev);
+	mutex_init(&dev->umem_lock);
 	INIT_DELAYED_WORK(&dev->unbind_watchdog, vduse_unbind_watchdog);
 	dev->api_version = api_version;
 	dev->vendor_id = config->vendor_id;
@@ -1205,7 +1255,8 @@ static int vduse_create_dev(struct vduse_dev_config *config, void *buf,
 	ret = -ENOMEM;
 	dev->name = kstrdup(config->name, GFP_KERNEL);
 	dev->vqs = kcalloc(dev->vq_num, sizeof(*dev->vqs), GFP_KERNEL);
-	dev->domain = vduse_domain_create((u64)clamp(domain_mb, 1U, 1024U) << 20);
+	dev->domain = vduse_domain_create((u64)clamp(domain_mb, 1U, 1024U) << 20,
+					  vduse_coherent_size(dev->vq_num));
 	if (!dev->name || !dev->vqs || !dev->domain)
 		goto err_free;
 	for (i = 0; i < dev->vq_num; i++) {

@@ -70,41 +70,15 @@
 static bool vduse_read(struct vduse_dev *dev, u64 iova, void *buf,
 		       size_t len)
 {
-	if (vduse_iotlb_active(dev))
-		return false;
-	while (len) {
-		size_t chunk = min_t(size_t, len,
-				     PAGE_SIZE - offset_in_page(iova));
-		void *src = vduse_domain_kaddr(dev->domain, iova, chunk);
-
-		if (!src)
-			return false;
-		memcpy(buf, src, chunk);
-		buf += chunk;
-		iova += chunk;
-		len -= chunk;
-	}
-	return true;
+	return !vduse_iotlb_active(dev) &&
+	       vduse_domain_copy(dev->domain, iova, buf, len, false);
 }
 
 static bool vduse_write(struct vduse_dev *dev, u64 iova, const void *buf,
 			size_t len)
 {
-	if (vduse_iotlb_active(dev))
-		return false;
-	while (len) {
-		size_t chunk = min_t(size_t, len,
-				     PAGE_SIZE - offset_in_page(iova));
-		void *dst = vduse_domain_kaddr(dev->domain, iova, chunk);
-
-		if (!dst)
-			return false;
-		memcpy(dst, buf, chunk);
-		buf += chunk;
-		iova += chunk;
-		len -= chunk;
-	}
-	return true;
+	return !vduse_iotlb_active(dev) &&
+	       vduse_domain_copy(dev->domain, iova, (void *)buf, len, true);
 }
 
 static bool vduse_read16(struct vduse_dev *dev, u64 iova, u16 *val)
