@@ -73,7 +73,7 @@ module_param(max_iotlb_entries, uint, 0444);
 MODULE_PARM_DESC(max_iotlb_entries,
 		 "Most IOTLB entries per address space (default: 262144, 1 GiB of 4 KiB pages)");
 
-/* Pages pinned per pin_user_pages() call: one page of page pointers. */
+/* Pages pinned per pin_user_pages_fast() call: one page of pointers. */
 #define VHOST_VDPA_PIN_CHUNK	(PAGE_SIZE / sizeof(struct page *))
 /* UPDATEs of at most this many pages take their page pointers on the stack. */
 #define VHOST_VDPA_PIN_STACK	8
@@ -574,9 +574,12 @@ static int vhost_vdpa_dma_map_pa(struct vhost_vdpa_dma *dma,
 			r = -EINTR;
 			goto undo;
 		}
-		mmap_read_lock(dma->mm);
-		pinned = pin_user_pages(uaddr, want, gup_flags, pages, NULL);
-		mmap_read_unlock(dma->mm);
+		/*
+		 * @dma->mm is the caller's (checked before): the lockless
+		 * page-table walk, which falls back to the locked one for
+		 * pages not present or to be migrated (FOLL_LONGTERM).
+		 */
+		pinned = pin_user_pages_fast(uaddr, want, gup_flags, pages);
 		if (pinned <= 0) {
 			*why = "cannot pin the user memory";
 			r = pinned ? pinned : -EFAULT;
