@@ -17,7 +17,9 @@
  * random and boundary arguments (VQ_SETUP, VQ_SETUP_KICKFD with eventfds,
  * closed and wrong-type fds, VQ_INJECT_IRQ, DEV_SET_CONFIG, config irq,
  * IOTLB_GET_FD whose file it maps and touches, IOTLB_GET_INFO,
- * GET_FEATURES, REG_UMEM...), second opens, DESTROY_DEV, `vdpa dev add`
+ * GET_FEATURES, REG_UMEM/DEREG_UMEM with random arguments and with the
+ * valid ones, the registered memory scribbled on and unmapped at once...),
+ * second opens, DESTROY_DEV, `vdpa dev add`
  * and `vdpa dev del` through generic netlink in threads of their own, and
  * the daemon's death and restart.  For blk, a reader thread reads the
  * /dev/vdX that virtio_blk gives (O_DIRECT) and accepts data or errors.
@@ -52,6 +54,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -79,6 +82,7 @@ enum {
 	C_OPS, C_SESSIONS, C_BLK, C_NET, C_BADCFG, C_REQS, C_GOOD, C_GARBAGE,
 	C_LATE, C_IGNORED, C_DIED, C_ADD, C_ADD_OK, C_DEL, C_DEL_OK,
 	C_READS, C_READ_OK, C_READ_ERR, C_MAPS, C_DESTROY_OK, C_RESTART,
+	C_UMEM, C_UMEM_DEREG,
 	C_NR
 };
 
@@ -86,6 +90,7 @@ static const char *const cnames[C_NR] = {
 	"ops", "sessions", "blk", "net", "badcfg", "reqs", "good", "garbage",
 	"late", "ignored", "died", "add", "add_ok", "del", "del_ok",
 	"reads", "read_ok", "read_err", "maps", "destroy_ok", "restart",
+	"umem", "umem_dereg",
 };
 
 static atomic_ulong cnt[C_NR];
@@ -787,6 +792,48 @@ static void op_get_fd(struct session *s, int fd)
 		unmap_one(s, i, true);
 }
 
+/*
+ * A valid VDUSE_IOTLB_REG_UMEM (the size GET_INFO reports), its memory
+ * scribbled on and unmapped at once while registered (the kernel's pins
+ * keep the pages), or a valid DEREG_UMEM: the bounce region's pages are
+ * replaced under the driver's traffic.
+ */
+static void op_umem(struct session *s, int fd)
+{
+	struct vduse_iova_info ii = { .start = PAGE, .last = PAGE };
+	struct vduse_iova_umem um = { 0 };
+	struct fz_rng *r = &s->rng;
+	unsigned int k;
+	uint8_t *p;
+
+	if (ioctl(fd, VDUSE_IOTLB_GET_INFO, &ii) ||
+	    !(ii.capability & VDUSE_IOVA_CAP_UMEM))
+		return;
+	if (ii.start || ii.last < ii.start || ii.last >= (1ULL << 32)) {
+		violation("%s: IOTLB_GET_INFO: UMEM region %#llx-%#llx", s->name,
+			  (unsigned long long)ii.start,
+			  (unsigned long long)ii.last);
+		return;
+	}
+	um.size = ii.last + 1;
+	if (fz_chance(r, 40)) {
+		if (!ioctl(fd, VDUSE_IOTLB_DEREG_UMEM, &um))
+			atomic_fetch_add(&cnt[C_UMEM_DEREG], 1);
+		return;
+	}
+	p = mmap(NULL, um.size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return;
+	um.uaddr = (uintptr_t)p;
+	if (!ioctl(fd, VDUSE_IOTLB_REG_UMEM, &um)) {
+		atomic_fetch_add(&cnt[C_UMEM], 1);
+		for (k = 0; k < 8; k++)
+			p[fz_below(r, um.size)] = fz_rand(r);
+	}
+	munmap(p, um.size);
+}
+
 static int wrong_fd(struct session *s, int ctl, int *tmp)
 {
 	struct fz_rng *r = &s->rng;
@@ -885,6 +932,10 @@ static void node_op(struct session *s, int ctl, unsigned int op)
 		ioctl(fd, VDUSE_DEV_GET_FEATURES, &a.u64);
 		break;
 	case 8:
+		if (fz_chance(r, 30)) {
+			op_umem(s, fd);
+			break;
+		}
 		a.um.uaddr = (uintptr_t)a.raw & ~(PAGE - 1);
 		a.um.iova = fz_any64(r);
 		a.um.size = fz_any64(r);
@@ -1172,6 +1223,12 @@ int main(int argc, char **argv)
 	if (optind != argc || !msg_timeout)
 		usage(argv[0]);
 	signal(SIGPIPE, SIG_IGN);
+	{
+		/* REG_UMEM pins a bounce region per session (no exemption) */
+		struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+
+		setrlimit(RLIMIT_MEMLOCK, &rl);
+	}
 	{
 		struct sigaction sa = { .sa_handler = nop_handler };
 
