@@ -56,6 +56,9 @@ struct vduse_packed_buf {
  *	  @inflight; NULL when the device does not offer packed rings
  * @irq_lock: protects @cb and is held while it runs
  * @cb: the driver's used-buffer handler
+ * @irq_work: runs @cb for interrupts the daemon injected, off the
+ *	      daemon's thread (the driver's completion work, bounce copies
+ *	      included, then runs beside the daemon, not in its ioctl)
  * @kick_work: signals @kickfd for a kick that came inside an eventfd
  *	       wake-up (vhost-vdpa's kick eventfd), where it cannot be signalled
  */
@@ -80,6 +83,7 @@ struct vduse_vq {
 	/* @cb, held while it runs */
 	spinlock_t irq_lock;
 	struct vdpa_callback cb;
+	struct work_struct irq_work;
 	struct work_struct kick_work;
 };
 
@@ -217,7 +221,7 @@ void vduse_vq_track(struct vduse_dev *dev, struct vduse_vq *vq);
 void vduse_vq_reset_tracking(struct vduse_vq *vq);
 void vduse_drain_work(struct work_struct *work);
 void vduse_vq_kick_work(struct work_struct *work);
-void vduse_cancel_kicks(struct vduse_dev *dev);
+void vduse_cancel_vq_work(struct vduse_dev *dev);
 
 int vduse_send_update_iotlb(struct vduse_dev *dev, u64 start, u64 last);
 

@@ -841,11 +841,20 @@ static long vduse_vq_inject_irq(struct vduse_dev *dev, void __user *argp)
 	spin_lock_irq(&vq->lock);
 	vduse_vq_track(dev, vq);
 	spin_unlock_irq(&vq->lock);
+	/* injections while one is pending are one interrupt, as on hardware */
+	queue_work(vduse_wq, &vq->irq_work);
+	return 0;
+}
+
+/* The driver's handler for interrupts the daemon injected. */
+static void vduse_vq_irq_work(struct work_struct *work)
+{
+	struct vduse_vq *vq = container_of(work, struct vduse_vq, irq_work);
+
 	spin_lock_irq(&vq->irq_lock);
 	if (vq->cb.callback)
 		vq->cb.callback(vq->cb.private);
 	spin_unlock_irq(&vq->irq_lock);
-	return 0;
 }
 
 static long vduse_dev_set_config(struct vduse_dev *dev, void __user *argp)
@@ -1262,6 +1271,7 @@ static int vduse_create_dev(struct vduse_dev_config *config, void *buf,
 	for (i = 0; i < dev->vq_num; i++) {
 		spin_lock_init(&dev->vqs[i].lock);
 		spin_lock_init(&dev->vqs[i].irq_lock);
+		INIT_WORK(&dev->vqs[i].irq_work, vduse_vq_irq_work);
 		INIT_WORK(&dev->vqs[i].kick_work, vduse_vq_kick_work);
 		dev->vqs[i].index = i;
 	}
@@ -1313,6 +1323,8 @@ static int vduse_destroy_dev(const char *name)
 	/* detached and without a daemon: nothing can queue the works again */
 	cancel_delayed_work_sync(&dev->unbind_watchdog);
 	cancel_work_sync(&dev->drain_work);
+	/* an interrupt the daemon injected before it closed its node */
+	vduse_cancel_vq_work(dev);
 	vduse_dev_free(dev);
 	return 0;
 }
@@ -1462,7 +1474,7 @@ static int vduse_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
 		/* before clearing @vdev, which lets VDUSE_DESTROY_DEV free @dev */
 		cancel_delayed_work_sync(&dev->unbind_watchdog);
 		cancel_work_sync(&dev->drain_work);
-		vduse_cancel_kicks(dev);
+		vduse_cancel_vq_work(dev);
 		vduse_iotlb_clear(dev);
 		mutex_lock(&vduse_lock);
 		dev->vdev = NULL;
@@ -1487,7 +1499,7 @@ static void vduse_dev_del(struct vdpa_mgmt_dev *mdev, struct vdpa_device *vdpa)
 	vdpa_mgmt_unregister_device(vdpa);
 	cancel_delayed_work_sync(&dev->unbind_watchdog);
 	cancel_work_sync(&dev->drain_work);
-	vduse_cancel_kicks(dev);
+	vduse_cancel_vq_work(dev);
 	/* whatever the bus driver left */
 	vduse_iotlb_clear(dev);
 	mutex_lock(&vduse_lock);
@@ -1613,7 +1625,8 @@ static int __init vduse_init(void)
 		goto err_dev_cdev;
 	}
 
-	vduse_wq = alloc_workqueue("vduse", WQ_UNBOUND, 0);
+	/* high priority: it runs the drivers' handlers of injected interrupts */
+	vduse_wq = alloc_workqueue("vduse", WQ_UNBOUND | WQ_HIGHPRI, 0);
 	if (!vduse_wq) {
 		ret = -ENOMEM;
 		goto err_ctrl_node;

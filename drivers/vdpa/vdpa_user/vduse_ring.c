@@ -580,15 +580,17 @@ void vduse_vq_kick_work(struct work_struct *work)
 }
 
 /**
- * vduse_cancel_kicks - wait for deferred kicks; no bus driver is bound
- * @dev: the device
+ * vduse_cancel_vq_work - wait for deferred kicks and interrupts
+ * @dev: the device; no bus driver is bound, or it is about to be freed
  */
-void vduse_cancel_kicks(struct vduse_dev *dev)
+void vduse_cancel_vq_work(struct vduse_dev *dev)
 {
 	u32 i;
 
-	for (i = 0; i < dev->vq_num; i++)
+	for (i = 0; i < dev->vq_num; i++) {
 		cancel_work_sync(&dev->vqs[i].kick_work);
+		cancel_work_sync(&dev->vqs[i].irq_work);
+	}
 }
 
 /**
