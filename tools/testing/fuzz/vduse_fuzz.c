@@ -45,6 +45,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -82,7 +83,7 @@ enum {
 	C_OPS, C_SESSIONS, C_BLK, C_NET, C_BADCFG, C_REQS, C_GOOD, C_GARBAGE,
 	C_LATE, C_IGNORED, C_DIED, C_ADD, C_ADD_OK, C_DEL, C_DEL_OK,
 	C_READS, C_READ_OK, C_READ_ERR, C_MAPS, C_DESTROY_OK, C_RESTART,
-	C_UMEM, C_UMEM_DEREG,
+	C_UMEM, C_UMEM_DEREG, C_SIGBUS,
 	C_NR
 };
 
@@ -90,7 +91,7 @@ static const char *const cnames[C_NR] = {
 	"ops", "sessions", "blk", "net", "badcfg", "reqs", "good", "garbage",
 	"late", "ignored", "died", "add", "add_ok", "del", "del_ok",
 	"reads", "read_ok", "read_err", "maps", "destroy_ok", "restart",
-	"umem", "umem_dereg",
+	"umem", "umem_dereg", "sigbus",
 };
 
 static atomic_ulong cnt[C_NR];
@@ -746,6 +747,22 @@ static void unmap_one(struct session *s, unsigned int i, bool touch)
 	s->map[i] = NULL;
 }
 
+/*
+ * A mapping of the bounce region faults with SIGBUS while memory is
+ * registered with REG_UMEM (as upstream): touching it jumps back here.
+ */
+static __thread sigjmp_buf touch_env;
+static __thread volatile sig_atomic_t touching;
+
+static void sigbus_handler(int sig)
+{
+	if (!touching) {
+		signal(sig, SIG_DFL);
+		return;		/* the fault again, now fatal */
+	}
+	siglongjmp(touch_env, 1);
+}
+
 static void op_get_fd(struct session *s, int fd)
 {
 	struct fz_rng *r = &s->rng;
@@ -777,13 +794,22 @@ static void op_get_fd(struct session *s, int fd)
 	}
 	atomic_fetch_add(&cnt[C_MAPS], 1);
 	/* touch a few pages; rarely scribble over what the driver put there */
-	for (k = 0; k < 8; k++) {
-		size_t off = fz_below(r, len);
+	if (sigsetjmp(touch_env, 1)) {
+		touching = 0;
+		atomic_fetch_add(&cnt[C_SIGBUS], 1);
+	} else {
+		touching = 1;
+		for (k = 0; k < 8; k++) {
+			size_t off = fz_below(r, len);
 
-		if (fz_chance(r, 5))
-			__atomic_store_n(&p[off], fz_rand(r), __ATOMIC_RELAXED);
-		else
-			(void)__atomic_load_n(&p[off], __ATOMIC_RELAXED);
+			if (fz_chance(r, 5))
+				__atomic_store_n(&p[off], fz_rand(r),
+						 __ATOMIC_RELAXED);
+			else
+				(void)__atomic_load_n(&p[off],
+						      __ATOMIC_RELAXED);
+		}
+		touching = 0;
 	}
 	s->map_fd[i] = mfd;
 	s->map[i] = p;
@@ -1234,6 +1260,8 @@ int main(int argc, char **argv)
 
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGUSR1, &sa, NULL);	/* no SA_RESTART */
+		sa.sa_handler = sigbus_handler;
+		sigaction(SIGBUS, &sa, NULL);
 	}
 	t0 = fz_now_ms();
 	if (deadline_ms)
