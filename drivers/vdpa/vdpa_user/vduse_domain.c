@@ -127,20 +127,32 @@ static struct page *vduse_domain_page(struct vduse_domain *domain,
 	return installed;
 }
 
-/* Find @count free IOVA pages in [@first, @end); 0 if there are none. */
+/*
+ * Find @count free IOVA pages in [@first, @end); 0 if there are none.
+ * Next fit: the search starts where the previous one in the region ended
+ * (@hint, if inside it), so that it does not walk over the mappings in
+ * flight every time, and wraps around once.
+ */
 static unsigned long vduse_domain_alloc_iova(struct vduse_domain *domain,
 					     unsigned long first,
 					     unsigned long end,
 					     unsigned long count)
 {
-	unsigned long flags, start;
+	unsigned long flags, start, from;
 
 	spin_lock_irqsave(&domain->lock, flags);
-	start = bitmap_find_next_zero_area(domain->used, end, first, count, 0);
-	if (start >= end)
+	from = domain->hint > first && domain->hint < end ? domain->hint :
+	       first;
+	start = bitmap_find_next_zero_area(domain->used, end, from, count, 0);
+	if (start >= end && from != first)
+		start = bitmap_find_next_zero_area(domain->used, end, first,
+						   count, 0);
+	if (start >= end) {
 		start = 0;
-	else
+	} else {
 		bitmap_set(domain->used, start, count);
+		domain->hint = start + count;
+	}
 	spin_unlock_irqrestore(&domain->lock, flags);
 	return start;
 }

@@ -15,7 +15,7 @@
  * struct vduse_domain - the IOVA space of a VDUSE device for kernel drivers
  * @kref: one reference for the device, one per file VDUSE_IOTLB_GET_FD
  *	  returned (that file's mappings keep it alive)
- * @lock: protects @used (taken from any context, irqs off)
+ * @lock: protects @used and @hint (taken from any context, irqs off)
  * @pages_lock: taken for writing to change a page of the bounce region
  *		(VDUSE_IOTLB_REG_UMEM and DEREG_UMEM), for reading around
  *		every access to or installation of a bounce region page
@@ -26,6 +26,7 @@
  * @user: the bounce region is backed by a daemon's pinned pages (under
  *	  @pages_lock)
  * @used: bitmap of the IOVA pages allocated to mappings
+ * @hint: where the next search for free IOVA pages starts (under @lock)
  * @pages: backing page of each IOVA page, NULL until first needed.  In the
  *	   coherent region a page once set (cmpxchg) stays until the domain
  *	   is freed (the kernel maps rings with vmap()).  In the bounce region
@@ -36,7 +37,7 @@
  */
 struct vduse_domain {
 	struct kref kref;
-	/* @used; any context */
+	/* @used, @hint; any context */
 	spinlock_t lock;
 	/* the bounce region's @pages and @user */
 	rwlock_t pages_lock;
@@ -44,6 +45,7 @@ struct vduse_domain {
 	unsigned long bounce_pages;
 	bool user;
 	unsigned long *used;
+	unsigned long hint;
 	struct page **pages;
 	phys_addr_t *orig;
 };
