@@ -730,24 +730,6 @@ static int destroy(int ctl, const char *name)
 /* ---- operations on the node ---- */
 
 /*
- * The mapped pages are shared with the kernel: access them with relaxed
- * atomics, so that each touch is one real load or store of the byte.
- */
-static void unmap_one(struct session *s, unsigned int i, bool touch)
-{
-	uint8_t *p = s->map[i];
-
-	if (!p)
-		return;
-	if (touch)
-		(void)__atomic_load_n(&p[fz_below(&s->rng, s->map_len[i])],
-				      __ATOMIC_RELAXED);
-	munmap(s->map[i], s->map_len[i]);
-	close(s->map_fd[i]);
-	s->map[i] = NULL;
-}
-
-/*
  * A mapping of the bounce region faults with SIGBUS while memory is
  * registered with REG_UMEM (as upstream): touching it jumps back here.
  */
@@ -761,6 +743,39 @@ static void sigbus_handler(int sig)
 		return;		/* the fault again, now fatal */
 	}
 	siglongjmp(touch_env, 1);
+}
+
+/* One load (or store of @val) of @p[@off], which may fault with SIGBUS. */
+static void touch(uint8_t *p, size_t off, bool store, uint8_t val)
+{
+	if (sigsetjmp(touch_env, 1)) {
+		touching = 0;
+		atomic_fetch_add(&cnt[C_SIGBUS], 1);
+		return;
+	}
+	touching = 1;
+	if (store)
+		__atomic_store_n(&p[off], val, __ATOMIC_RELAXED);
+	else
+		(void)__atomic_load_n(&p[off], __ATOMIC_RELAXED);
+	touching = 0;
+}
+
+/*
+ * The mapped pages are shared with the kernel: access them with relaxed
+ * atomics, so that each touch is one real load or store of the byte.
+ */
+static void unmap_one(struct session *s, unsigned int i, bool load)
+{
+	uint8_t *p = s->map[i];
+
+	if (!p)
+		return;
+	if (load)
+		touch(p, fz_below(&s->rng, s->map_len[i]), false, 0);
+	munmap(s->map[i], s->map_len[i]);
+	close(s->map_fd[i]);
+	s->map[i] = NULL;
 }
 
 static void op_get_fd(struct session *s, int fd)
@@ -794,23 +809,8 @@ static void op_get_fd(struct session *s, int fd)
 	}
 	atomic_fetch_add(&cnt[C_MAPS], 1);
 	/* touch a few pages; rarely scribble over what the driver put there */
-	if (sigsetjmp(touch_env, 1)) {
-		touching = 0;
-		atomic_fetch_add(&cnt[C_SIGBUS], 1);
-	} else {
-		touching = 1;
-		for (k = 0; k < 8; k++) {
-			size_t off = fz_below(r, len);
-
-			if (fz_chance(r, 5))
-				__atomic_store_n(&p[off], fz_rand(r),
-						 __ATOMIC_RELAXED);
-			else
-				(void)__atomic_load_n(&p[off],
-						      __ATOMIC_RELAXED);
-		}
-		touching = 0;
-	}
+	for (k = 0; k < 8; k++)
+		touch(p, fz_below(r, len), fz_chance(r, 5), fz_rand(r));
 	s->map_fd[i] = mfd;
 	s->map[i] = p;
 	s->map_len[i] = len;
