@@ -4,6 +4,7 @@
  * whose frames go to and come from a TAP interface.
  *
  *   vduse-net [-n NAME] [-t TAP | -l] [-m MAC] [-q QUEUE_SIZE] [-A] [-P] [-B]
+ *             [-U [-D SECONDS] | -X]
  *
  * It creates the VDUSE device NAME (default vduse-net0; one queue pair,
  * features VERSION_1, ACCESS_PLATFORM, MAC, STATUS), sets up its two
@@ -43,6 +44,28 @@
  * driver and is checked: indexes against the queue size, chains against
  * loops, every address against the regions the kernel gave.
  *
+ * -U serves the bounce region (where the kernel copies the driver's
+ * buffers) from this process's own memory instead: once the driver is up
+ * (DRIVER_OK), if VDUSE_IOTLB_GET_INFO on IOVA 4096 reports
+ * VDUSE_IOVA_CAP_UMEM, an anonymous mapping of the region's size is
+ * registered with VDUSE_IOTLB_REG_UMEM ("vduse-net: umem registered N
+ * bytes"; the kernel pins it, which RLIMIT_MEMLOCK must allow) and stands
+ * for the region in the table of regions, checked like the others.  It is
+ * deregistered (VDUSE_IOTLB_DEREG_UMEM, "vduse-net: umem deregistered") on
+ * a device reset and at exit; after a failed registration the region is
+ * served through VDUSE_IOTLB_GET_FD as without -U.  -D SECONDS
+ * deregisters it after that many seconds of serving, and the device goes
+ * on through VDUSE_IOTLB_GET_FD (the deregistration under traffic).
+ *
+ * -X (a self-test of the kernel's checks): VDUSE_IOTLB_REG_UMEM before the
+ * device is attached, then, once the driver is up, every refused
+ * argument of VDUSE_IOTLB_REG_UMEM and VDUSE_IOTLB_DEREG_UMEM, a second
+ * registration, one over RLIMIT_MEMLOCK, the pinned memory (VmPin), the
+ * old file's bounce region while registered (SIGBUS) and after.  One line
+ * a check, "umem check NAME: ok" or "umem check NAME: FAIL <errno>", then
+ * "umem checks done: N of M failed"; the device is then served (no umem)
+ * until SIGINT or SIGTERM, and the exit status is 1 if a check failed.
+ *
  * No dependency beyond libc and the kernel's uapi headers.
  */
 
@@ -60,6 +83,7 @@
 #include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
 #include <poll.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -71,6 +95,8 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NQUEUES		2	/* 0: receive, 1: transmit */
@@ -84,6 +110,7 @@ struct region {
 	uint64_t start, last;
 	uint8_t *base;
 	uint8_t perm;
+	bool umem;		/* our registered memory, not a mapped file */
 };
 
 struct queue {
@@ -129,6 +156,17 @@ static struct queue queues[NQUEUES];
 static struct stats st;
 static uint8_t frame[NET_HDR_LEN + MAX_FRAME];
 
+/* -U: the bounce region served from our own memory (VDUSE_IOTLB_REG_UMEM) */
+static bool use_umem, umem_checks;
+static long umem_dereg_secs = -1;	/* -D */
+static struct {
+	bool tried;		/* since the last reset: registered or gave up */
+	bool on;
+	uint8_t *base;
+	uint64_t iova, size;
+	struct timespec since;
+} umem;
+
 static void vwarnx(const char *fmt, va_list ap)
 {
 	fprintf(stderr, "%s: ", prog);
@@ -157,6 +195,16 @@ static void die(const char *fmt, ...)
 
 /* ---- the driver's memory ---- */
 
+static void drop_region(unsigned int i)
+{
+	struct region *r = &regions[i];
+
+	if (!r->umem)
+		munmap(r->base, r->last - r->start + 1);
+	regions[i] = regions[--nregions];
+}
+
+/* Unmap the files' regions that meet [start, last] (not our umem). */
 static void unmap_regions(uint64_t start, uint64_t last)
 {
 	unsigned int i = 0;
@@ -164,13 +212,23 @@ static void unmap_regions(uint64_t start, uint64_t last)
 	while (i < nregions) {
 		struct region *r = &regions[i];
 
-		if (r->last < start || r->start > last) {
+		if (r->umem || r->last < start || r->start > last) {
 			i++;
 			continue;
 		}
-		munmap(r->base, r->last - r->start + 1);
-		regions[i] = regions[--nregions];
+		drop_region(i);
 	}
+}
+
+/* A free slot in the table: the first file region goes if it is full. */
+static struct region *new_region(void)
+{
+	unsigned int i;
+
+	for (i = 0; nregions == MAX_REGIONS && i < nregions; i++)
+		if (!regions[i].umem)
+			drop_region(i);
+	return &regions[nregions++];
 }
 
 static struct region *find_region(uint64_t iova)
@@ -185,8 +243,6 @@ static struct region *find_region(uint64_t iova)
 	for (i = 0; i < nregions; i++)
 		if (iova >= regions[i].start && iova <= regions[i].last)
 			return &regions[i];
-	if (nregions == MAX_REGIONS)
-		unmap_regions(regions[0].start, regions[0].last);
 
 	fd = ioctl(devfd, VDUSE_IOTLB_GET_FD, &e);
 	if (fd < 0)
@@ -203,11 +259,12 @@ static struct region *find_region(uint64_t iova)
 	close(fd);
 	if (p == MAP_FAILED)
 		return NULL;
-	r = &regions[nregions++];
+	r = new_region();
 	r->start = e.start;
 	r->last = e.last;
 	r->base = p;
 	r->perm = e.perm;
+	r->umem = false;
 	return r;
 }
 
@@ -249,6 +306,462 @@ static bool iova_copy(uint64_t iova, void *buf, uint64_t len, bool to_driver)
 		len -= n;
 	}
 	return true;
+}
+
+/* ---- -U: the bounce region in our own memory ---- */
+
+static int umem_ioctl(unsigned long cmd, uint64_t uaddr, uint64_t iova,
+		      uint64_t size)
+{
+	struct vduse_iova_umem u = { .uaddr = uaddr, .iova = iova, .size = size };
+
+	return ioctl(devfd, cmd, &u);
+}
+
+/*
+ * The bounce region: the one holding IOVA 4096, if the kernel lets the
+ * daemon give its memory (VDUSE_IOVA_CAP_UMEM).  False (said why) if not.
+ */
+static bool umem_region(struct vduse_iova_info *info)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	*info = (struct vduse_iova_info){ .start = 4096, .last = 4096 };
+	if (ioctl(devfd, VDUSE_IOTLB_GET_INFO, info) < 0) {
+		warnx("IOTLB_GET_INFO: %s", strerror(errno));
+		return false;
+	}
+	if (!(info->capability & VDUSE_IOVA_CAP_UMEM)) {
+		warnx("the bounce region takes no umem (capability %#llx)",
+		      (unsigned long long)info->capability);
+		return false;
+	}
+	if (info->start > 4096 || info->last < 4096 || info->start % page ||
+	    (info->last + 1) % page || info->last - info->start >= SIZE_MAX) {
+		warnx("IOTLB_GET_INFO: a bad region [%#llx, %#llx]",
+		      (unsigned long long)info->start,
+		      (unsigned long long)info->last);
+		return false;
+	}
+	return true;
+}
+
+/* Register memory of our own for the bounce region, once the driver is up. */
+static void umem_register(void)
+{
+	struct vduse_iova_info info;
+	struct region *r;
+	uint64_t size;
+	void *p;
+
+	umem.tried = true;
+	if (!umem_region(&info))
+		goto fallback;
+	size = info.last - info.start + 1;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		warnx("mmap %llu bytes: %s", (unsigned long long)size,
+		      strerror(errno));
+		goto fallback;
+	}
+	if (umem_ioctl(VDUSE_IOTLB_REG_UMEM, (uintptr_t)p, info.start,
+		       size) < 0) {
+		warnx("IOTLB_REG_UMEM %llu bytes: %s%s",
+		      (unsigned long long)size, strerror(errno),
+		      errno == ENOMEM ? " (RLIMIT_MEMLOCK too low?)" : "");
+		munmap(p, size);
+		goto fallback;
+	}
+	/* the region's data is no longer in the file: drop our mappings */
+	unmap_regions(info.start, info.last);
+	r = new_region();
+	r->start = info.start;
+	r->last = info.last;
+	r->base = p;
+	r->perm = VDUSE_ACCESS_RW;
+	r->umem = true;
+	umem.on = true;
+	umem.base = p;
+	umem.iova = info.start;
+	umem.size = size;
+	clock_gettime(CLOCK_MONOTONIC, &umem.since);
+	warnx("umem registered %llu bytes", (unsigned long long)size);
+	return;
+fallback:
+	warnx("serving the bounce region through IOTLB_GET_FD");
+}
+
+/* Give the kernel its pages back: the region is reached by GET_FD again. */
+static void umem_deregister(void)
+{
+	unsigned int i;
+
+	if (!umem.on)
+		return;
+	for (i = 0; i < nregions; i++) {
+		if (regions[i].umem) {
+			drop_region(i);
+			break;
+		}
+	}
+	umem.on = false;
+	if (umem_ioctl(VDUSE_IOTLB_DEREG_UMEM, (uintptr_t)umem.base,
+		       umem.iova, umem.size) < 0)
+		warnx("IOTLB_DEREG_UMEM: %s", strerror(errno));
+	else
+		warnx("umem deregistered");
+	munmap(umem.base, umem.size);
+	umem.base = NULL;
+}
+
+/* -D: the registration has served for umem_dereg_secs seconds */
+static bool umem_expired(void)
+{
+	struct timespec now;
+
+	if (!umem.on || umem_dereg_secs < 0)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec - umem.since.tv_sec -
+	       (now.tv_nsec < umem.since.tv_nsec) >= umem_dereg_secs;
+}
+
+/* ---- -X: the kernel's checks of REG_UMEM and DEREG_UMEM ---- */
+
+static unsigned int checks_run, checks_failed;
+
+static const char *errno_name(int err)
+{
+	static char buf[32];
+
+	switch (err) {
+	case 0: return "0";
+	case EINVAL: return "EINVAL";
+	case EEXIST: return "EEXIST";
+	case ENOMEM: return "ENOMEM";
+	case EFAULT: return "EFAULT";
+	case ENOENT: return "ENOENT";
+	case EPERM: return "EPERM";
+	case EBUSY: return "EBUSY";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	case ENOTTY: return "ENOTTY";
+	}
+	snprintf(buf, sizeof(buf), "errno %d", err);
+	return buf;
+}
+
+/* One line a check; @got and @want are errnos, 0 for success. */
+static void check(const char *name, int got, int want)
+{
+	checks_run++;
+	if (got == want) {
+		printf("umem check %s: ok\n", name);
+	} else {
+		checks_failed++;
+		printf("umem check %s: FAIL %s", name, errno_name(got));
+		printf(" (want %s)\n", errno_name(want));
+	}
+	fflush(stdout);
+}
+
+/* A check of a value, not of an errno. */
+static void check_val(const char *name, unsigned long long got,
+		      unsigned long long want, const char *what)
+{
+	checks_run++;
+	if (got == want) {
+		printf("umem check %s: ok\n", name);
+	} else {
+		checks_failed++;
+		printf("umem check %s: FAIL %s %llu (want %llu)\n", name, what,
+		       got, want);
+	}
+	fflush(stdout);
+}
+
+/* REG_UMEM or DEREG_UMEM with all fields given: 0 or the errno */
+static int umem_try(unsigned long cmd, uint64_t uaddr, uint64_t iova,
+		    uint64_t size, unsigned int resv, uint64_t resv_val)
+{
+	struct vduse_iova_umem u = { .uaddr = uaddr, .iova = iova, .size = size };
+
+	if (resv < 3)
+		u.reserved[resv] = resv_val;
+	return ioctl(devfd, cmd, &u) < 0 ? errno : 0;
+}
+
+/* VmPin of /proc/self/status in kB, ULLONG_MAX if not found */
+static unsigned long long vmpin_kb(void)
+{
+	unsigned long long kb = ULLONG_MAX;
+	char line[256];
+	FILE *f;
+
+	f = fopen("/proc/self/status", "r");
+	if (!f)
+		return kb;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPin: %llu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* RLIMIT_MEMLOCK's soft limit (the hard one raised if need be) */
+static int set_memlock(rlim_t cur, const struct rlimit *old)
+{
+	struct rlimit rl = { .rlim_cur = cur, .rlim_max = old->rlim_max };
+
+	if (old->rlim_max != RLIM_INFINITY && old->rlim_max < cur)
+		rl.rlim_max = cur;
+	return setrlimit(RLIMIT_MEMLOCK, &rl) < 0 ? errno : 0;
+}
+
+static sigjmp_buf bus_jmp;
+
+static void on_sigbus(int sig)
+{
+	siglongjmp(bus_jmp, sig);
+}
+
+/* Read a byte at @p: true if that raised SIGBUS. */
+static bool read_bus(const volatile uint8_t *p)
+{
+	struct sigaction sa = { .sa_handler = on_sigbus }, old;
+	bool bus = false;
+
+	sigaction(SIGBUS, &sa, &old);
+	if (sigsetjmp(bus_jmp, 1))
+		bus = true;
+	else
+		(void)*p;
+	sigaction(SIGBUS, &old, NULL);
+	return bus;
+}
+
+/* Map the domain file's region holding @iova; NULL (errno) on failure. */
+static uint8_t *map_file_region(uint64_t iova, struct vduse_iotlb_entry *e)
+{
+	void *p;
+	int fd;
+
+	*e = (struct vduse_iotlb_entry){ .start = iova, .last = iova };
+	fd = ioctl(devfd, VDUSE_IOTLB_GET_FD, e);
+	if (fd < 0)
+		return NULL;
+	if (e->last < e->start || e->last - e->start >= SIZE_MAX) {
+		close(fd);
+		errno = ERANGE;
+		return NULL;
+	}
+	p = mmap(NULL, e->last - e->start + 1, PROT_READ | PROT_WRITE,
+		 MAP_SHARED, fd, e->offset);
+	close(fd);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* The size of the bounce region before the device is attached. */
+static uint64_t bounce_size_guess(void)
+{
+	struct vduse_iova_info info = { .start = 4096, .last = 4096 };
+	unsigned long long mb = 64;
+	FILE *f;
+
+	if (ioctl(devfd, VDUSE_IOTLB_GET_INFO, &info) == 0 && !info.start)
+		return info.last + 1;
+	f = fopen("/sys/module/vduse/parameters/domain_mb", "r");
+	if (f) {
+		if (fscanf(f, "%llu", &mb) != 1)
+			mb = 64;
+		fclose(f);
+	}
+	return mb << 20;
+}
+
+/* -X, before `vdpa dev add`: nothing to give the memory to yet */
+static void umem_checks_detached(void)
+{
+	uint64_t size = bounce_size_guess();
+	void *p;
+	int err;
+
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		die("mmap %llu bytes: %s", (unsigned long long)size,
+		    strerror(errno));
+	err = umem_try(VDUSE_IOTLB_REG_UMEM, (uintptr_t)p, 0, size, 3, 0);
+	check("reg-detached", err, EINVAL);
+	if (!err)
+		umem_try(VDUSE_IOTLB_DEREG_UMEM, (uintptr_t)p, 0, size, 3, 0);
+	check("dereg-detached", umem_try(VDUSE_IOTLB_DEREG_UMEM, (uintptr_t)p,
+					 0, size, 3, 0), ENOENT);
+	munmap(p, size);
+}
+
+/* -X, once the driver is up */
+static void umem_checks_attached(void)
+{
+	struct vduse_iova_info info = { .start = 4096, .last = 4096 };
+	struct vduse_iova_info cinfo;
+	struct vduse_iotlb_entry e;
+	struct rlimit old;
+	uint64_t b, page = sysconf(_SC_PAGESIZE);
+	uint8_t *buf, *hole, *old_map, *map;
+	uintptr_t u;
+	unsigned int i;
+	char name[32];
+	int err;
+
+	/* the two regions: bounce with the capability, coherent without */
+	err = ioctl(devfd, VDUSE_IOTLB_GET_INFO, &info) < 0 ? errno : 0;
+	check("info-bounce", err, 0);
+	if (err) {
+		b = bounce_size_guess();
+	} else {
+		b = info.last + 1;
+		check_val("info-bounce-start", info.start, 0, "start");
+		check_val("info-bounce-cap",
+			  info.capability & VDUSE_IOVA_CAP_UMEM,
+			  VDUSE_IOVA_CAP_UMEM, "capability");
+	}
+	printf("umem bounce region: %llu bytes\n", (unsigned long long)b);
+	cinfo = (struct vduse_iova_info){ .start = b, .last = b };
+	err = ioctl(devfd, VDUSE_IOTLB_GET_INFO, &cinfo) < 0 ? errno : 0;
+	check("info-coherent", err, 0);
+	if (!err) {
+		check_val("info-coherent-start", cinfo.start, b, "start");
+		check_val("info-coherent-cap", cinfo.capability, 0,
+			  "capability");
+	}
+	/* the file's bounce region as GET_FD gives it, before any REG */
+	old_map = map_file_region(4096, &e);
+	check("getfd-bounce", old_map ? 0 : errno, 0);
+	if (old_map) {
+		check_val("getfd-bounce-start", e.start, 0, "start");
+		check_val("getfd-bounce-last", e.last, b - 1, "last");
+		check_val("getfd-bounce-offset", e.offset, 0, "offset");
+		check_val("getfd-bounce-perm", e.perm, VDUSE_ACCESS_RW, "perm");
+		if (e.last != b - 1) {
+			munmap(old_map, e.last - e.start + 1);
+			old_map = NULL;
+		}
+	}
+
+	buf = mmap(NULL, b, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* a hole: B bytes reserved, then only the first half mapped */
+	hole = mmap(NULL, b, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED || hole == MAP_FAILED)
+		die("mmap %llu bytes: %s", (unsigned long long)b,
+		    strerror(errno));
+	u = (uintptr_t)buf;
+
+	check("dereg-none", umem_try(VDUSE_IOTLB_DEREG_UMEM, u, 0, b, 3, 0),
+	      ENOENT);
+	check("reg-iova", umem_try(VDUSE_IOTLB_REG_UMEM, u, page, b, 3, 0),
+	      EINVAL);
+	check("reg-size-small",
+	      umem_try(VDUSE_IOTLB_REG_UMEM, u, 0, b - page, 3, 0), EINVAL);
+	check("reg-size-large",
+	      umem_try(VDUSE_IOTLB_REG_UMEM, u, 0, b + page, 3, 0), EINVAL);
+	check("reg-size-zero", umem_try(VDUSE_IOTLB_REG_UMEM, u, 0, 0, 3, 0),
+	      EINVAL);
+	check("reg-uaddr", umem_try(VDUSE_IOTLB_REG_UMEM, u + 8, 0, b, 3, 0),
+	      EINVAL);
+	for (i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "reg-reserved%u", i);
+		check(name, umem_try(VDUSE_IOTLB_REG_UMEM, u, 0, b, i, 1),
+		      EINVAL);
+	}
+	/* unmapped memory, wholly or from the middle on: nothing stays pinned */
+	munmap(hole, b);
+	check("reg-unmapped",
+	      umem_try(VDUSE_IOTLB_REG_UMEM, (uintptr_t)hole, 0, b, 3, 0),
+	      EFAULT);
+	if (mmap(hole, b / 2, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) ==
+	    hole) {
+		memset(hole, 1, b / 2);
+		check("reg-half-unmapped",
+		      umem_try(VDUSE_IOTLB_REG_UMEM, (uintptr_t)hole, 0, b, 3,
+			       0), EFAULT);
+		munmap(hole, b / 2);
+	}
+	check_val("vmpin-refused", vmpin_kb(), 0, "VmPin kB");
+
+	/* RLIMIT_MEMLOCK: no bypass, not even for root; the limit itself is ok */
+	getrlimit(RLIMIT_MEMLOCK, &old);
+	err = set_memlock(b - page, &old);
+	if (!err)
+		err = umem_try(VDUSE_IOTLB_REG_UMEM, u, 0, b, 3, 0);
+	check("reg-memlock", err, ENOMEM);
+	if (!err)
+		umem_try(VDUSE_IOTLB_DEREG_UMEM, u, 0, b, 3, 0);
+	err = set_memlock(b, &old);
+	if (!err)
+		err = umem_try(VDUSE_IOTLB_REG_UMEM, u, 0, b, 3, 0);
+	check("reg-memlock-exact", err, 0);
+	if (!err)
+		check("dereg-memlock-exact",
+		      umem_try(VDUSE_IOTLB_DEREG_UMEM, u, 0, b, 3, 0), 0);
+	if (setrlimit(RLIMIT_MEMLOCK, &old) < 0)
+		warnx("restore RLIMIT_MEMLOCK: %s", strerror(errno));
+
+	/* registered: pinned, charged, exclusive; the file's region gone */
+	err = umem_try(VDUSE_IOTLB_REG_UMEM, u, 0, b, 3, 0);
+	check("reg", err, 0);
+	if (err == ENOMEM)
+		warnx("(RLIMIT_MEMLOCK must allow %llu bytes)",
+		      (unsigned long long)b);
+	if (!err) {
+		check_val("vmpin", vmpin_kb(), b >> 10, "VmPin kB");
+		check("reg-twice",
+		      umem_try(VDUSE_IOTLB_REG_UMEM, u, 0, b, 3, 0), EEXIST);
+		/* the middle of the region: a page nothing faulted in yet */
+		if (old_map)
+			check_val("sigbus-registered",
+				  read_bus(old_map + (b / 2 & ~(page - 1))),
+				  1, "SIGBUS");
+		check("dereg-size",
+		      umem_try(VDUSE_IOTLB_DEREG_UMEM, u, 0, b - page, 3, 0),
+		      EINVAL);
+		check("dereg-iova",
+		      umem_try(VDUSE_IOTLB_DEREG_UMEM, u, page, b, 3, 0),
+		      EINVAL);
+		for (i = 0; i < 3; i++) {
+			snprintf(name, sizeof(name), "dereg-reserved%u", i);
+			check(name, umem_try(VDUSE_IOTLB_DEREG_UMEM, u, 0, b,
+					     i, 1), EINVAL);
+		}
+		check("dereg", umem_try(VDUSE_IOTLB_DEREG_UMEM, u, 0, b, 3, 0),
+		      0);
+		check_val("vmpin-dereg", vmpin_kb(), 0, "VmPin kB");
+	}
+	check("dereg-twice", umem_try(VDUSE_IOTLB_DEREG_UMEM, u, 0, b, 3, 0),
+	      ENOENT);
+
+	/* the file serves the region again, to a new mapping */
+	map = map_file_region(4096, &e);
+	check("getfd-dereg", map ? 0 : errno, 0);
+	if (map) {
+		check_val("fault-dereg",
+			  read_bus(map + (b / 2 & ~(page - 1)) + page), 0,
+			  "SIGBUS");
+		munmap(map, e.last - e.start + 1);
+	}
+	/* and the memory can be given again */
+	check("reg-again", umem_try(VDUSE_IOTLB_REG_UMEM, u, 0, b, 3, 0), 0);
+	check("dereg-again", umem_try(VDUSE_IOTLB_DEREG_UMEM, u, 0, b, 3, 0),
+	      0);
+
+	if (old_map)
+		munmap(old_map, b);
+	munmap(buf, b);
+	printf("umem checks done: %u of %u failed\n", checks_failed,
+	       checks_run);
+	fflush(stdout);
 }
 
 /* ---- virtqueues ---- */
@@ -631,6 +1144,7 @@ static void serve_request(void)
 {
 	struct vduse_dev_response resp = { 0 };
 	struct vduse_dev_request req;
+	bool reset = false;
 	uint64_t features;
 	struct queue *q;
 	ssize_t n;
@@ -647,9 +1161,10 @@ static void serve_request(void)
 	resp.result = VDUSE_REQ_RESULT_OK;
 	switch (req.type) {
 	case VDUSE_SET_STATUS:
-		if (!req.s.status)
+		if (!req.s.status) {
 			reset_device();
-		else if ((req.s.status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+			reset = true;
+		} else if ((req.s.status & VIRTIO_CONFIG_S_DRIVER_OK) &&
 			 !(status & VIRTIO_CONFIG_S_DRIVER_OK))
 			start_queues(true);
 		status = req.s.status;
@@ -693,6 +1208,11 @@ static void serve_request(void)
 	}
 	if (write(devfd, &resp, sizeof(resp)) != sizeof(resp))
 		warnx("answer request %u: %s", req.request_id, strerror(errno));
+	/* (not before the answer: the kernel waits for it) */
+	if (reset) {
+		umem_deregister();
+		umem.tried = false;
+	}
 }
 
 /* ---- set-up ---- */
@@ -830,7 +1350,11 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: %s [-n NAME] [-t TAP | -l] [-m MAC] [-q QUEUE_SIZE]\n"
-		"       [-A] [-P] [-B]\n", prog);
+		"       [-A] [-P] [-B] [-U [-D SECONDS] | -X]\n"
+		"  -U          serve the bounce region from our memory (REG_UMEM)\n"
+		"  -D SECONDS  with -U: deregister it after SECONDS, go on with GET_FD\n"
+		"  -X          check REG_UMEM's and DEREG_UMEM's errors, then serve\n",
+		prog);
 	exit(2);
 }
 
@@ -839,10 +1363,11 @@ int main(int argc, char **argv)
 	const char *name = "vduse-net0", *tap = "vtap0";
 	uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x60 };
 	struct sigaction sa = { .sa_handler = on_signal };
-	bool rx_wait = false;
+	bool rx_wait = false, checked = false;
 	int qsize = 256, ctl, c;
+	char *end;
 
-	while ((c = getopt(argc, argv, "n:t:lm:q:APBh")) != -1) {
+	while ((c = getopt(argc, argv, "n:t:lm:q:APBUD:Xh")) != -1) {
 		switch (c) {
 		case 'n':
 			name = optarg;
@@ -862,6 +1387,18 @@ int main(int argc, char **argv)
 		case 'B':
 			bad_state = true;
 			break;
+		case 'U':
+			use_umem = true;
+			break;
+		case 'D':
+			errno = 0;
+			umem_dereg_secs = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || umem_dereg_secs < 0)
+				usage();
+			break;
+		case 'X':
+			umem_checks = true;
+			break;
 		case 'm':
 			if (sscanf(optarg, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx",
 				   &mac[0], &mac[1], &mac[2], &mac[3], &mac[4],
@@ -877,7 +1414,8 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (umem_dereg_secs >= 0 && !use_umem) ||
+	    (use_umem && umem_checks))
 		usage();
 
 	sigaction(SIGINT, &sa, NULL);
@@ -892,6 +1430,8 @@ int main(int argc, char **argv)
 		outfd = tapfd;
 	}
 	ctl = create_device(name, mac, qsize);
+	if (umem_checks)
+		umem_checks_detached();
 	printf("%s: device %s, %s %s: ready\n", prog, name,
 	       loop ? "loop" : "TAP", loop ? "pipe" : tap);
 	fflush(stdout);
@@ -924,6 +1464,14 @@ int main(int argc, char **argv)
 			v = 0;
 		if (!(status & VIRTIO_CONFIG_S_DRIVER_OK))
 			continue;
+		if (umem_checks && !checked) {
+			checked = true;
+			umem_checks_attached();
+		}
+		if (use_umem && !umem.tried)
+			umem_register();
+		else if (umem_expired())
+			umem_deregister();
 		if (announce) {
 			announce = false;
 			send_announce();
@@ -939,9 +1487,12 @@ int main(int argc, char **argv)
 		prog, st.tx_frames, st.tx_bytes, st.rx_frames, st.rx_bytes,
 		st.rx_dropped, st.bad_chains, st.tap_errors, st.filtered);
 	fflush(stdout);
+	umem_deregister();
 	destroy_device(ctl, name);
 	if (outfd != tapfd)
 		close(outfd);
 	close(tapfd);
-	return 0;
+	if (umem_checks && !checked)
+		warnx("umem checks: the driver never came up");
+	return umem_checks && (checks_failed || !checked);
 }
