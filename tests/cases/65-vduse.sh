@@ -735,21 +735,20 @@ vn_stop() {
 	ip netns del "$VN_NS" 2>/dev/null || true
 }
 
-# vduse-net's device, attached through virtio_vdpa: the kernel's
-# virtio_net pings a peer in another namespace behind the TAP interface,
-# and 4 MiB sent over TCP arrive intact; the daemon's counters agree with
-# the interface's; vdpa dev del while it runs, then its exit removes the
-# device node.  vn_tap NAME [OPTION]: device NAME, vduse-net's OPTION.
-vn_tap() {
-	local tools=$VDPA_TREE/tools/build name=$1 opt=${2:-} dev pid sum tx rx
-	local dtx drx ttx trx
+# vn_tap_start NAME [OPTIONS]: vduse-net OPTIONS (words) on device NAME
+# with a TAP interface in the peer's namespace, attached through
+# virtio_vdpa; VN_DEV its netdev, up, addressed, and the peer pinged.
+# With -U the daemon may pin its bounce region (RLIMIT_MEMLOCK).
+vn_tap_start() {
+	local tools=$VDPA_TREE/tools/build name=$1 opt=${2:-} dev
 
 	[ -x "$tools/vduse-net" ] || fail "$tools/vduse-net is not built (make tools)"
 	load_modules vdpa vduse virtio_vdpa
 	modprobe virtio_net
 	modprobe tun
 	trap vn_stop EXIT
-	# shellcheck disable=SC2086 # $opt: no option or one word
+	case " $opt " in *" -U "*) ulimit -l unlimited ;; esac
+	# shellcheck disable=SC2086 # $opt: no option or a few words
 	"$tools/vduse-net" -n "$name" -t vtap0 -m $VN_MAC $opt >vn.log 2>&1 &
 	VN_PID=$!
 	wait_for 30 grep -q ready vn.log || { cat vn.log; fail "vduse-net did not start"; }
@@ -778,7 +777,32 @@ vn_tap() {
 	ip link set "$dev" up
 	busybox ping -c 3 -W 10 "$VN_PEER_IP" >/dev/null ||
 		{ cat vn.log; fail "$dev cannot ping the peer behind vtap0"; }
+	VN_DEV=$dev
+}
 
+# The size of vduse's bounce region in kB (what -U pins)
+vn_bounce_kb() {
+	echo $(($(cat /sys/module/vduse/parameters/domain_mb) * 1024))
+}
+
+# vn_vmpin PID: VmPin of process PID in kB
+vn_vmpin() {
+	awk '$1 == "VmPin:" { print $2 }' "/proc/$1/status"
+}
+
+# vduse-net's device, attached through virtio_vdpa: the kernel's
+# virtio_net pings a peer in another namespace behind the TAP interface,
+# and 4 MiB sent over TCP arrive intact; the daemon's counters agree with
+# the interface's; vdpa dev del while it runs, then its exit removes the
+# device node.  vn_tap NAME [OPTION]: device NAME, vduse-net's OPTION.
+# With -U the bounce region is the daemon's memory: registered and pinned
+# while the device runs, deregistered when vdpa dev del resets it.
+vn_tap() {
+	local name=$1 opt=${2:-} dev pid sum tx rx
+	local dtx drx ttx trx
+
+	vn_tap_start "$name" "$opt"
+	dev=$VN_DEV
 	head -c 4M /dev/urandom >data
 	ip netns exec "$VN_NS" busybox nc -l -p 7070 >recv &
 	pid=$!
@@ -790,6 +814,12 @@ vn_tap() {
 	wait "$pid" || true
 	sum=$(sha256sum <data)
 	expect_eq "$(sha256sum <recv)" "$sum" "sha256 of what the peer received"
+	if [ "$opt" = -U ]; then
+		grep -q '^vduse-net: umem registered' vn.log ||
+			fail "the daemon did not register its memory: $(cat vn.log)"
+		expect_eq "$(vn_vmpin "$VN_PID")" "$(vn_bounce_kb)" \
+			"VmPin of the daemon while registered"
+	fi
 
 	# detach while the daemon runs: the netdev goes, the daemon stays
 	tx=$(cat /sys/class/net/"$dev"/statistics/tx_packets)
@@ -798,6 +828,12 @@ vn_tap() {
 	wait_for 30 test ! -e /sys/class/net/"$dev"
 	kill -0 "$VN_PID" || fail "the daemon died on detach"
 	test -c /dev/vduse/"$name" || fail "the daemon's node went on detach"
+	if [ "$opt" = -U ]; then
+		# the reset of the detach: the daemon gives its memory back
+		wait_for 30 grep -q '^vduse-net: umem deregistered' vn.log ||
+			fail "no deregistration on detach: $(cat vn.log)"
+		expect_eq "$(vn_vmpin "$VN_PID")" 0 "VmPin of the daemon after detach"
+	fi
 	# (vtap0 goes with the daemon)
 	trx=$(ip netns exec "$VN_NS" cat /sys/class/net/vtap0/statistics/rx_packets)
 	ttx=$(ip netns exec "$VN_NS" cat /sys/class/net/vtap0/statistics/tx_packets)
@@ -819,6 +855,178 @@ vn_tap() {
 
 test_net_tap() {
 	vn_tap vnet0
+}
+
+# The same with the bounce region in the daemon's own memory (vduse-net
+# -U, VDUSE_IOTLB_REG_UMEM): ping and the 4 MiB transfer go through it,
+# the daemon's VmPin is the region's size while registered, 0 once the
+# detach's reset has deregistered it.
+test_net_tap_umem() {
+	vn_tap vnet7 -U
+}
+
+# vn_recv_size: bytes the peer has received so far
+vn_recv_size() {
+	stat -c %s recv
+}
+
+# vduse-net -U -D: the daemon deregisters its memory (DEREG_UMEM) in the
+# middle of a TCP transfer and goes on through VDUSE_IOTLB_GET_FD: the
+# data in flight comes back into the kernel's pages, the transfer goes on
+# intact (sha256), VmPin drops from the region's size to 0.  The sender
+# paces itself (64 KiB at a time) and stops 1 MiB after the
+# deregistration, so the transfer spans it whatever the VM's speed.
+test_net_umem_dereg() {
+	local secs=25 chunk=65536 total=$((12 << 20)) sent=0 after=-1 at=0
+	local pid pin
+
+	head -c $total /dev/urandom >data
+	vn_tap_start vnet8 "-U -D $secs"
+	grep -q '^vduse-net: umem registered' vn.log ||
+		fail "the daemon did not register its memory: $(cat vn.log)"
+	ip netns exec "$VN_NS" busybox nc -l -p 7071 >recv &
+	pid=$!
+	wait_for 30 vn_listening 7071 || fail "the peer's nc never listened"
+	! grep -q 'umem deregistered' vn.log ||
+		fail "deregistered before the transfer began (-D $secs too short here)"
+	pin=$(vn_vmpin "$VN_PID")
+	expect_eq "$pin" "$(vn_bounce_kb)" "VmPin of the daemon while registered"
+	exec 3<>"/dev/tcp/$VN_PEER_IP/7071"
+	while [ $sent -lt $total ]; do
+		dd if=data bs=$chunk skip=$((sent / chunk)) count=1 status=none >&3
+		sent=$((sent + chunk))
+		if [ $after -lt 0 ] && grep -q 'umem deregistered' vn.log; then
+			after=0
+			at=$(vn_recv_size)
+			log "deregistered after $sent bytes sent, $at received"
+		fi
+		if [ $after -ge 0 ]; then
+			after=$((after + chunk))
+			[ $after -lt $((1 << 20)) ] || break
+		fi
+		sleep 0.2
+	done
+	exec 3>&-
+	wait_for 60 vn_exited "$pid"
+	wait "$pid" || true
+	[ $after -ge 0 ] ||
+		{ cat vn.log; fail "the transfer ended before the deregistration"; }
+	[ "$at" -gt 0 ] || fail "nothing arrived before the deregistration"
+	log "sent $sent bytes, received $(vn_recv_size)"
+	expect_eq "$(sha256sum <recv)" "$(head -c $sent data | sha256sum)" \
+		"sha256 of what the peer received"
+	expect_eq "$(vn_vmpin "$VN_PID")" 0 "VmPin of the daemon after DEREG_UMEM"
+	# no second registration, and the exit has nothing to give back
+	expect_eq "$(grep -c 'umem registered' vn.log)" 1 "registrations"
+	vdpa dev del vnet8
+	wait_for 30 test ! -e /sys/class/net/"$VN_DEV"
+	vn_exit vnet8
+	expect_eq "$(grep -c 'umem deregistered' vn.log)" 1 "deregistrations"
+}
+
+# Pages pinned with FOLL_PIN and not released yet, system-wide
+vn_pins() {
+	awk '$1 == "nr_foll_pin_acquired" { a = $2 }
+	     $1 == "nr_foll_pin_released" { r = $2 }
+	     END { print a - r }' /proc/vmstat
+}
+
+vn_pins_are() {
+	[ "$(vn_pins)" = "$1" ]
+}
+
+# vn_rx DEV: frames netdev DEV received; vn_rx_over DEV N: more than N
+vn_rx() {
+	cat /sys/class/net/"$1"/statistics/rx_packets
+}
+
+vn_rx_over() {
+	[ "$(vn_rx "$1")" -gt "$2" ]
+}
+
+# kill -9 of a daemon whose memory is the bounce region, under traffic:
+# the release of its device file deregisters the memory (every pin
+# released), `vdpa dev del` returns, the device can be destroyed, the
+# kernel stays clean.
+test_net_umem_kill() {
+	local tools=$VDPA_TREE/tools/build dev mark pinger t0 n pins
+
+	[ -x "$tools/vduse-net" ] || fail "$tools/vduse-net is not built (make tools)" ||
+		return 1
+	mark=$(dmesg | wc -l)
+	ulimit -l unlimited
+	load_modules vdpa vduse virtio_vdpa
+	pins=$(vn_pins)
+	vn_loop_dev vnet9 -U
+	dev=$VN_DEV
+	wait_for 30 grep -q '^vduse-net: umem registered' vn.log ||
+		fail "the daemon did not register its memory: $(cat vn.log)"
+	expect_eq "$(vn_vmpin "$VN_PID")" "$(vn_bounce_kb)" "VmPin of the daemon"
+	n=$(($(vn_pins) - pins))
+	log "pinned pages: $pins before the daemon, $((pins + n)) registered"
+	[ $n -ge $(($(vn_bounce_kb) / 4)) ] || fail "only $n more pages pinned"
+	[ ! -d /proc/sys/net/ipv6 ] || sysctl -qw net.ipv6.conf."$dev".disable_ipv6=1
+	ip addr add "$VN_OUR_IP/24" dev "$dev"
+	ip link set "$dev" up
+	# broadcast frames, which the loop sends back, until killed
+	"$PY3" -c "$VN_FLOOD_PY" "$dev" &
+	pinger=$!
+	# (python takes seconds to start on the debug kernel)
+	wait_for 120 vn_rx_over "$dev" 10 ||
+		fail "only $(vn_rx "$dev") frames came back before the kill"
+	sleep 1
+	log "$(vn_rx "$dev") frames came back before the kill"
+	kill -KILL "$VN_PID"
+	wait "$VN_PID" || true
+	VN_PID=
+	wait_for 30 vn_pins_are "$pins" ||
+		fail "pins not released: $(vn_pins) pinned, $pins before the daemon"
+	kill "$pinger" 2>/dev/null || true
+	wait "$pinger" 2>/dev/null || true
+	t0=$SECONDS
+	timeout 60 vdpa dev del vnet9 || fail "vdpa dev del after the daemon died"
+	log "vdpa dev del took $((SECONDS - t0)) s"
+	wait_for 30 test ! -e /sys/class/net/"$dev"
+	[ -z "$(vdpa_devices)" ] || fail "vnet9 still on the bus"
+	expect_eq "$(vd_ctl destroy vnet9)" ok "destroy after the daemon died"
+	expect_eq "$(vn_pins)" "$pins" "pinned pages at the end"
+	if dmesg | tail -n +$((mark + 1)) | grep -E "BUG|WARNING|Oops" >&2; then
+		fail "kernel reports"
+	fi
+}
+
+# VDUSE_IOTLB_REG_UMEM's and DEREG_UMEM's answers, checked by vduse-net
+# -X: REG before the device is attached (EINVAL), then with the driver
+# up each bad field (EINVAL), unmapped memory (EFAULT, nothing pinned),
+# RLIMIT_MEMLOCK a page short (ENOMEM, root included) and exact, a second
+# REG (EEXIST), VmPin, SIGBUS of the old mapping of the bounce region
+# while registered, DEREG with a wrong size, IOVA or reserved field
+# (EINVAL), without REG (ENOENT), and REG again after DEREG.
+test_umem_errors() {
+	local tools=$VDPA_TREE/tools/build mark c
+
+	[ -x "$tools/vduse-net" ] || fail "$tools/vduse-net is not built (make tools)" ||
+		return 1
+	mark=$(dmesg | wc -l)
+	# (-X lowers its own soft limit for the ENOMEM check)
+	ulimit -l unlimited
+	vn_loop_dev vnet10 -X
+	wait_for 60 grep -q '^umem checks done' vn.log ||
+		{ cat vn.log; fail "the checks did not run"; }
+	grep '^umem' vn.log
+	! grep -q '^umem check .*: FAIL' vn.log || fail "$(grep -m1 FAIL vn.log)"
+	# every check listed in the brief ran
+	for c in reg-detached reg-iova reg-size-small reg-uaddr reg-reserved0 \
+		reg-unmapped reg-memlock reg reg-twice dereg-none dereg-size \
+		dereg-twice; do
+		grep -q "^umem check $c: ok" vn.log || fail "check $c did not pass"
+	done
+	expect_eq "$(vn_vmpin "$VN_PID")" 0 "VmPin of the daemon after the checks"
+	vdpa dev del vnet10
+	vn_exit vnet10
+	if dmesg | tail -n +$((mark + 1)) | grep -E "BUG|WARNING|Oops" >&2; then
+		fail "kernel reports"
+	fi
 }
 
 # vn_packed NAME: the driver of vdpa device NAME took packed rings
