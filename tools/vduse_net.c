@@ -4,7 +4,7 @@
  * whose frames go to and come from a TAP interface.
  *
  *   vduse-net [-n NAME] [-t TAP | -l] [-m MAC] [-q QUEUE_SIZE] [-A] [-P] [-B]
- *             [-U [-D SECONDS] | -X]
+ *             [-U | -X]
  *
  * It creates the VDUSE device NAME (default vduse-net0; one queue pair,
  * features VERSION_1, ACCESS_PLATFORM, MAC, STATUS), sets up its two
@@ -53,9 +53,9 @@
  * for the region in the table of regions, checked like the others.  It is
  * deregistered (VDUSE_IOTLB_DEREG_UMEM, "vduse-net: umem deregistered") on
  * a device reset and at exit; after a failed registration the region is
- * served through VDUSE_IOTLB_GET_FD as without -U.  -D SECONDS
- * deregisters it after that many seconds of serving, and the device goes
- * on through VDUSE_IOTLB_GET_FD (the deregistration under traffic).
+ * served through VDUSE_IOTLB_GET_FD as without -U.  SIGUSR1 deregisters
+ * it, and the device goes on through VDUSE_IOTLB_GET_FD (the
+ * deregistration under traffic, when the test says).
  *
  * -X (a self-test of the kernel's checks): VDUSE_IOTLB_REG_UMEM before the
  * device is attached, then, once the driver is up, every refused
@@ -158,13 +158,12 @@ static uint8_t frame[NET_HDR_LEN + MAX_FRAME];
 
 /* -U: the bounce region served from our own memory (VDUSE_IOTLB_REG_UMEM) */
 static bool use_umem, umem_checks;
-static long umem_dereg_secs = -1;	/* -D */
+static volatile sig_atomic_t umem_dereg_asked;	/* SIGUSR1 */
 static struct {
 	bool tried;		/* since the last reset: registered or gave up */
 	bool on;
 	uint8_t *base;
 	uint64_t iova, size;
-	struct timespec since;
 } umem;
 
 static void vwarnx(const char *fmt, va_list ap)
@@ -385,7 +384,7 @@ static void umem_register(void)
 	umem.base = p;
 	umem.iova = info.start;
 	umem.size = size;
-	clock_gettime(CLOCK_MONOTONIC, &umem.since);
+	umem_dereg_asked = 0;	/* a SIGUSR1 from before does not count */
 	warnx("umem registered %llu bytes", (unsigned long long)size);
 	return;
 fallback:
@@ -415,16 +414,10 @@ static void umem_deregister(void)
 	umem.base = NULL;
 }
 
-/* -D: the registration has served for umem_dereg_secs seconds */
+/* SIGUSR1 came while the memory is registered */
 static bool umem_expired(void)
 {
-	struct timespec now;
-
-	if (!umem.on || umem_dereg_secs < 0)
-		return false;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec - umem.since.tv_sec -
-	       (now.tv_nsec < umem.since.tv_nsec) >= umem_dereg_secs;
+	return umem.on && umem_dereg_asked;
 }
 
 /* ---- -X: the kernel's checks of REG_UMEM and DEREG_UMEM ---- */
@@ -1342,18 +1335,20 @@ static void send_announce(void)
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGUSR1)
+		umem_dereg_asked = 1;
+	else
+		stop = 1;
 }
 
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: %s [-n NAME] [-t TAP | -l] [-m MAC] [-q QUEUE_SIZE]\n"
-		"       [-A] [-P] [-B] [-U [-D SECONDS] | -X]\n"
-		"  -U          serve the bounce region from our memory (REG_UMEM)\n"
-		"  -D SECONDS  with -U: deregister it after SECONDS, go on with GET_FD\n"
-		"  -X          check REG_UMEM's and DEREG_UMEM's errors, then serve\n",
+		"       [-A] [-P] [-B] [-U | -X]\n"
+		"  -U  serve the bounce region from our memory (REG_UMEM);\n"
+		"      SIGUSR1 deregisters it, then GET_FD serves it\n"
+		"  -X  check REG_UMEM's and DEREG_UMEM's errors, then serve\n",
 		prog);
 	exit(2);
 }
@@ -1365,9 +1360,8 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	bool rx_wait = false, checked = false;
 	int qsize = 256, ctl, c;
-	char *end;
 
-	while ((c = getopt(argc, argv, "n:t:lm:q:APBUD:Xh")) != -1) {
+	while ((c = getopt(argc, argv, "n:t:lm:q:APBUXh")) != -1) {
 		switch (c) {
 		case 'n':
 			name = optarg;
@@ -1390,12 +1384,6 @@ int main(int argc, char **argv)
 		case 'U':
 			use_umem = true;
 			break;
-		case 'D':
-			errno = 0;
-			umem_dereg_secs = strtol(optarg, &end, 10);
-			if (errno || *end || end == optarg || umem_dereg_secs < 0)
-				usage();
-			break;
 		case 'X':
 			umem_checks = true;
 			break;
@@ -1414,12 +1402,12 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind != argc || (umem_dereg_secs >= 0 && !use_umem) ||
-	    (use_umem && umem_checks))
+	if (optind != argc || (use_umem && umem_checks))
 		usage();
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	memcpy(dev_mac, mac, sizeof(dev_mac));
