@@ -930,6 +930,22 @@ test_net_umem_dereg() {
 	expect_eq "$(grep -c 'umem deregistered' vn.log)" 1 "deregistrations"
 }
 
+# vn_del_after_kill NAME NETDEV PID: once NAME's daemon was killed, stop
+# the traffic (PID), detach (vdpa dev del within 60 s; the netdev goes,
+# the bus is empty) and destroy the device.
+vn_del_after_kill() {
+	local name=$1 dev=$2 t0
+
+	kill "$3" 2>/dev/null || true
+	wait "$3" 2>/dev/null || true
+	t0=$SECONDS
+	timeout 60 vdpa dev del "$name" || fail "vdpa dev del after the daemon died"
+	log "vdpa dev del took $((SECONDS - t0)) s"
+	wait_for 30 test ! -e /sys/class/net/"$dev"
+	[ -z "$(vdpa_devices)" ] || fail "$name still on the bus"
+	expect_eq "$(vd_ctl destroy "$name")" ok "destroy after the daemon died"
+}
+
 # Pages pinned with FOLL_PIN and not released yet, system-wide
 vn_pins() {
 	awk '$1 == "nr_foll_pin_acquired" { a = $2 }
@@ -955,7 +971,7 @@ vn_rx_over() {
 # released), `vdpa dev del` returns, the device can be destroyed, the
 # kernel stays clean.
 test_net_umem_kill() {
-	local tools=$VDPA_TREE/tools/build dev mark pinger t0 n pins
+	local tools=$VDPA_TREE/tools/build dev mark pinger n pins
 
 	[ -x "$tools/vduse-net" ] || fail "$tools/vduse-net is not built (make tools)" ||
 		return 1
@@ -987,14 +1003,7 @@ test_net_umem_kill() {
 	VN_PID=
 	wait_for 30 vn_pins_are "$pins" ||
 		fail "pins not released: $(vn_pins) pinned, $pins before the daemon"
-	kill "$pinger" 2>/dev/null || true
-	wait "$pinger" 2>/dev/null || true
-	t0=$SECONDS
-	timeout 60 vdpa dev del vnet9 || fail "vdpa dev del after the daemon died"
-	log "vdpa dev del took $((SECONDS - t0)) s"
-	wait_for 30 test ! -e /sys/class/net/"$dev"
-	[ -z "$(vdpa_devices)" ] || fail "vnet9 still on the bus"
-	expect_eq "$(vd_ctl destroy vnet9)" ok "destroy after the daemon died"
+	vn_del_after_kill vnet9 "$dev" "$pinger"
 	expect_eq "$(vn_pins)" "$pins" "pinned pages at the end"
 	if dmesg | tail -n +$((mark + 1)) | grep -E "BUG|WARNING|Oops" >&2; then
 		fail "kernel reports"
@@ -1175,7 +1184,7 @@ PYEOF
 # buffers the driver left with the daemon (and says how many), `vdpa dev
 # del` returns, and the kernel stays clean.
 test_net_packed_kill() {
-	local tools=$VDPA_TREE/tools/build dev mark pinger t0 n
+	local tools=$VDPA_TREE/tools/build dev mark pinger n
 
 	[ -x "$tools/vduse-net" ] || fail "$tools/vduse-net is not built (make tools)" ||
 		return 1
@@ -1198,14 +1207,7 @@ test_net_packed_kill() {
 	wait_for 30 sh -c "dmesg | tail -n +$((mark + 1)) | grep -q 'vnet4.*vq 0: failed'" ||
 		fail "the kernel did not return the receive buffers"
 	dmesg | tail -n +$((mark + 1)) | grep 'vnet4.*failed' | tail -n 4
-	kill "$pinger" 2>/dev/null || true
-	wait "$pinger" 2>/dev/null || true
-	t0=$SECONDS
-	timeout 60 vdpa dev del vnet4 || fail "vdpa dev del after the daemon died"
-	log "vdpa dev del took $((SECONDS - t0)) s"
-	wait_for 30 test ! -e /sys/class/net/"$dev"
-	[ -z "$(vdpa_devices)" ] || fail "vnet4 still on the bus"
-	expect_eq "$(vd_ctl destroy vnet4)" ok "destroy after the daemon died"
+	vn_del_after_kill vnet4 "$dev" "$pinger"
 	if dmesg | tail -n +$((mark + 1)) | grep -E "BUG|WARNING|Oops" >&2; then
 		fail "kernel reports"
 	fi
