@@ -5,6 +5,8 @@
 #ifndef _VDUSE_H
 #define _VDUSE_H
 
+#include <linux/cpumask.h>
+#include <linux/device.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/vdpa.h>
@@ -54,8 +56,18 @@ struct vduse_packed_buf {
  *	      vduse_vq_track())
  * @bufs: packed rings only: what was recorded of each buffer id in
  *	  @inflight; NULL when the device does not offer packed rings
- * @irq_lock: protects @cb and is held while it runs
+ * @irq_lock: protects @cb (held while it runs), @irq_affinity and
+ *	      @irq_cpu
  * @cb: the driver's used-buffer handler
+ * @irq_affinity: CPUs @irq_work may run on (sysfs vqN/irq_cb_affinity);
+ *		  all by default: any CPU (an unbound workqueue)
+ * @irq_cpu: CPU @irq_work was last queued on when @irq_affinity is not
+ *	     all CPUs, else -1; the next one is the next CPU of the mask that
+ *	     is online, round robin
+ * @sysfs_attr: vqN/irq_cb_affinity (var: this queue)
+ * @sysfs_attrs: the attributes of @sysfs_group
+ * @sysfs_group: the directory vqN of /sys/class/vduse/NAME
+ * @sysfs_name: "vqN"
  * @irq_work: runs @cb for interrupts the daemon injected, off the
  *	      daemon's thread (the driver's completion work, bounce copies
  *	      included, then runs beside the daemon, not in its ioctl)
@@ -80,9 +92,15 @@ struct vduse_vq {
 	u16 seen_used;
 	unsigned long *inflight;
 	struct vduse_packed_buf *bufs;
-	/* @cb, held while it runs */
+	/* @cb (held while it runs), @irq_affinity, @irq_cpu */
 	spinlock_t irq_lock;
 	struct vdpa_callback cb;
+	cpumask_var_t irq_affinity;
+	int irq_cpu;
+	struct dev_ext_attribute sysfs_attr;
+	struct attribute *sysfs_attrs[2];
+	struct attribute_group sysfs_group;
+	char sysfs_name[16];
 	struct work_struct irq_work;
 	struct work_struct kick_work;
 };

@@ -824,6 +824,31 @@ static long vduse_vq_setup_kickfd(struct vduse_dev *dev, void __user *argp)
 	return 0;
 }
 
+/*
+ * Queue @vq's handler work on the next CPU of its affinity (irq_lock
+ * held): round robin over the CPUs of the mask that are online, or on any
+ * CPU when the mask is all of them or none of its CPUs is online.
+ */
+static void vduse_vq_irq_queue(struct vduse_vq *vq)
+{
+	int cpu;
+
+	lockdep_assert_held(&vq->irq_lock);
+	if (vq->irq_cpu < 0) {
+		queue_work(vduse_wq, &vq->irq_work);
+		return;
+	}
+	cpu = cpumask_next_and(vq->irq_cpu, vq->irq_affinity, cpu_online_mask);
+	if (cpu >= nr_cpu_ids)
+		cpu = cpumask_first_and(vq->irq_affinity, cpu_online_mask);
+	if (cpu >= nr_cpu_ids) {
+		queue_work(vduse_wq, &vq->irq_work);
+		return;
+	}
+	vq->irq_cpu = cpu;
+	queue_work_on(cpu, system_highpri_wq, &vq->irq_work);
+}
+
 static long vduse_vq_inject_irq(struct vduse_dev *dev, void __user *argp)
 {
 	struct vduse_vq *vq;
@@ -842,7 +867,9 @@ static long vduse_vq_inject_irq(struct vduse_dev *dev, void __user *argp)
 	vduse_vq_track(dev, vq);
 	spin_unlock_irq(&vq->lock);
 	/* injections while one is pending are one interrupt, as on hardware */
-	queue_work(vduse_wq, &vq->irq_work);
+	spin_lock_irq(&vq->irq_lock);
+	vduse_vq_irq_queue(vq);
+	spin_unlock_irq(&vq->irq_lock);
 	return 0;
 }
 
@@ -1098,6 +1125,69 @@ static const struct file_operations vduse_dev_fops = {
 	.llseek = noop_llseek,
 };
 
+/* ---- /sys/class/vduse/NAME/vqN/irq_cb_affinity ---- */
+
+static struct vduse_vq *vduse_attr_vq(struct device_attribute *attr)
+{
+	return container_of(attr, struct dev_ext_attribute, attr)->var;
+}
+
+static ssize_t irq_cb_affinity_show(struct device *d,
+				    struct device_attribute *attr, char *buf)
+{
+	struct vduse_vq *vq = vduse_attr_vq(attr);
+	ssize_t ret;
+
+	spin_lock_irq(&vq->irq_lock);
+	ret = sysfs_emit(buf, "%*pb\n", cpumask_pr_args(vq->irq_affinity));
+	spin_unlock_irq(&vq->irq_lock);
+	return ret;
+}
+
+/* A CPU list as cpumask_parse() reads it; at least one CPU must be active. */
+static ssize_t irq_cb_affinity_store(struct device *d,
+				     struct device_attribute *attr,
+				     const char *buf, size_t count)
+{
+	struct vduse_vq *vq = vduse_attr_vq(attr);
+	cpumask_var_t mask;
+	int ret;
+
+	if (!zalloc_cpumask_var(&mask, GFP_KERNEL))
+		return -ENOMEM;
+	ret = cpumask_parse(buf, mask);
+	if (!ret && !cpumask_intersects(mask, cpu_active_mask))
+		ret = -EINVAL;
+	if (!ret) {
+		spin_lock_irq(&vq->irq_lock);
+		cpumask_copy(vq->irq_affinity, mask);
+		/* bound: the next queueing starts from the first CPU */
+		vq->irq_cpu = cpumask_subset(cpu_possible_mask, mask) ? -1 :
+			      nr_cpu_ids - 1;
+		spin_unlock_irq(&vq->irq_lock);
+	}
+	free_cpumask_var(mask);
+	return ret ? ret : count;
+}
+
+/* One directory vqN per queue in the device node's (removed with it). */
+static int vduse_vq_sysfs_add(struct vduse_dev *dev, struct vduse_vq *vq)
+{
+	struct device_attribute *attr = &vq->sysfs_attr.attr;
+
+	sysfs_attr_init(&attr->attr);
+	attr->attr.name = "irq_cb_affinity";
+	attr->attr.mode = 0644;
+	attr->show = irq_cb_affinity_show;
+	attr->store = irq_cb_affinity_store;
+	vq->sysfs_attr.var = vq;
+	vq->sysfs_attrs[0] = &attr->attr;
+	snprintf(vq->sysfs_name, sizeof(vq->sysfs_name), "vq%u", vq->index);
+	vq->sysfs_group.name = vq->sysfs_name;
+	vq->sysfs_group.attrs = vq->sysfs_attrs;
+	return sysfs_create_group(&dev->node->kobj, &vq->sysfs_group);
+}
+
 /* ---- device creation ---- */
 
 static void vduse_unbind_watchdog(struct work_struct *work);
@@ -1122,6 +1212,7 @@ static void vduse_dev_free(struct vduse_dev *dev)
 		for (i = 0; i < dev->vq_num; i++) {
 			bitmap_free(dev->vqs[i].inflight);
 			kfree(dev->vqs[i].bufs);
+			free_cpumask_var(dev->vqs[i].irq_affinity);
 		}
 	kfree(dev->vqs);
 	vduse_iotlb_clear(dev);
@@ -1269,6 +1360,10 @@ static int vduse_create_dev(struct vduse_dev_config *config, void *buf,
 	if (!dev->name || !dev->vqs || !dev->domain)
 		goto err_free;
 	for (i = 0; i < dev->vq_num; i++) {
+		if (!zalloc_cpumask_var(&dev->vqs[i].irq_affinity, GFP_KERNEL))
+			goto err_free;
+		cpumask_setall(dev->vqs[i].irq_affinity);
+		dev->vqs[i].irq_cpu = -1;
 		spin_lock_init(&dev->vqs[i].lock);
 		spin_lock_init(&dev->vqs[i].irq_lock);
 		INIT_WORK(&dev->vqs[i].irq_work, vduse_vq_irq_work);
@@ -1291,9 +1386,17 @@ static int vduse_create_dev(struct vduse_dev_config *config, void *buf,
 		ret = PTR_ERR(dev->node);
 		goto err_idr;
 	}
+	for (i = 0; i < dev->vq_num; i++) {
+		ret = vduse_vq_sysfs_add(dev, &dev->vqs[i]);
+		if (ret)
+			goto err_node;
+	}
 	mutex_unlock(&vduse_lock);
 	return 0;
 
+err_node:
+	/* the vqN directories go with the node's */
+	device_destroy(vduse_class, MKDEV(MAJOR(vduse_major), dev->minor));
 err_idr:
 	idr_remove(&vduse_idr, dev->minor);
 err_unlock:
