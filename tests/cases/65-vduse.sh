@@ -946,6 +946,66 @@ vn_del_after_kill() {
 	expect_eq "$(vd_ctl destroy "$name")" ok "destroy after the daemon died"
 }
 
+# /sys/class/vduse/NAME/vqN/irq_cb_affinity, as upstream: one per queue,
+# all CPUs by default; a CPU list is taken if one of its CPUs is active,
+# an empty or unparsable one refused (EINVAL, ERANGE past the CPUs).  The
+# driver's interrupt handler then runs on those CPUs: vduse-net's traffic
+# (ping, 1 MiB over TCP with its sha256) flows with the handler pinned to
+# CPU 1, then CPU 0, then back on any CPU.
+vd_affinity() {
+	cat /sys/class/vduse/"$1"/vq"$2"/irq_cb_affinity
+}
+
+# vd_set_affinity NAME VQ MASK: write MASK, print ok or the error
+vd_set_affinity() {
+	local err
+
+	if err=$( (echo "$3" >/sys/class/vduse/"$1"/vq"$2"/irq_cb_affinity) 2>&1); then
+		echo ok
+	else
+		case $err in
+		*"Invalid argument"*) echo EINVAL ;;
+		*"Numerical result out of range"*) echo ERANGE ;;
+		*) echo "$err" ;;
+		esac
+	fi
+}
+
+test_irq_affinity() {
+	local all q mask pid sum
+
+	vn_tap_start vnet11
+	all=$(vd_affinity vnet11 0)
+	[ -n "$all" ] || fail "no vq0/irq_cb_affinity"
+	expect_eq "$(vd_affinity vnet11 1)" "$all" "vq1's default mask"
+	[ ! -e /sys/class/vduse/vnet11/vq2 ] || fail "a vq2 directory for two queues"
+	expect_eq "$(vd_set_affinity vnet11 0 0)" EINVAL "empty mask"
+	expect_eq "$(vd_set_affinity vnet11 0 zz)" EINVAL "not a mask"
+	expect_eq "$(vd_affinity vnet11 0)" "$all" "mask after refusals"
+	head -c 1M /dev/urandom >data
+	sum=$(sha256sum <data)
+	for mask in 2 1 "$all"; do
+		for q in 0 1; do
+			expect_eq "$(vd_set_affinity vnet11 $q "$mask")" ok "vq$q mask $mask"
+			expect_eq "$(vd_affinity vnet11 $q)" "$mask" "vq$q mask read back"
+		done
+		busybox ping -c 3 -W 10 "$VN_PEER_IP" >/dev/null ||
+			{ cat vn.log; fail "no ping with the handler on CPUs $mask"; }
+		ip netns exec "$VN_NS" busybox nc -l -p 7072 >recv &
+		pid=$!
+		wait_for 30 vn_listening 7072 || fail "the peer's nc never listened"
+		exec 3<>"/dev/tcp/$VN_PEER_IP/7072"
+		cat data >&3
+		exec 3>&-
+		wait_for 60 vn_exited "$pid"
+		wait "$pid" || true
+		expect_eq "$(sha256sum <recv)" "$sum" "1 MiB on CPUs $mask"
+	done
+	vdpa dev del vnet11
+	wait_for 30 test ! -e /sys/class/net/"$VN_DEV"
+	vn_exit vnet11
+}
+
 # Pages pinned with FOLL_PIN and not released yet, system-wide
 vn_pins() {
 	awk '$1 == "nr_foll_pin_acquired" { a = $2 }
