@@ -50,9 +50,12 @@ DEBUG_SKIP_WHY='too slow on the debug kernel (tests/check-debug.sh DEBUG_SKIP)'
 #   fuzzer's netlink operations drive the same parsers and replies here;
 # - sysfs layout, the install plumbing, output formats (13-sysfs,
 #   50-install), and the repeats of data paths kept here (a second
-#   layout, a second device, bigger frames).
+#   layout, a second device, bigger frames; VDUSE's bounce region in the
+#   daemon's memory and its DEREG under TCP, whose pins, replacements and
+#   errors net_umem_kill, umem_errors and kunit/vduse_domain check here,
+#   and irq_cb_affinity's traffic on one CPU).
 # Documentation/testing.rst, "CI time", has the figures.
-DEBUG_FULL_ONLY='^(31-dpdk/|17-udev/|45-libvirt/|10-mgmtdev/|11-dev/|12-dev-errors/|13-sysfs/|16-blk-mgmt/|50-install/|14-scale/interleaved$|20-sim/(debugfs_layout|batch_mapping_off|max_iotlb_entries_too_small)$|30-vhost-vdpa/(node_and_sysfs|loopback|loopback_no_cvq_big_frames|vstats_after_loopback|two_devices)$|33-vhost-blk/(suite_default_disk|capacity_param|config_while_driven)$|60-virtio-vdpa/(net_packed|blk_packed|first_driver_and_override|no_identity_for_userspace)$|70-vp-vdpa/(mgmtdev_and_dev|noiommu_needs_rawio|iommu_open_without_rawio|vring_call_ebusy_ratelimited|virtio_vdpa_tcp|packed_virtio_vdpa|dpdk_txonly)$)'
+DEBUG_FULL_ONLY='^(31-dpdk/|17-udev/|45-libvirt/|10-mgmtdev/|11-dev/|12-dev-errors/|13-sysfs/|16-blk-mgmt/|50-install/|14-scale/interleaved$|20-sim/(debugfs_layout|batch_mapping_off|max_iotlb_entries_too_small)$|30-vhost-vdpa/(node_and_sysfs|loopback|loopback_no_cvq_big_frames|vstats_after_loopback|two_devices)$|33-vhost-blk/(suite_default_disk|capacity_param|config_while_driven)$|60-virtio-vdpa/(net_packed|blk_packed|first_driver_and_override|no_identity_for_userspace)$|70-vp-vdpa/(mgmtdev_and_dev|noiommu_needs_rawio|iommu_open_without_rawio|vring_call_ebusy_ratelimited|virtio_vdpa_tcp|packed_virtio_vdpa|dpdk_txonly)$|65-vduse/(net_tap_umem|net_umem_dereg|irq_affinity)$)'
 DEBUG_FULL_ONLY_WHY='make check-full only on the debug kernel; make check runs it (tests/check-debug.sh DEBUG_FULL_ONLY)'
 
 # Everything is several times slower there.  Set before host-lib.sh, whose
