@@ -780,6 +780,21 @@ vn_tap_start() {
 	VN_DEV=$dev
 }
 
+# vn_send FILE PORT: send FILE over TCP to the peer, whose nc writes what
+# it receives to ./recv
+vn_send() {
+	local pid
+
+	ip netns exec "$VN_NS" busybox nc -l -p "$2" >recv &
+	pid=$!
+	wait_for 30 vn_listening "$2" || fail "the peer's nc never listened"
+	exec 3<>"/dev/tcp/$VN_PEER_IP/$2"
+	cat "$1" >&3
+	exec 3>&-
+	wait_for 60 vn_exited "$pid"
+	wait "$pid" || true
+}
+
 # The size of vduse's bounce region in kB (what -U pins)
 vn_bounce_kb() {
 	echo $(($(cat /sys/module/vduse/parameters/domain_mb) * 1024))
@@ -798,20 +813,13 @@ vn_vmpin() {
 # With -U the bounce region is the daemon's memory: registered and pinned
 # while the device runs, deregistered when vdpa dev del resets it.
 vn_tap() {
-	local name=$1 opt=${2:-} dev pid sum tx rx
+	local name=$1 opt=${2:-} dev sum tx rx
 	local dtx drx ttx trx
 
 	vn_tap_start "$name" "$opt"
 	dev=$VN_DEV
 	head -c 4M /dev/urandom >data
-	ip netns exec "$VN_NS" busybox nc -l -p 7070 >recv &
-	pid=$!
-	wait_for 30 vn_listening 7070 || fail "the peer's nc never listened"
-	exec 3<>"/dev/tcp/$VN_PEER_IP/7070"
-	cat data >&3
-	exec 3>&-
-	wait_for 60 vn_exited "$pid"
-	wait "$pid" || true
+	vn_send data 7070
 	sum=$(sha256sum <data)
 	expect_eq "$(sha256sum <recv)" "$sum" "sha256 of what the peer received"
 	if [ "$opt" = -U ]; then
@@ -972,7 +980,7 @@ vd_set_affinity() {
 }
 
 test_irq_affinity() {
-	local all q mask pid sum
+	local all q mask sum
 
 	vn_tap_start vnet11
 	all=$(vd_affinity vnet11 0)
@@ -991,14 +999,7 @@ test_irq_affinity() {
 		done
 		busybox ping -c 3 -W 10 "$VN_PEER_IP" >/dev/null ||
 			{ cat vn.log; fail "no ping with the handler on CPUs $mask"; }
-		ip netns exec "$VN_NS" busybox nc -l -p 7072 >recv &
-		pid=$!
-		wait_for 30 vn_listening 7072 || fail "the peer's nc never listened"
-		exec 3<>"/dev/tcp/$VN_PEER_IP/7072"
-		cat data >&3
-		exec 3>&-
-		wait_for 60 vn_exited "$pid"
-		wait "$pid" || true
+		vn_send data 7072
 		expect_eq "$(sha256sum <recv)" "$sum" "1 MiB on CPUs $mask"
 	done
 	vdpa dev del vnet11
