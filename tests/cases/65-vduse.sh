@@ -940,12 +940,17 @@ test_net_umem_dereg() {
 
 # vn_del_after_kill NAME NETDEV PID: once NAME's daemon was killed, stop
 # the traffic (PID), detach (vdpa dev del within 60 s; the netdev goes,
-# the bus is empty) and destroy the device.
+# the bus is empty) and destroy the device.  The requests the daemon left
+# (and those virtio_net goes on making: every receive refill) are failed
+# and reported once per queue, not once per kick.
 vn_del_after_kill() {
-	local name=$1 dev=$2 t0
+	local name=$1 dev=$2 t0 dup
 
 	kill "$3" 2>/dev/null || true
 	wait "$3" 2>/dev/null || true
+	dup=$(dmesg | grep -o "$name: vq [0-9]*: failed .* the daemon left" |
+		cut -d: -f2 | sort | uniq -d)
+	[ -z "$dup" ] || fail "failed requests reported more than once for:$dup"
 	t0=$SECONDS
 	timeout 60 vdpa dev del "$name" || fail "vdpa dev del after the daemon died"
 	log "vdpa dev del took $((SECONDS - t0)) s"
