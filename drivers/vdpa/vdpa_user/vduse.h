@@ -148,6 +148,8 @@ struct vduse_iotlb {
  * @vqs: the virtqueues
  * @domain: the IOVA domain the vdpa device's DMA goes through
  * @drain_work: fails in-flight requests once the device is broken
+ * @drain_told: queues whose failed requests @drain_work has reported since
+ *		the device was last attached (it reports each queue once)
  * @unbind_watchdog: breaks the device if a bus driver's unbinding goes on
  *		     for msg_timeout without a sign of life from the daemon
  * @alive: jiffies of the daemon's last answer or injected interrupt, or
@@ -191,6 +193,7 @@ struct vduse_dev {
 	struct vduse_vq *vqs;
 	struct vduse_domain *domain;
 	struct work_struct drain_work;
+	unsigned long *drain_told;
 	struct delayed_work unbind_watchdog;
 	unsigned long alive;
 

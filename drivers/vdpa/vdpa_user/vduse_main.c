@@ -1215,6 +1215,7 @@ static void vduse_dev_free(struct vduse_dev *dev)
 			free_cpumask_var(dev->vqs[i].irq_affinity);
 		}
 	kfree(dev->vqs);
+	bitmap_free(dev->drain_told);
 	vduse_iotlb_clear(dev);
 	/* released with the daemon's file, which is closed by now */
 	WARN_ON(dev->umem);
@@ -1355,9 +1356,10 @@ static int vduse_create_dev(struct vduse_dev_config *config, void *buf,
 	ret = -ENOMEM;
 	dev->name = kstrdup(config->name, GFP_KERNEL);
 	dev->vqs = kcalloc(dev->vq_num, sizeof(*dev->vqs), GFP_KERNEL);
+	dev->drain_told = bitmap_zalloc(dev->vq_num, GFP_KERNEL);
 	dev->domain = vduse_domain_create((u64)clamp(domain_mb, 1U, 1024U) << 20,
 					  vduse_coherent_size(dev->vq_num));
-	if (!dev->name || !dev->vqs || !dev->domain)
+	if (!dev->name || !dev->vqs || !dev->drain_told || !dev->domain)
 		goto err_free;
 	for (i = 0; i < dev->vq_num; i++) {
 		if (!zalloc_cpumask_var(&dev->vqs[i].irq_affinity, GFP_KERNEL))
@@ -1568,6 +1570,8 @@ static int vduse_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
 	dev->broken = false;
 	dev->broken_told = false;
 	spin_unlock(&dev->msg_lock);
+	/* drain_work was cancelled at the last detach */
+	bitmap_zero(dev->drain_told, dev->vq_num);
 	dev->vdev = vdev;
 	mutex_unlock(&vduse_lock);
 

@@ -614,9 +614,19 @@ void vduse_drain_work(struct work_struct *work)
 		spin_unlock_irq(&vq->lock);
 		if (!failed)
 			continue;
-		dev_warn_ratelimited(dev->node,
-				     "vq %u: failed %u request(s) the daemon left\n",
-				     i, failed);
+		/*
+		 * Once per queue and breakage: a driver that goes on (a
+		 * network driver refilling its receive queue) fails requests
+		 * on every kick, and the first line says all there is.
+		 */
+		if (!test_and_set_bit(i, dev->drain_told))
+			dev_warn(dev->node,
+				 "vq %u: failed %u request(s) the daemon left; later ones fail too, silently\n",
+				 i, failed);
+		else
+			dev_dbg_ratelimited(dev->node,
+					    "vq %u: failed %u more request(s)\n",
+					    i, failed);
 		spin_lock_irq(&vq->irq_lock);
 		if (vq->cb.callback)
 			vq->cb.callback(vq->cb.private);
