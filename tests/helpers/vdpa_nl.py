@@ -15,11 +15,13 @@ Usage:
     vdpa_nl.py dev-new NAME MGMTDEV [--features HEX] [--mac MAC] [--mtu N]
                        [--max-vqp N] [--raw TYPE:HEXBYTES]...
     vdpa_nl.py dev-del NAME
-    vdpa_nl.py dev-new-many PREFIX MGMTDEV N
+    vdpa_nl.py dev-new-many PREFIX MGMTDEV N [--mac-base AA:BB:CC:DD]
                                      add PREFIX0..PREFIX<N-1> on one socket
                                      (what `vdpa dev add` N times would do,
                                      without N program starts); prints
-                                     "ok SECONDS", or the first error
+                                     "ok SECONDS", or the first error;
+                                     with --mac-base, device i gets the MAC
+                                     AA:BB:CC:DD:<i / 256>:<i % 256>
     vdpa_nl.py dev-del-many PREFIX N the same for deleting them
     vdpa_nl.py uevents SECONDS       print kernel uevents (one per line, the
                                      fields joined by '|') for SECONDS
@@ -201,7 +203,8 @@ def many(args, nargs, make_attrs, cmd):
     fam = vdpa_family(nl)
     t0 = time.monotonic()
     for i in range(count):
-        err, msg, _ = nl.request(fam, cmd, make_attrs(prefix + str(i), args))
+        err, msg, _ = nl.request(fam, cmd,
+                                 make_attrs(prefix + str(i), args, i))
         if err:
             answer(err, msg)
             return
@@ -209,14 +212,26 @@ def many(args, nargs, make_attrs, cmd):
 
 
 def cmd_dev_new_many(args):
-    many(args, 3, lambda name, a: [attr(VDPA_ATTR_DEV_NAME, strz(name)),
-                                   attr(VDPA_ATTR_MGMTDEV_DEV_NAME,
-                                        strz(a[1]))],
-         VDPA_CMD_DEV_NEW)
+    mac_base = None
+    if len(args) == 5 and args[3] == "--mac-base":
+        mac_base = bytes(int(b, 16) for b in args[4].split(":"))
+        if len(mac_base) != 4:
+            usage()
+        args = args[:3]
+
+    def make_attrs(name, a, i):
+        attrs = [attr(VDPA_ATTR_DEV_NAME, strz(name)),
+                 attr(VDPA_ATTR_MGMTDEV_DEV_NAME, strz(a[1]))]
+        if mac_base is not None:
+            attrs.append(attr(VDPA_ATTR_DEV_NET_CFG_MACADDR,
+                              mac_base + bytes([i // 256 % 256, i % 256])))
+        return attrs
+
+    many(args, 3, make_attrs, VDPA_CMD_DEV_NEW)
 
 
 def cmd_dev_del_many(args):
-    many(args, 2, lambda name, a: [attr(VDPA_ATTR_DEV_NAME, strz(name))],
+    many(args, 2, lambda name, a, i: [attr(VDPA_ATTR_DEV_NAME, strz(name))],
          VDPA_CMD_DEV_DEL)
 
 
