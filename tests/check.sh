@@ -150,6 +150,16 @@ if [ ${#HOOKS[@]} -gt 0 ]; then
 	done
 fi
 
+# VDPA_PREBUILD_DEBUG=1 (.ci/run): the debug kernel of the `make
+# check-debug` that follows is built meanwhile, at nice 19, on the CPU time
+# the VM leaves idle.  check-debug then finds it built, or waits on the
+# build's lock for the rest; the build resumes if it was stopped.
+if [ "${VDPA_PREBUILD_DEBUG:-0}" = 1 ] && [ "$MODE" = check ]; then
+	tb_say "check: building the debug kernel in the background (log: ${TB_BUILD#"$TB_TREE"/}/prebuild-debug.log)"
+	VDPA_DEBUG_NICE=19 setsid "$TB_TREE/tests/debug/build-kernel.sh" \
+		</dev/null >"$TB_BUILD/prebuild-debug.log" 2>&1 &
+fi
+
 tb_timed initramfs tb_initramfs
 if [ "$MODE" = bench ]; then
 	# Ours and upstream 6.1's reference in alternating boots, then the
