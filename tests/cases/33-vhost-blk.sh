@@ -144,3 +144,19 @@ test_config_while_driven() {
 	expect_eq "$(cat tool.out)" "blk0: " "vdpa dev config show while driven"
 	wait_for 10 vb_pinned_is "$pinned"
 }
+
+# vdpa-blk --bench (make bench's vhost_vdpa block figures), one second a
+# job: every request of the four jobs completes with VIRTIO_BLK_S_OK, the
+# 128 KiB ones as 32 segments of the device's size_max, and nothing stays
+# pinned.
+test_bench_mode() {
+	local pinned
+
+	vb_setup
+	pinned=$(pinned_pages)
+	vb_run out -d /dev/vhost-vdpa-0 --bench 1
+	expect_eq "$(grep -c '^bench: .* 0 failed' out)" 4 "bench jobs without a failed request"
+	grep -q '^bench: 128 KiB sequential read, QD7: ' out ||
+		fail "the 128 KiB jobs did not keep 7 requests in flight"
+	expect_eq "$(pinned_pages)" "$pinned" "pinned pages after the bench"
+}
