@@ -1570,7 +1570,11 @@ static int vduse_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
 	dev->broken = false;
 	dev->broken_told = false;
 	spin_unlock(&dev->msg_lock);
-	/* drain_work was cancelled at the last detach */
+	/*
+	 * drain_work was cancelled at the last detach; if a daemon's close
+	 * queued it since, it finds no request to fail (none before the new
+	 * driver makes some), so it touches no bit while this clears them.
+	 */
 	bitmap_zero(dev->drain_told, dev->vq_num);
 	dev->vdev = vdev;
 	mutex_unlock(&vduse_lock);
