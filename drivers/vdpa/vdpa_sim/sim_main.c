@@ -20,16 +20,23 @@
  * set_map, dma_map or dma_unmap.  Userspace clients (vhost-vdpa) therefore
  * only ever see tables: an unmapped IOVA is a hole, never host memory.
  *
- * Data-path worker: a kthread_worker per device rather than a shared
- * workqueue.  kick_vq may come at a high rate from atomic context; with a
- * dedicated thread one busy device neither delays nor is delayed by
- * unrelated system work, the work can be cancelled and flushed on its own
- * at reset and suspend, and the thread shows up in ps as "vdpasim-<name>".
- * Each pass is bounded by the class budget and re-queues itself, so the
- * thread yields between passes.  The thread starts with the data path, at
- * the first DRIVER_OK, not with the device: starting and stopping a kthread
- * costs milliseconds on a slow or emulated CPU, and devices that are only
- * provisioned (thousands of them, for some users) never need one.
+ * Data-path worker: a pass over the queues runs in one of two places,
+ * never both at once (each holds sim->lock for the whole pass).  A kick
+ * first queues a pass on the system workqueue, which runs it on the
+ * kicking CPU: a client that kicks and then waits for the completion (a
+ * block queue, a request/response exchange) gets it without waking
+ * another CPU, which on a loaded or emulated host costs more than the
+ * pass itself.  A pass that ends with work left over (its class budget
+ * spent) hands the data path to the device's own kthread_worker, which
+ * keeps it, pass after pass, until one finds the queues drained: a
+ * streaming client then runs in parallel with the device, and a busy
+ * device does not hold a shared kworker.  Kicks go straight to the
+ * thread while it holds the data path (@on_thread).  The thread shows up
+ * in ps as "vdpasim-<name>", and starts with the data path, at the first
+ * DRIVER_OK, not with the device: starting and stopping a kthread costs
+ * milliseconds on a slow or emulated CPU, and devices that are only
+ * provisioned (thousands of them, for some users) never need one.  The
+ * serve_on_kicker parameter (0) sends every pass to the thread.
  */
 
 #include <linux/bitops.h>
@@ -57,6 +64,11 @@ static bool batch_mapping = true;
 module_param(batch_mapping, bool, 0444);
 MODULE_PARM_DESC(batch_mapping,
 		 "1: take whole translation tables (set_map), and single changes to them (set_map_add/set_map_remove); 0: single entries only (dma_map/dma_unmap)");
+
+static bool serve_on_kicker = true;
+module_param(serve_on_kicker, bool, 0644);
+MODULE_PARM_DESC(serve_on_kicker,
+		 "1: serve a kick on the kicking CPU's workqueue first, the device's thread only takes over while the queues stay busy; 0: always on the thread");
 
 static unsigned int max_iotlb_entries = 262144;
 module_param(max_iotlb_entries, uint, 0444);
@@ -294,7 +306,11 @@ void vdpasim_schedule_work(struct vdpasim *sim)
 	struct kthread_worker *worker = smp_load_acquire(&sim->worker);
 
 	/* none before the first DRIVER_OK, which queues a pass itself */
-	if (worker)
+	if (!worker)
+		return;
+	if (serve_on_kicker && !READ_ONCE(sim->on_thread))
+		queue_work(system_wq, &sim->kick_work);
+	else
 		kthread_queue_work(worker, &sim->work);
 }
 EXPORT_SYMBOL_GPL(vdpasim_schedule_work);
@@ -324,32 +340,67 @@ static void vdpasim_notify_used(struct vdpasim *sim)
 	}
 }
 
-static void vdpasim_work_fn(struct kthread_work *work)
+/* One pass over the queues, with sim->lock; true if work is left over. */
+static bool vdpasim_pass(struct vdpasim *sim)
 {
-	struct vdpasim *sim = container_of(work, struct vdpasim, work);
 	bool again = false;
 
-	mutex_lock(&sim->lock);
+	lockdep_assert_held(&sim->lock);
 	if (vdpasim_running(sim)) {
 		again = sim->dev_attr.work(sim);
 		/* the pages are marked before the driver hears of them */
 		vdpasim_dirty_flush(sim);
 		vdpasim_notify_used(sim);
 	}
+	return again;
+}
+
+/* A pass on the thread; the thread keeps the data path while it is busy. */
+static void vdpasim_work_fn(struct kthread_work *work)
+{
+	struct vdpasim *sim = container_of(work, struct vdpasim, work);
+	bool again;
+
+	mutex_lock(&sim->lock);
+	sim->thread_passes++;
+	again = vdpasim_pass(sim);
+	WRITE_ONCE(sim->on_thread, again);
 	mutex_unlock(&sim->lock);
 
 	if (again)
-		vdpasim_schedule_work(sim);
+		kthread_queue_work(sim->worker, &sim->work);
+}
+
+/*
+ * A pass on the kicking CPU's workqueue.  A pass that leaves work over,
+ * or that finds the device busy, hands the data path to the thread.
+ */
+static void vdpasim_kick_work_fn(struct work_struct *work)
+{
+	struct vdpasim *sim = container_of(work, struct vdpasim, kick_work);
+	bool again = true;
+
+	if (mutex_trylock(&sim->lock)) {
+		sim->kicker_passes++;
+		again = vdpasim_pass(sim);
+		if (again)
+			WRITE_ONCE(sim->on_thread, true);
+		mutex_unlock(&sim->lock);
+	}
+	if (again)
+		kthread_queue_work(sim->worker, &sim->work);
 }
 
 /*
  * Stop the data path: the caller has made vdpasim_running() false under the
  * lock, so a pass that starts now does nothing; wait for one in progress and
- * drop a queued one.
+ * drop a queued one.  The kick work goes first: it may queue the thread's.
  */
 static void vdpasim_stop_worker(struct vdpasim *sim)
 {
+	cancel_work_sync(&sim->kick_work);
 	kthread_cancel_work_sync(&sim->work);
+	WRITE_ONCE(sim->on_thread, false);
 }
 
 /* virtqueue and translation state */
@@ -1084,6 +1135,7 @@ static void vdpasim_free(struct vdpa_device *vdpa)
 	struct vdpasim *sim = vdpa_to_sim(vdpa);
 	unsigned int i;
 
+	cancel_work_sync(&sim->kick_work);
 	if (sim->worker) {
 		kthread_cancel_work_sync(&sim->work);
 		kthread_destroy_worker(sim->worker);
@@ -1192,6 +1244,8 @@ static void vdpasim_debugfs_add(struct vdpasim *sim)
 	debugfs_create_u32("corrupt_used", 0600, dir, &sim->corrupt_used);
 	debugfs_create_u64("ring_errors", 0400, dir, &sim->ring_errors);
 	debugfs_create_u64("log_errors", 0400, dir, &sim->log_errors);
+	debugfs_create_u64("kicker_passes", 0400, dir, &sim->kicker_passes);
+	debugfs_create_u64("thread_passes", 0400, dir, &sim->thread_passes);
 }
 
 /* device life cycle, used by the classes' mgmtdev ops */
@@ -1238,6 +1292,7 @@ struct vdpasim *vdpasim_create(const struct vdpasim_dev_attr *attr,
 	sim->dev_attr.name = NULL;
 	mutex_init(&sim->lock);
 	kthread_init_work(&sim->work, vdpasim_work_fn);
+	INIT_WORK(&sim->kick_work, vdpasim_kick_work_fn);
 	sim->iotlb_limit = max_iotlb_entries;
 
 	sim->vqs = kcalloc(attr->nvqs, sizeof(*sim->vqs), GFP_KERNEL);

@@ -19,6 +19,7 @@
 #include <linux/mutex.h>
 #include <linux/types.h>
 #include <linux/vdpa.h>
+#include <linux/workqueue.h>
 #include <uapi/linux/virtio_config.h>
 
 #include "sim_ring.h"
@@ -130,12 +131,16 @@ struct vdpasim_vq {
  *	  @as_identity (the
  *	  translation copies: the worker reads them while vhost-vdpa edits
  *	  them), the config image and the class's device state and counters.
- *	  A mutex: all users run in process context (the worker is a kthread),
- *	  and set_map may rebuild large tables; kick_vq, the only atomic op,
- *	  does not take it.
+ *	  A mutex: all users run in process context (passes run in a kworker
+ *	  or the device thread), and set_map may rebuild large tables;
+ *	  kick_vq, the only atomic op, does not take it.
  * @worker: dedicated data-path thread of this device; NULL until the
  *	    first DRIVER_OK, set once under @lock, read locklessly
  * @work: the data-path pass queued on @worker
+ * @kick_work: a data-path pass on the workqueue of the CPU that kicked
+ *	       (see vdpasim_schedule_work())
+ * @on_thread: passes go to @worker until one of its passes finds the
+ *	       queues drained; written by the passes, read locklessly
  * @vqs: @dev_attr.nvqs virtqueues
  * @iotlb: per-address-space translation copies (@dev_attr.nas entries)
  * @as_identity: per address space: translate as the identity (DMA address
@@ -157,6 +162,8 @@ struct vdpasim_vq {
  * @corrupt_used: debugfs: this many next completions publish id = queue
  *		  size (out of range) and len = U32_MAX
  * @ring_errors: debugfs: malformed-ring events seen by the data path
+ * @kicker_passes: debugfs: passes run on the kicking CPU's workqueue
+ * @thread_passes: debugfs: passes run on @worker
  * @dirty: ranges the data path wrote since the last flush; allocated at
  *	   the first set_log, the rings point at it only while logging
  * @log: the client's dirty log (set_log); valid while @logging
@@ -170,6 +177,8 @@ struct vdpasim {
 	struct mutex lock; /* device, queue and translation state; see above */
 	struct kthread_worker *worker;
 	struct kthread_work work;
+	struct work_struct kick_work;
+	bool on_thread;
 	struct vdpasim_vq *vqs;
 	struct vhost_iotlb **iotlb;
 	bool *as_identity;
@@ -188,6 +197,8 @@ struct vdpasim {
 	u32 drop_used;
 	u32 corrupt_used;
 	u64 ring_errors;
+	u64 kicker_passes;
+	u64 thread_passes;
 	struct vdpasim_dirty *dirty;
 	struct vdpa_dirty_log log;
 	bool logging;
