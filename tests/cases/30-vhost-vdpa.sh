@@ -172,6 +172,52 @@ test_loopback_under_load() {
 	grep -qx PASS out || fail "no PASS"
 }
 
+# Where the simulator's passes run (sim_main.c): a kick is served on the
+# kicking CPU's workqueue until a pass leaves work over, then the
+# device's thread keeps the data path until the queues drain.  Numbered
+# traffic under the CPU hog while serve_on_kicker flips every 50 ms must
+# come back once each, in order and intact, with no queue stopped, and
+# both places must have run passes (debugfs kicker_passes and
+# thread_passes), so the hand-offs both ways happened under load.  With
+# serve_on_kicker=0 every pass runs on the thread.
+test_pass_placement() {
+	local d=/sys/kernel/debug/vdpa_sim/vdpa0 p=/sys/module/vdpa_sim/parameters/serve_on_kicker
+	local hog flip lines k0 t0 k1 t1 rc=0
+
+	vv_setup
+	expect_eq "$(cat $p)" Y "serve_on_kicker default"
+	lines=$(dmesg | wc -l)
+	k0=$(cat $d/kicker_passes)
+	t0=$(cat $d/thread_passes)
+	"$VV_TOOLS/vdpa-net-loop" --hog 120 >hog.out 2>&1 &
+	hog=$!
+	(while :; do echo 0 >$p; sleep 0.05; echo 1 >$p; sleep 0.05; done) &
+	flip=$!
+	"$VV_TOOLS/vdpa-net-loop" --no-cvq --stress 4 -s 60,1000 >out 2>&1 || rc=$?
+	kill "$flip" "$hog" 2>/dev/null || true
+	wait "$flip" "$hog" || true
+	echo 1 >$p
+	cat hog.out out
+	dmesg | tail -n +$((lines + 1)) >kmsg
+	if grep 'virtqueue stopped' kmsg; then
+		fail "a virtqueue stopped"
+	fi
+	[ $rc = 0 ] || fail "vdpa-net-loop --stress exited with $rc"
+	grep -qx PASS out || fail "no PASS"
+	k1=$(cat $d/kicker_passes)
+	t1=$(cat $d/thread_passes)
+	echo "passes: $((k1 - k0)) on the kicking CPU, $((t1 - t0)) on the thread"
+	[ "$k1" -gt "$k0" ] || fail "no pass ran on the kicking CPU"
+	[ "$t1" -gt "$t0" ] || fail "no pass ran on the thread"
+
+	echo 0 >$p
+	"$VV_TOOLS/vdpa-net-loop" -n 64 -s 64,1500 >out 2>&1 ||
+		{ cat out; fail "loopback with serve_on_kicker=0"; }
+	echo 1 >$p
+	expect_eq "$(cat $d/kicker_passes)" "$k1" "passes on the kicking CPU with serve_on_kicker=0"
+	[ "$(cat $d/thread_passes)" -gt "$t1" ] || fail "no pass ran on the thread with serve_on_kicker=0"
+}
+
 # The same invariants made deterministic: --trap-stores puts a hardware
 # write watchpoint on each used idx (at the kernel's direct-map address of
 # its page), so every store the device makes to an index traps right after
