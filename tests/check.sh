@@ -178,7 +178,9 @@ if [ "$MODE" = bench ]; then
 	: >"$TB_BENCH_FIGURES"
 	TB_BENCH_BOOTS=0
 	SIDES=(ours)
-	[ -z "$TB_UPSTREAM" ] || SIDES+=(upstream)
+	# VDPA_BENCH_UPSTREAM=0: ours only (probes; no ratio)
+	[ -z "$TB_UPSTREAM" ] || [ "${VDPA_BENCH_UPSTREAM:-1}" = 0 ] ||
+		SIDES+=(upstream)
 	for ((round = 0; round < ${VDPA_BENCH_ROUNDS:-2}; round++)); do
 		for side in "${SIDES[@]}"; do
 			tb_bench_boot "$side"
