@@ -41,7 +41,7 @@ test_debugfs_layout() {
 	sim_knobs
 	vdpa dev add name vdpa0 mgmtdev vdpasim_net
 	for f in fail_map fail_config_write stall drop_used corrupt_used \
-		ring_errors log_errors; do
+		ring_errors log_errors kicker_passes thread_passes; do
 		[ -f $SIM_DBG/vdpa0/$f ] || fail "no $SIM_DBG/vdpa0/$f"
 	done
 	[ ! -e $SIM_DBG/vdpa1 ] || fail "$SIM_DBG/vdpa1 appeared later"

@@ -28,15 +28,16 @@
  * another CPU, which on a loaded or emulated host costs more than the
  * pass itself.  A pass that ends with work left over (its class budget
  * spent) hands the data path to the device's own kthread_worker, which
- * keeps it, pass after pass, until one finds the queues drained: a
- * streaming client then runs in parallel with the device, and a busy
- * device does not hold a shared kworker.  Kicks go straight to the
- * thread while it holds the data path (@on_thread).  The thread shows up
- * in ps as "vdpasim-<name>", and starts with the data path, at the first
- * DRIVER_OK, not with the device: starting and stopping a kthread costs
- * milliseconds on a slow or emulated CPU, and devices that are only
- * provisioned (thousands of them, for some users) never need one.  The
- * serve_on_kicker parameter (0) sends every pass to the thread.
+ * keeps it, pass after pass, while its passes spend the budget or the
+ * client kicks again during them: a streaming client then runs in
+ * parallel with the device, and a busy device does not hold a shared
+ * kworker.  Kicks go straight to the thread while it holds the data path
+ * (@on_thread).  The thread shows up in ps as "vdpasim-<name>", and
+ * starts with the data path, at the first DRIVER_OK, not with the device:
+ * starting and stopping a kthread costs milliseconds on a slow or
+ * emulated CPU, and devices that are only provisioned (thousands of them,
+ * for some users) never need one.  The serve_on_kicker parameter (0)
+ * sends every pass to the thread.
  */
 
 #include <linux/bitops.h>
@@ -308,10 +309,12 @@ void vdpasim_schedule_work(struct vdpasim *sim)
 	/* none before the first DRIVER_OK, which queues a pass itself */
 	if (!worker)
 		return;
-	if (serve_on_kicker && !READ_ONCE(sim->on_thread))
+	if (serve_on_kicker && !READ_ONCE(sim->on_thread)) {
 		queue_work(system_wq, &sim->kick_work);
-	else
+	} else {
+		WRITE_ONCE(sim->thread_kicked, true);
 		kthread_queue_work(worker, &sim->work);
+	}
 }
 EXPORT_SYMBOL_GPL(vdpasim_schedule_work);
 
@@ -355,7 +358,11 @@ static bool vdpasim_pass(struct vdpasim *sim)
 	return again;
 }
 
-/* A pass on the thread; the thread keeps the data path while it is busy. */
+/*
+ * A pass on the thread.  The thread keeps the data path while its passes
+ * spend the budget or the client kicks during them (it is producing
+ * beside the device); a pass with neither gives it back to the kicker.
+ */
 static void vdpasim_work_fn(struct kthread_work *work)
 {
 	struct vdpasim *sim = container_of(work, struct vdpasim, work);
@@ -363,8 +370,9 @@ static void vdpasim_work_fn(struct kthread_work *work)
 
 	mutex_lock(&sim->lock);
 	sim->thread_passes++;
+	WRITE_ONCE(sim->thread_kicked, false);
 	again = vdpasim_pass(sim);
-	WRITE_ONCE(sim->on_thread, again);
+	WRITE_ONCE(sim->on_thread, again || READ_ONCE(sim->thread_kicked));
 	mutex_unlock(&sim->lock);
 
 	if (again)

@@ -139,8 +139,10 @@ struct vdpasim_vq {
  * @work: the data-path pass queued on @worker
  * @kick_work: a data-path pass on the workqueue of the CPU that kicked
  *	       (see vdpasim_schedule_work())
- * @on_thread: passes go to @worker until one of its passes finds the
- *	       queues drained; written by the passes, read locklessly
+ * @on_thread: passes go to @worker until one of its passes neither
+ *	       spends the budget nor sees a kick; written by the passes, read
+ *	       locklessly
+ * @thread_kicked: a kick went to @worker since its current pass started
  * @vqs: @dev_attr.nvqs virtqueues
  * @iotlb: per-address-space translation copies (@dev_attr.nas entries)
  * @as_identity: per address space: translate as the identity (DMA address
@@ -179,6 +181,7 @@ struct vdpasim {
 	struct kthread_work work;
 	struct work_struct kick_work;
 	bool on_thread;
+	bool thread_kicked;
 	struct vdpasim_vq *vqs;
 	struct vhost_iotlb **iotlb;
 	bool *as_identity;
