@@ -175,6 +175,7 @@ if [ "$MODE" = bench ]; then
 	. "$TB_TREE/tests/lib/bench-host.sh"
 	# VDPA_BENCH_UPSTREAM=0: ours only (probes; no ratio)
 	if [ "${VDPA_BENCH_UPSTREAM:-1}" = 0 ]; then
+		# shellcheck disable=SC2034 # read by bench-host.sh
 		TB_UPSTREAM_WHY="VDPA_BENCH_UPSTREAM=0"
 	else
 		tb_bench_reference

@@ -153,16 +153,29 @@ test_loopback() {
 # outside [last seen, avail idx] (used <= consumed <= avail), and no queue
 # stops.  VDPA_STRESS_SECS (default 6) sets the traffic time.
 test_loopback_under_load() {
-	local secs=${VDPA_STRESS_SECS:-6} hog lines rc=0
-
 	vv_setup
+	vv_stress_under_hog "${VDPA_STRESS_SECS:-6}" 60,64,1000
+}
+
+# vv_stress_under_hog SECS SIZES [BESIDE]: the checks above, on frames of
+# SIZES for SECS seconds under the hog; the function BESIDE, if given,
+# runs in the background meanwhile.
+vv_stress_under_hog() {
+	local secs=$1 sizes=$2 beside=${3:-} hog pid='' lines rc=0
+
 	lines=$(dmesg | wc -l)
 	"$VV_TOOLS/vdpa-net-loop" --hog $((secs + 120)) >hog.out 2>&1 &
 	hog=$!
-	"$VV_TOOLS/vdpa-net-loop" --no-cvq --stress "$secs" -s 60,64,1000 \
+	if [ -n "$beside" ]; then
+		"$beside" &
+		pid=$!
+	fi
+	"$VV_TOOLS/vdpa-net-loop" --no-cvq --stress "$secs" -s "$sizes" \
 		>out 2>&1 || rc=$?
-	kill "$hog" 2>/dev/null || true
-	wait "$hog" || true
+	# shellcheck disable=SC2086 # no pid without BESIDE
+	kill $pid "$hog" 2>/dev/null || true
+	# shellcheck disable=SC2086
+	wait $pid "$hog" || true
 	cat hog.out out
 	dmesg | tail -n +$((lines + 1)) >kmsg
 	if grep 'virtqueue stopped' kmsg; then
@@ -172,38 +185,34 @@ test_loopback_under_load() {
 	grep -qx PASS out || fail "no PASS"
 }
 
+VV_PLACEMENT=/sys/module/vdpa_sim/parameters/serve_on_kicker
+
+vv_flip_placement() {
+	while :; do
+		echo 0 >$VV_PLACEMENT
+		sleep 0.05
+		echo 1 >$VV_PLACEMENT
+		sleep 0.05
+	done
+}
+
 # Where the simulator's passes run (sim_main.c): a kick is served on the
-# kicking CPU's workqueue until a pass leaves work over, then the
-# device's thread keeps the data path until the queues drain.  Numbered
+# kicking CPU's workqueue until a pass spends its budget, then the
+# device's thread keeps the data path while the queues stay busy.  Numbered
 # traffic under the CPU hog while serve_on_kicker flips every 50 ms must
 # come back once each, in order and intact, with no queue stopped, and
 # both places must have run passes (debugfs kicker_passes and
 # thread_passes), so the hand-offs both ways happened under load.  With
 # serve_on_kicker=0 every pass runs on the thread.
 test_pass_placement() {
-	local d=/sys/kernel/debug/vdpa_sim/vdpa0 p=/sys/module/vdpa_sim/parameters/serve_on_kicker
-	local hog flip lines k0 t0 k1 t1 rc=0
+	local d=/sys/kernel/debug/vdpa_sim/vdpa0 p=$VV_PLACEMENT k0 t0 k1 t1
 
 	vv_setup
 	expect_eq "$(cat $p)" Y "serve_on_kicker default"
-	lines=$(dmesg | wc -l)
 	k0=$(cat $d/kicker_passes)
 	t0=$(cat $d/thread_passes)
-	"$VV_TOOLS/vdpa-net-loop" --hog 120 >hog.out 2>&1 &
-	hog=$!
-	(while :; do echo 0 >$p; sleep 0.05; echo 1 >$p; sleep 0.05; done) &
-	flip=$!
-	"$VV_TOOLS/vdpa-net-loop" --no-cvq --stress 4 -s 60,1000 >out 2>&1 || rc=$?
-	kill "$flip" "$hog" 2>/dev/null || true
-	wait "$flip" "$hog" || true
+	vv_stress_under_hog 4 60,1000 vv_flip_placement
 	echo 1 >$p
-	cat hog.out out
-	dmesg | tail -n +$((lines + 1)) >kmsg
-	if grep 'virtqueue stopped' kmsg; then
-		fail "a virtqueue stopped"
-	fi
-	[ $rc = 0 ] || fail "vdpa-net-loop --stress exited with $rc"
-	grep -qx PASS out || fail "no PASS"
 	k1=$(cat $d/kicker_passes)
 	t1=$(cat $d/thread_passes)
 	echo "passes: $((k1 - k0)) on the kicking CPU, $((t1 - t0)) on the thread"
