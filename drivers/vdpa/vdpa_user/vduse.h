@@ -241,6 +241,7 @@ struct vduse_vdpa {
 void vduse_vq_track(struct vduse_dev *dev, struct vduse_vq *vq);
 void vduse_vq_reset_tracking(struct vduse_vq *vq);
 void vduse_drain_work(struct work_struct *work);
+void vduse_vq_call_driver(struct vduse_vq *vq);
 void vduse_vq_kick_work(struct work_struct *work);
 void vduse_cancel_vq_work(struct vduse_dev *dev);
 

@@ -627,9 +627,6 @@ void vduse_drain_work(struct work_struct *work)
 			dev_dbg_ratelimited(dev->node,
 					    "vq %u: failed %u more request(s)\n",
 					    i, failed);
-		spin_lock_irq(&vq->irq_lock);
-		if (vq->cb.callback)
-			vq->cb.callback(vq->cb.private);
-		spin_unlock_irq(&vq->irq_lock);
+		vduse_vq_call_driver(vq);
 	}
 }
