@@ -15,6 +15,7 @@
 #include <linux/module.h>
 #include <linux/string.h>
 #include <linux/vdpa.h>
+#include <linux/vhost_iotlb.h>
 #include <uapi/linux/virtio_config.h>
 #include <uapi/linux/virtio_ring.h>
 
@@ -422,6 +423,95 @@ static void worker_lifetime_test(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, sim->worker, first);
 }
 
+/* Point every ring's hint at the entry translating @iova. */
+static void set_hints(struct kunit *test, struct vdpasim *sim, u64 iova)
+{
+	unsigned int i;
+
+	mutex_lock(&sim->lock);
+	for (i = 0; i < sim->dev_attr.nvqs; i++) {
+		struct vdpasim_ring *r = &sim->vqs[i].ring;
+
+		r->hint = vhost_iotlb_itree_first(r->iotlb, iova, iova);
+		KUNIT_EXPECT_NOT_NULL(test, r->hint);
+	}
+	mutex_unlock(&sim->lock);
+}
+
+static void expect_no_hints(struct kunit *test, struct vdpasim *sim,
+			    const char *after)
+{
+	unsigned int i;
+
+	mutex_lock(&sim->lock);
+	for (i = 0; i < sim->dev_attr.nvqs; i++)
+		KUNIT_EXPECT_NULL_MSG(test, sim->vqs[i].ring.hint,
+				      "vq %u after %s", i, after);
+	mutex_unlock(&sim->lock);
+}
+
+/* One entry more or less, through whichever ops batch_mapping chose. */
+static int map_one(struct vdpa_device *vdev, u64 iova, u64 pa)
+{
+	if (vdev->ops->set_map_add)
+		return vdev->ops->set_map_add(vdev, 0, iova, PAGE_SIZE, pa,
+					      VHOST_MAP_RW);
+	return vdev->ops->dma_map(vdev, 0, iova, PAGE_SIZE, pa, VHOST_MAP_RW,
+				  NULL);
+}
+
+static int unmap_one(struct vdpa_device *vdev, u64 iova)
+{
+	if (vdev->ops->set_map_remove)
+		return vdev->ops->set_map_remove(vdev, 0, iova, PAGE_SIZE);
+	return vdev->ops->dma_unmap(vdev, 0, iova, PAGE_SIZE);
+}
+
+/*
+ * The entry each ring's copies last went through (its hint) is forgotten
+ * by every change of a table, under the lock the passes hold: no pass can
+ * follow a hint into a removed entry.
+ */
+static void ring_hint_test(struct kunit *test)
+{
+	struct vdpasim *sim = test->priv;
+	struct vdpa_device *vdev = vdev_of(test);
+	const struct vdpa_config_ops *ops = vdev->ops;
+	struct vhost_iotlb *tlb;
+	struct page *page;
+	u64 pa;
+
+	page = alloc_page(GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	pa = page_to_phys(page);
+	tlb = vhost_iotlb_alloc(16, 0);
+	if (!tlb)
+		__free_page(page);
+	KUNIT_ASSERT_NOT_NULL(test, tlb);
+
+	KUNIT_EXPECT_EQ(test, map_one(vdev, 0x1000, pa), 0);
+	set_hints(test, sim, 0x1000);
+	KUNIT_EXPECT_EQ(test, map_one(vdev, 0x2000, pa), 0);
+	expect_no_hints(test, sim, "a map");
+	set_hints(test, sim, 0x2000);
+	KUNIT_EXPECT_EQ(test, unmap_one(vdev, 0x2000), 0);
+	expect_no_hints(test, sim, "an unmap");
+	set_hints(test, sim, 0x1000);
+	if (ops->set_map) {
+		KUNIT_EXPECT_EQ(test, vhost_iotlb_add_range(tlb, 0x1000, 0x1fff,
+							    pa, VHOST_MAP_RW),
+				0);
+		KUNIT_EXPECT_EQ(test, ops->set_map(vdev, 0, tlb), 0);
+		expect_no_hints(test, sim, "set_map");
+		set_hints(test, sim, 0x1000);
+	}
+	KUNIT_EXPECT_EQ(test, vdpa_set_status(vdev, 0), 0);
+	expect_no_hints(test, sim, "reset");
+
+	vhost_iotlb_free(tlb);
+	__free_page(page);
+}
+
 static struct kunit_case vdpasim_core_cases[] = {
 	KUNIT_CASE_PARAM(features_test, feature_gen_params),
 	KUNIT_CASE_PARAM(status_test, status_gen_params),
@@ -431,6 +521,7 @@ static struct kunit_case vdpasim_core_cases[] = {
 	KUNIT_CASE(legacy_config_read_test),
 	KUNIT_CASE(config_read_test),
 	KUNIT_CASE(worker_lifetime_test),
+	KUNIT_CASE(ring_hint_test),
 	{}
 };
 

@@ -6,6 +6,12 @@
  * into pieces that stay within one page, mapped with kmap_local_page().  The
  * interval tree is searched once for the whole range; later entries are
  * reached with vhost_iotlb_itree_next() while they follow without a gap.
+ * A caller may keep a hint, the entry its last access went through: the
+ * next access starts there when that entry covers its first byte, with no
+ * tree search (a ring's descriptors, indices and buffers mostly lie in one
+ * entry).  The hint is only ever an entry of that same table: whoever
+ * removes an entry or changes the table clears it (vdpasim_ring's hint:
+ * the core, under the lock the passes hold).
  *
  * memcpy() gives no single-copy atomicity: on x86 with ERMS it is "rep
  * movsb", which stores (and loads) one byte at a time and may take an
@@ -62,6 +68,8 @@ static int vdpasim_copy_phys(struct vhost_iotlb *iotlb, u64 pa, u64 iova,
 /*
  * The entry that translates @iova, searching from @map (the entry that
  * translated the byte just before @iova) when there is one.  NULL for a hole.
+ * (Entries never overlap in the simulator's tables: vhost-vdpa refuses
+ * overlapping maps, and the identity table has one entry.)
  */
 static struct vhost_iotlb_map *vdpasim_iotlb_find(struct vhost_iotlb *iotlb,
 						  struct vhost_iotlb_map *map,
@@ -83,8 +91,24 @@ static struct vhost_iotlb_map *vdpasim_iotlb_find(struct vhost_iotlb *iotlb,
 	return NULL;
 }
 
-static int vdpasim_iotlb_copy(struct vhost_iotlb *iotlb, u64 iova, void *buf,
-			      size_t len, bool to_guest)
+/* The entry that translates @iova: *@hint if it does, else a search. */
+static struct vhost_iotlb_map *
+vdpasim_iotlb_start(struct vhost_iotlb *iotlb, struct vhost_iotlb_map **hint,
+		    u64 iova, u64 last)
+{
+	struct vhost_iotlb_map *map = hint ? *hint : NULL;
+
+	if (map && map->start <= iova && iova <= map->last)
+		return map;
+	map = vdpasim_iotlb_find(iotlb, NULL, iova, last);
+	if (map && hint)
+		*hint = map;
+	return map;
+}
+
+static int vdpasim_iotlb_copy(struct vhost_iotlb *iotlb,
+			      struct vhost_iotlb_map **hint, u64 iova,
+			      void *buf, size_t len, bool to_guest)
 {
 	u32 perm = to_guest ? VHOST_MAP_WO : VHOST_MAP_RO;
 	struct vhost_iotlb_map *map = NULL;
@@ -100,9 +124,14 @@ static int vdpasim_iotlb_copy(struct vhost_iotlb *iotlb, u64 iova, void *buf,
 		size_t n;
 		int ret;
 
-		map = vdpasim_iotlb_find(iotlb, map, iova, last);
+		if (map)
+			map = vdpasim_iotlb_find(iotlb, map, iova, last);
+		else
+			map = vdpasim_iotlb_start(iotlb, hint, iova, last);
 		if (!map)
 			return -EFAULT;
+		if (hint)
+			*hint = map;
 		if ((map->perm & perm) != perm)
 			return -EACCES;
 		run_last = min(map->last, last);
@@ -123,7 +152,8 @@ static int vdpasim_iotlb_copy(struct vhost_iotlb *iotlb, u64 iova, void *buf,
  * odd IOVA or physical address, or the two bytes in two entries): the
  * caller then copies, which also gives the same errors as a copy.
  */
-static int vdpasim_iotlb_access16(struct vhost_iotlb *iotlb, u64 iova,
+static int vdpasim_iotlb_access16(struct vhost_iotlb *iotlb,
+				  struct vhost_iotlb_map **hint, u64 iova,
 				  __le16 *val, bool to_guest)
 {
 	u32 perm = to_guest ? VHOST_MAP_WO : VHOST_MAP_RO;
@@ -135,7 +165,7 @@ static int vdpasim_iotlb_access16(struct vhost_iotlb *iotlb, u64 iova,
 	/* even, so iova + 1 does not wrap and both bytes share a page */
 	if (iova & 1)
 		return -EAGAIN;
-	map = vdpasim_iotlb_find(iotlb, NULL, iova, iova + 1);
+	map = vdpasim_iotlb_start(iotlb, hint, iova, iova + 1);
 	if (!map || map->last < iova + 1 || (map->perm & perm) != perm)
 		return -EAGAIN;
 	pa = map->addr + (iova - map->start);
@@ -152,33 +182,37 @@ static int vdpasim_iotlb_access16(struct vhost_iotlb *iotlb, u64 iova,
 	return 0;
 }
 
-int vdpasim_iotlb_read16(struct vhost_iotlb *iotlb, u64 iova, __le16 *val)
+int vdpasim_iotlb_read16(struct vhost_iotlb *iotlb,
+			 struct vhost_iotlb_map **hint, u64 iova, __le16 *val)
 {
-	if (!vdpasim_iotlb_access16(iotlb, iova, val, false))
+	if (!vdpasim_iotlb_access16(iotlb, hint, iova, val, false))
 		return 0;
-	return vdpasim_iotlb_copy(iotlb, iova, val, sizeof(*val), false);
+	return vdpasim_iotlb_copy(iotlb, hint, iova, val, sizeof(*val), false);
 }
 EXPORT_SYMBOL_GPL(vdpasim_iotlb_read16);
 
-int vdpasim_iotlb_write16(struct vhost_iotlb *iotlb, u64 iova, __le16 val)
+int vdpasim_iotlb_write16(struct vhost_iotlb *iotlb,
+			  struct vhost_iotlb_map **hint, u64 iova, __le16 val)
 {
-	if (!vdpasim_iotlb_access16(iotlb, iova, &val, true))
+	if (!vdpasim_iotlb_access16(iotlb, hint, iova, &val, true))
 		return 0;
-	return vdpasim_iotlb_copy(iotlb, iova, &val, sizeof(val), true);
+	return vdpasim_iotlb_copy(iotlb, hint, iova, &val, sizeof(val), true);
 }
 EXPORT_SYMBOL_GPL(vdpasim_iotlb_write16);
 
-int vdpasim_iotlb_read(struct vhost_iotlb *iotlb, u64 iova, void *dst,
+int vdpasim_iotlb_read(struct vhost_iotlb *iotlb,
+		       struct vhost_iotlb_map **hint, u64 iova, void *dst,
 		       size_t len)
 {
-	return vdpasim_iotlb_copy(iotlb, iova, dst, len, false);
+	return vdpasim_iotlb_copy(iotlb, hint, iova, dst, len, false);
 }
 EXPORT_SYMBOL_GPL(vdpasim_iotlb_read);
 
-int vdpasim_iotlb_write(struct vhost_iotlb *iotlb, u64 iova, const void *src,
-			size_t len)
+int vdpasim_iotlb_write(struct vhost_iotlb *iotlb,
+			struct vhost_iotlb_map **hint, u64 iova,
+			const void *src, size_t len)
 {
 	/* The copy only reads @src when writing to the guest. */
-	return vdpasim_iotlb_copy(iotlb, iova, (void *)src, len, true);
+	return vdpasim_iotlb_copy(iotlb, hint, iova, (void *)src, len, true);
 }
 EXPORT_SYMBOL_GPL(vdpasim_iotlb_write);

@@ -8,6 +8,13 @@
  * driver memory: every byte is translated and permission-checked.
  *
  * The caller holds whatever lock protects @iotlb against concurrent updates.
+ *
+ * @hint, if not NULL, is where the caller keeps the entry of @iotlb its last
+ * access went through (NULL at first): an access starts from it, without a
+ * tree search, when it covers the access's first byte, and leaves there the
+ * entry the access ended in.  It must only ever hold an entry of @iotlb:
+ * whoever removes entries from @iotlb, frees it, or gives the caller another
+ * table clears the hint first, under the same lock.
  */
 #ifndef _VDPA_SIM_IOTLB_H
 #define _VDPA_SIM_IOTLB_H
@@ -15,13 +22,15 @@
 #include <linux/types.h>
 
 struct vhost_iotlb;
+struct vhost_iotlb_map;
 
 /*
  * Copy @len bytes at IOVA @iova into @dst; every byte needs read permission.
  * Returns 0, -EFAULT (a hole in the mapping or a bad physical address),
  * -EACCES (mapped without read permission) or -EOVERFLOW (@iova + @len wraps).
  */
-int vdpasim_iotlb_read(struct vhost_iotlb *iotlb, u64 iova, void *dst,
+int vdpasim_iotlb_read(struct vhost_iotlb *iotlb,
+		       struct vhost_iotlb_map **hint, u64 iova, void *dst,
 		       size_t len);
 
 /*
@@ -29,8 +38,9 @@ int vdpasim_iotlb_read(struct vhost_iotlb *iotlb, u64 iova, void *dst,
  * Same return values as vdpasim_iotlb_read().  On error a prefix of the range
  * may already have been written.
  */
-int vdpasim_iotlb_write(struct vhost_iotlb *iotlb, u64 iova, const void *src,
-			size_t len);
+int vdpasim_iotlb_write(struct vhost_iotlb *iotlb,
+			struct vhost_iotlb_map **hint, u64 iova,
+			const void *src, size_t len);
 
 /*
  * Read or write the little-endian 16-bit value at @iova with one access, so
@@ -40,8 +50,10 @@ int vdpasim_iotlb_write(struct vhost_iotlb *iotlb, u64 iova, const void *src,
  * the rings are aligned) falls back to a copy.  Same return values as
  * vdpasim_iotlb_read().
  */
-int vdpasim_iotlb_read16(struct vhost_iotlb *iotlb, u64 iova, __le16 *val);
-int vdpasim_iotlb_write16(struct vhost_iotlb *iotlb, u64 iova, __le16 val);
+int vdpasim_iotlb_read16(struct vhost_iotlb *iotlb,
+			 struct vhost_iotlb_map **hint, u64 iova, __le16 *val);
+int vdpasim_iotlb_write16(struct vhost_iotlb *iotlb,
+			  struct vhost_iotlb_map **hint, u64 iova, __le16 val);
 
 /*
  * Called by the copies for every page they reach through @iotlb: with the

@@ -420,7 +420,12 @@ static struct vhost_iotlb *vdpasim_as_iotlb(struct vdpasim *sim,
 	return sim->as_identity[asid] ? vdpasim_identity : sim->iotlb[asid];
 }
 
-/* Point every ring at the translation of the address space its group uses. */
+/*
+ * Point every ring at the translation of the address space its group uses,
+ * and forget the entry each last used (sim_iotlb.h): called, under the lock
+ * the passes hold, by everything that changes a table or which table a ring
+ * uses, before the next pass.
+ */
 static void vdpasim_update_ring_iotlbs(struct vdpasim *sim)
 {
 	unsigned int i;
@@ -430,6 +435,7 @@ static void vdpasim_update_ring_iotlbs(struct vdpasim *sim)
 		struct vdpasim_vq *vq = &sim->vqs[i];
 
 		vq->ring.iotlb = vdpasim_as_iotlb(sim, sim->group_asid[vq->group]);
+		vq->ring.hint = NULL;
 	}
 }
 

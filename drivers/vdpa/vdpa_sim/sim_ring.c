@@ -123,31 +123,31 @@ int vdpasim_ring_fail(struct vdpasim_ring *r, const char *name, int err,
 	return err;
 }
 
-int vdpasim_ring_read16(const struct vdpasim_ring *r, u64 addr, u16 *val)
+int vdpasim_ring_read16(struct vdpasim_ring *r, u64 addr, u16 *val)
 {
 	__le16 v;
 	int ret;
 
-	ret = vdpasim_iotlb_read16(r->iotlb, addr, &v);
+	ret = vdpasim_iotlb_read16(r->iotlb, &r->hint, addr, &v);
 	if (ret)
 		return ret;
 	*val = le16_to_cpu(v);
 	return 0;
 }
 
-int vdpasim_ring_write16(const struct vdpasim_ring *r, u64 addr, u16 val)
+int vdpasim_ring_write16(struct vdpasim_ring *r, u64 addr, u16 val)
 {
 	if (unlikely(r->dirty))
 		vdpasim_dirty_note(r->dirty, addr, sizeof(val));
-	return vdpasim_iotlb_write16(r->iotlb, addr, cpu_to_le16(val));
+	return vdpasim_iotlb_write16(r->iotlb, &r->hint, addr, cpu_to_le16(val));
 }
 
-int vdpasim_ring_write(const struct vdpasim_ring *r, u64 iova,
+int vdpasim_ring_write(struct vdpasim_ring *r, u64 iova,
 		       const void *buf, size_t len)
 {
 	if (unlikely(r->dirty))
 		vdpasim_dirty_note(r->dirty, iova, len);
-	return vdpasim_iotlb_write(r->iotlb, iova, buf, len);
+	return vdpasim_iotlb_write(r->iotlb, &r->hint, iova, buf, len);
 }
 
 /* The queue size is set by the driver and not validated before use. */
@@ -271,7 +271,7 @@ static int vdpasim_ring_walk(struct vdpasim_ring *r, struct vdpasim_chain *c,
 						 head, table_size,
 						 indirect ? "indirect" : "descriptor");
 		addr = vdpasim_ring_addr(table, (u64)i * sizeof(d));
-		ret = vdpasim_iotlb_read(r->iotlb, addr, &d, sizeof(d));
+		ret = vdpasim_iotlb_read(r->iotlb, &r->hint, addr, &d, sizeof(d));
 		if (ret)
 			return vdpasim_ring_fail(r, name, ret,
 						 "cannot read %sdescriptor %u at IOVA %#llx (error %d)",
@@ -400,7 +400,7 @@ static ssize_t vdpasim_chain_copy(struct vdpasim_ring *r,
 		if (to_guest)
 			ret = vdpasim_ring_write(r, iova, buf + done, n);
 		else
-			ret = vdpasim_iotlb_read(r->iotlb, iova, buf + done, n);
+			ret = vdpasim_iotlb_read(r->iotlb, &r->hint, iova, buf + done, n);
 		if (ret)
 			return ret;
 		done += n;

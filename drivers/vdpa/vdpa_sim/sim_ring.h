@@ -26,6 +26,7 @@
 #include <linux/types.h>
 
 struct vhost_iotlb;
+struct vhost_iotlb_map;
 struct vdpasim_dirty;
 
 /* One guest buffer of a descriptor chain: IOVA and length (may be 0). */
@@ -72,6 +73,10 @@ struct vdpasim_ring {
 	u32 num;			/* queue size: split: a power of 2; <= 32768 */
 	u64 desc_addr, avail_addr, used_addr;	/* IOVAs */
 	struct vhost_iotlb *iotlb;	/* translation for this vq */
+	struct vhost_iotlb_map *hint;	/* entry of @iotlb last used, or NULL:
+					 * cleared by whoever changes @iotlb
+					 * (see sim_iotlb.h)
+					 */
 	bool event_idx;			/* VIRTIO_RING_F_EVENT_IDX negotiated */
 	bool packed;			/* VIRTIO_F_RING_PACKED negotiated */
 	struct vdpasim_dirty *dirty;	/* notes every write, or NULL */

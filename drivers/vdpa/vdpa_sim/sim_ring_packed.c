@@ -193,7 +193,7 @@ static int vdpasim_packed_read_desc(struct vdpasim_ring *r, const char *name,
 	u64 addr = vdpasim_packed_desc_addr(table, i);
 	int ret;
 
-	ret = vdpasim_iotlb_read(r->iotlb, addr, d, sizeof(*d));
+	ret = vdpasim_iotlb_read(r->iotlb, &r->hint, addr, d, sizeof(*d));
 	if (ret)
 		return vdpasim_ring_fail(r, name, ret,
 					 "cannot read %sdescriptor %u at IOVA %#llx (error %d)",

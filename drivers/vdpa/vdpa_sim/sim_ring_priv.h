@@ -18,14 +18,14 @@ __printf(4, 5) int vdpasim_ring_fail(struct vdpasim_ring *r, const char *name,
 				     int err, const char *fmt, ...);
 
 /* Single 16-bit little-endian accesses to fields the driver shares. */
-int vdpasim_ring_read16(const struct vdpasim_ring *r, u64 addr, u16 *val);
-int vdpasim_ring_write16(const struct vdpasim_ring *r, u64 addr, u16 val);
+int vdpasim_ring_read16(struct vdpasim_ring *r, u64 addr, u16 *val);
+int vdpasim_ring_write16(struct vdpasim_ring *r, u64 addr, u16 val);
 
 /*
  * Copy @len bytes to driver memory at @iova, noting the range in the dirty
  * record first when the client logs (a failed copy may have written part).
  */
-int vdpasim_ring_write(const struct vdpasim_ring *r, u64 iova,
+int vdpasim_ring_write(struct vdpasim_ring *r, u64 iova,
 		       const void *buf, size_t len);
 
 /*

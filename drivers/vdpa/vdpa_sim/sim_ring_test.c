@@ -71,28 +71,28 @@ static void iotlb_copy_test(struct kunit *test)
 						    VHOST_MAP_WO), 0);
 
 	/* Across the RO/WO boundary: reading needs read permission. */
-	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read(ctx->iotlb, 0x1ff0, buf, 16),
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read(ctx->iotlb, NULL, 0x1ff0, buf, 16),
 			0);
 	KUNIT_EXPECT_EQ(test, memcmp(buf, ctx->mem + DATA_OFF + 0xff0, 16), 0);
-	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read(ctx->iotlb, 0x1ff0, buf, 17),
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read(ctx->iotlb, NULL, 0x1ff0, buf, 17),
 			-EACCES);
-	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write(ctx->iotlb, 0x1ff0, buf, 4),
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write(ctx->iotlb, NULL, 0x1ff0, buf, 4),
 			-EACCES);
-	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write(ctx->iotlb, 0x2ff0, buf, 16),
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write(ctx->iotlb, NULL, 0x2ff0, buf, 16),
 			0);
-	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write(ctx->iotlb, 0x2ff0, buf, 17),
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write(ctx->iotlb, NULL, 0x2ff0, buf, 17),
 			-EFAULT);
-	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read(ctx->iotlb, 0xfff, buf, 2),
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read(ctx->iotlb, NULL, 0xfff, buf, 2),
 			-EFAULT);
-	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read(ctx->iotlb, 0x3000, buf, 0),
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read(ctx->iotlb, NULL, 0x3000, buf, 0),
 			0);
-	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read(ctx->iotlb, U64_MAX, buf, 2),
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read(ctx->iotlb, NULL, U64_MAX, buf, 2),
 			-EOVERFLOW);
 
 	/* Across pages of one entry. */
 	for (i = 0; i < sizeof(buf); i++)
 		buf[i] = 0xc0 + i;
-	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write(ctx->iotlb,
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write(ctx->iotlb, NULL,
 						  iova(DATA_OFF + PAGE_SIZE - 20),
 						  buf, sizeof(buf)), 0);
 	KUNIT_EXPECT_EQ(test, memcmp(ctx->mem + DATA_OFF + PAGE_SIZE - 20, buf,
@@ -116,46 +116,119 @@ static void iotlb_index16_test(struct kunit *test)
 						    VHOST_MAP_WO), 0);
 
 	/* little endian, in place, both ways */
-	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write16(ctx->iotlb,
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write16(ctx->iotlb, NULL,
 						    iova(DATA_OFF + 6),
 						    cpu_to_le16(0x1234)), 0);
 	KUNIT_EXPECT_EQ(test, fx_get16(ctx, DATA_OFF + 6), 0x1234);
 	KUNIT_EXPECT_EQ(test, ctx->mem[DATA_OFF + 6], 0x34);
 	fx_put16(ctx, DATA_OFF + PAGE_SIZE - 2, 0xbeef);
-	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read16(ctx->iotlb,
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read16(ctx->iotlb, NULL,
 						   iova(DATA_OFF + PAGE_SIZE - 2),
 						   &v), 0);
 	KUNIT_EXPECT_EQ(test, le16_to_cpu(v), 0xbeef);
 
 	/* permissions and holes, as the copies report them */
-	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read16(ctx->iotlb, 0x1ffe, &v), 0);
-	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write16(ctx->iotlb, 0x1ffe, v),
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read16(ctx->iotlb, NULL, 0x1ffe, &v), 0);
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write16(ctx->iotlb, NULL, 0x1ffe, v),
 			-EACCES);
-	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read16(ctx->iotlb, 0x2000, &v),
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read16(ctx->iotlb, NULL, 0x2000, &v),
 			-EACCES);
-	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write16(ctx->iotlb, 0x2000, v), 0);
-	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read16(ctx->iotlb, 0x3000, &v),
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write16(ctx->iotlb, NULL, 0x2000, v), 0);
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read16(ctx->iotlb, NULL, 0x3000, &v),
 			-EFAULT);
-	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write16(ctx->iotlb, 0xffe, v),
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write16(ctx->iotlb, NULL, 0xffe, v),
 			-EFAULT);
-	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read16(ctx->iotlb, U64_MAX - 1, &v),
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read16(ctx->iotlb, NULL, U64_MAX - 1, &v),
 			-EFAULT);
 
 	/* odd IOVAs (no single access): copied, same answers */
-	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write16(ctx->iotlb,
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write16(ctx->iotlb, NULL,
 						    iova(DATA_OFF + 9),
 						    cpu_to_le16(0xa55a)), 0);
 	KUNIT_EXPECT_EQ(test, ctx->mem[DATA_OFF + 9], 0x5a);
 	KUNIT_EXPECT_EQ(test, ctx->mem[DATA_OFF + 10], 0xa5);
-	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read16(ctx->iotlb,
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read16(ctx->iotlb, NULL,
 						   iova(DATA_OFF + 9), &v), 0);
 	KUNIT_EXPECT_EQ(test, le16_to_cpu(v), 0xa55a);
-	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read16(ctx->iotlb, 0x1fff, &v),
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read16(ctx->iotlb, NULL, 0x1fff, &v),
 			-EACCES);
-	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write16(ctx->iotlb, 0x2fff, v),
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write16(ctx->iotlb, NULL, 0x2fff, v),
 			-EFAULT);
-	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read16(ctx->iotlb, U64_MAX, &v),
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read16(ctx->iotlb, NULL, U64_MAX, &v),
 			-EOVERFLOW);
+}
+
+/*
+ * The hint: an access starts from the entry the last one went through when
+ * that entry covers its first byte, and searches otherwise.  Either way the
+ * answers are those of an access without a hint, and the hint ends on the
+ * entry the access ended in; a hole leaves it where it was.
+ */
+static void iotlb_hint_test(struct kunit *test)
+{
+	struct ring_fixture *ctx = test->priv;
+	phys_addr_t data = page_to_phys(ctx->pages) + DATA_OFF;
+	struct vhost_iotlb_map *hint = NULL, *ro, *wo, *rw;
+	u8 buf[32];
+	__le16 v;
+	int i;
+
+	KUNIT_ASSERT_EQ(test, vhost_iotlb_add_range(ctx->iotlb, 0x1000, 0x1fff,
+						    data, VHOST_MAP_RO), 0);
+	KUNIT_ASSERT_EQ(test, vhost_iotlb_add_range(ctx->iotlb, 0x2000, 0x2fff,
+						    data + 0x1000,
+						    VHOST_MAP_WO), 0);
+	KUNIT_ASSERT_EQ(test, vhost_iotlb_add_range(ctx->iotlb, 0x3000, 0x3fff,
+						    data + 0x2000,
+						    VHOST_MAP_RW), 0);
+	ro = vhost_iotlb_itree_first(ctx->iotlb, 0x1000, 0x1000);
+	wo = vhost_iotlb_itree_first(ctx->iotlb, 0x2000, 0x2000);
+	rw = vhost_iotlb_itree_first(ctx->iotlb, 0x3000, 0x3000);
+	KUNIT_ASSERT_TRUE(test, ro && wo && rw);
+
+	/* no hint yet: searched, then kept */
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read(ctx->iotlb, &hint, 0x1100, buf,
+						 16), 0);
+	KUNIT_EXPECT_EQ(test, memcmp(buf, ctx->mem + DATA_OFF + 0x100, 16), 0);
+	KUNIT_EXPECT_PTR_EQ(test, hint, ro);
+	/* a hint that does not cover the address, above or below it */
+	fx_put16(ctx, DATA_OFF + 0x2002, 0x4321);
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read16(ctx->iotlb, &hint, 0x3002,
+						   &v), 0);
+	KUNIT_EXPECT_EQ(test, le16_to_cpu(v), 0x4321);
+	KUNIT_EXPECT_PTR_EQ(test, hint, rw);
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = 0x80 + i;
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write(ctx->iotlb, &hint, 0x2010,
+						  buf, 4), 0);
+	KUNIT_EXPECT_EQ(test, memcmp(ctx->mem + DATA_OFF + 0x1010, buf, 4), 0);
+	KUNIT_EXPECT_PTR_EQ(test, hint, wo);
+	/* across two entries from a covering hint: ends on the second */
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write(ctx->iotlb, &hint, 0x2ff0,
+						  buf, sizeof(buf)), 0);
+	KUNIT_EXPECT_EQ(test, memcmp(ctx->mem + DATA_OFF + 0x1ff0, buf,
+				     sizeof(buf)), 0);
+	KUNIT_EXPECT_PTR_EQ(test, hint, rw);
+	/* permissions are the covering entry's, hint or not */
+	hint = ro;
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write(ctx->iotlb, &hint, 0x1000,
+						  buf, 4), -EACCES);
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write16(ctx->iotlb, &hint, 0x1002,
+						    v), -EACCES);
+	hint = wo;
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read16(ctx->iotlb, &hint, 0x2000,
+						   &v), -EACCES);
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read(ctx->iotlb, &hint, 0x2ff0,
+						 buf, 32), -EACCES);
+	/* a hole: the same error, the hint stays */
+	hint = rw;
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read(ctx->iotlb, &hint, 0x4000,
+						 buf, 2), -EFAULT);
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read16(ctx->iotlb, &hint, 0x800,
+						   &v), -EFAULT);
+	KUNIT_EXPECT_PTR_EQ(test, hint, rw);
+	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read(ctx->iotlb, &hint, 0x3ff0,
+						 buf, 17), -EFAULT);
 }
 
 /* ---- chains ---- */
@@ -490,6 +563,7 @@ static void avail_event_test(struct kunit *test)
 static struct kunit_case vdpasim_ring_cases[] = {
 	KUNIT_CASE(iotlb_copy_test),
 	KUNIT_CASE(iotlb_index16_test),
+	KUNIT_CASE(iotlb_hint_test),
 	KUNIT_CASE(simple_chain_test),
 	KUNIT_CASE(indirect_chain_test),
 	KUNIT_CASE_PARAM(wrap_test, wrap_gen_params),

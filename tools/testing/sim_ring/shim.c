@@ -19,12 +19,14 @@ char shim_last_log[512];
 unsigned long shim_log_count;
 bool shim_log_quiet;
 
-void (*shim_lookup_hook)(u64 start);
+void (*shim_access_hook)(u64 iova);
 
 /* The harness's "physical memory" has no pins to check. */
 void vdpasim_iotlb_check_page(struct vhost_iotlb *iotlb, unsigned long pfn,
 			      u64 iova)
 {
+	if (shim_access_hook)
+		shim_access_hook(iova);
 }
 
 static bool overlaps(const struct vhost_iotlb_map *map, u64 start, u64 last)
@@ -38,8 +40,6 @@ vhost_iotlb_itree_first(struct vhost_iotlb *iotlb, u64 start, u64 last)
 	unsigned int i;
 
 	iotlb->first_calls++;
-	if (shim_lookup_hook)
-		shim_lookup_hook(start);
 	for (i = 0; i < iotlb->n; i++)
 		if (overlaps(&iotlb->map[i], start, last))
 			return &iotlb->map[i];

@@ -11,8 +11,12 @@ extern unsigned long shim_kmap_count;
 extern char shim_last_log[512];
 extern unsigned long shim_log_count;
 extern bool shim_log_quiet;
-/* Called on every vhost_iotlb_itree_first(), to play a racing driver. */
-extern void (*shim_lookup_hook)(u64 start);
+/*
+ * Called with the IOVA of every page piece the engine is about to access
+ * (vdpasim_iotlb_check_page()), with or without a tree search, to play a
+ * racing driver.
+ */
+extern void (*shim_access_hook)(u64 iova);
 
 void shim_iotlb_reset(struct vhost_iotlb *iotlb);
 void shim_iotlb_add(struct vhost_iotlb *iotlb, u64 start, u64 last, u64 pa,

@@ -83,6 +83,8 @@ int vhost_iotlb_add_range(struct vhost_iotlb *iotlb, u64 start, u64 last,
 #define KUNIT_EXPECT_TRUE(t, c)		KUNIT_HOST_BINARY(t, !!(c), ==, 1, false)
 #define KUNIT_EXPECT_FALSE(t, c)	KUNIT_HOST_BINARY(t, !!(c), ==, 0, false)
 #define KUNIT_EXPECT_NULL(t, p)		KUNIT_HOST_BINARY(t, !(p), ==, 1, false)
+#define KUNIT_EXPECT_PTR_EQ(t, a, b)	KUNIT_HOST_BINARY(t, (uintptr_t)(a), ==, \
+						  (uintptr_t)(b), false)
 #define KUNIT_EXPECT_NOT_NULL(t, p)	KUNIT_HOST_BINARY(t, !(p), ==, 0, false)
 #define KUNIT_ASSERT_EQ(t, a, b)	KUNIT_HOST_BINARY(t, a, ==, b, true)
 #define KUNIT_ASSERT_NE(t, a, b)	KUNIT_HOST_BINARY(t, a, !=, b, true)
