@@ -55,20 +55,28 @@ static int ring_test_init(struct kunit *test)
 
 /* ---- IOTLB copies ---- */
 
-static void iotlb_copy_test(struct kunit *test)
+/*
+ * Two more windows onto the data area: IOVA 0x1000 read-only, then 0x2000
+ * write-only onto the page after it.
+ */
+static void add_ro_wo_windows(struct kunit *test, struct ring_fixture *ctx)
 {
-	struct ring_fixture *ctx = test->priv;
-
 	phys_addr_t data = page_to_phys(ctx->pages) + DATA_OFF;
-	u8 buf[64];
-	int i;
 
-	/* A second, read-only window onto data, then a write-only one. */
 	KUNIT_ASSERT_EQ(test, vhost_iotlb_add_range(ctx->iotlb, 0x1000, 0x1fff,
 						    data, VHOST_MAP_RO), 0);
 	KUNIT_ASSERT_EQ(test, vhost_iotlb_add_range(ctx->iotlb, 0x2000, 0x2fff,
 						    data + 0x1000,
 						    VHOST_MAP_WO), 0);
+}
+
+static void iotlb_copy_test(struct kunit *test)
+{
+	struct ring_fixture *ctx = test->priv;
+	u8 buf[64];
+	int i;
+
+	add_ro_wo_windows(test, ctx);
 
 	/* Across the RO/WO boundary: reading needs read permission. */
 	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_read(ctx->iotlb, NULL, 0x1ff0, buf, 16),
@@ -106,14 +114,9 @@ static void iotlb_copy_test(struct kunit *test)
 static void iotlb_index16_test(struct kunit *test)
 {
 	struct ring_fixture *ctx = test->priv;
-	phys_addr_t data = page_to_phys(ctx->pages) + DATA_OFF;
 	__le16 v;
 
-	KUNIT_ASSERT_EQ(test, vhost_iotlb_add_range(ctx->iotlb, 0x1000, 0x1fff,
-						    data, VHOST_MAP_RO), 0);
-	KUNIT_ASSERT_EQ(test, vhost_iotlb_add_range(ctx->iotlb, 0x2000, 0x2fff,
-						    data + 0x1000,
-						    VHOST_MAP_WO), 0);
+	add_ro_wo_windows(test, ctx);
 
 	/* little endian, in place, both ways */
 	KUNIT_EXPECT_EQ(test, vdpasim_iotlb_write16(ctx->iotlb, NULL,
@@ -173,11 +176,7 @@ static void iotlb_hint_test(struct kunit *test)
 	__le16 v;
 	int i;
 
-	KUNIT_ASSERT_EQ(test, vhost_iotlb_add_range(ctx->iotlb, 0x1000, 0x1fff,
-						    data, VHOST_MAP_RO), 0);
-	KUNIT_ASSERT_EQ(test, vhost_iotlb_add_range(ctx->iotlb, 0x2000, 0x2fff,
-						    data + 0x1000,
-						    VHOST_MAP_WO), 0);
+	add_ro_wo_windows(test, ctx);
 	KUNIT_ASSERT_EQ(test, vhost_iotlb_add_range(ctx->iotlb, 0x3000, 0x3fff,
 						    data + 0x2000,
 						    VHOST_MAP_RW), 0);
