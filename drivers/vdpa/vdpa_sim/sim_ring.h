@@ -82,6 +82,7 @@ struct vdpasim_ring {
 	struct vdpasim_dirty *dirty;	/* notes every write, or NULL */
 	/* state */
 	u16 last_avail_idx;		/* next avail entry the device reads */
+	u16 avail_idx_seen;		/* split: avail idx as last read */
 	u16 used_idx;			/* device's used idx shadow */
 	u16 signalled_used;		/* used idx at the last notification */
 	bool signalled_used_valid;	/* signalled_used means something */

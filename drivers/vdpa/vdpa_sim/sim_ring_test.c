@@ -264,6 +264,46 @@ static void simple_chain_test(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, ctx->r.broken);
 }
 
+/*
+ * The avail idx is read once per batch: the chains its last value showed
+ * are fetched without reading it again, in order, and a value written
+ * meanwhile (here a malformed one) is seen when they are used up.
+ */
+static void avail_batch_test(struct kunit *test)
+{
+	struct ring_fixture *ctx = test->priv;
+	struct vdpasim_chain *c = &ctx->chain;
+	u16 head;
+
+	fx_ring_setup(ctx, 8, 65534);
+	for (head = 0; head < 3; head++) {
+		fx_put_desc(ctx, DESC_OFF, head, iova(DATA_OFF), 1, 0, 0);
+		fx_publish(ctx, head);
+	}
+	KUNIT_ASSERT_EQ(test, vdpasim_ring_fetch(&ctx->r, c, "t"), 1);
+	KUNIT_EXPECT_EQ(test, c->head, 0);
+	/* 9 ahead of the device once it has the three: malformed when read */
+	fx_put16(ctx, AVAIL_OFF + 2, (u16)(65534 + 3 + 9));
+	for (head = 1; head < 3; head++) {
+		KUNIT_ASSERT_EQ(test, vdpasim_ring_fetch(&ctx->r, c, "t"), 1);
+		KUNIT_EXPECT_EQ(test, c->head, head);
+	}
+	KUNIT_EXPECT_FALSE(test, ctx->r.broken);
+	KUNIT_EXPECT_EQ(test, vdpasim_ring_fetch(&ctx->r, c, "t"), -EIO);
+	KUNIT_EXPECT_TRUE(test, ctx->r.broken);
+
+	/* an unfetch is fetched again from what was seen */
+	fx_ring_setup(ctx, 8, 0);
+	fx_put_desc(ctx, DESC_OFF, 4, iova(DATA_OFF), 1, 0, 0);
+	fx_publish(ctx, 4);
+	KUNIT_ASSERT_EQ(test, vdpasim_ring_fetch(&ctx->r, c, "t"), 1);
+	vdpasim_ring_unfetch(&ctx->r);
+	KUNIT_ASSERT_EQ(test, vdpasim_ring_fetch(&ctx->r, c, "t"), 1);
+	KUNIT_EXPECT_EQ(test, c->head, 4);
+	KUNIT_EXPECT_EQ(test, vdpasim_ring_fetch(&ctx->r, c, "t"), 0);
+	KUNIT_EXPECT_FALSE(test, ctx->r.broken);
+}
+
 static void indirect_chain_test(struct kunit *test)
 {
 	struct ring_fixture *ctx = test->priv;
@@ -564,6 +604,7 @@ static struct kunit_case vdpasim_ring_cases[] = {
 	KUNIT_CASE(iotlb_index16_test),
 	KUNIT_CASE(iotlb_hint_test),
 	KUNIT_CASE(simple_chain_test),
+	KUNIT_CASE(avail_batch_test),
 	KUNIT_CASE(indirect_chain_test),
 	KUNIT_CASE_PARAM(wrap_test, wrap_gen_params),
 	KUNIT_CASE_PARAM(malformed_test, malformed_gen_params),
