@@ -277,7 +277,11 @@ static bool vdpasim_inject_used_fault(struct vdpasim *sim,
 	return false;
 }
 
-/* Complete chain @head with @len bytes written; the interrupt comes after the pass. */
+/*
+ * Complete chain @head with @len bytes written.  The driver sees it at the
+ * end of the pass (vdpasim_publish_used()), with the others of the pass,
+ * and the interrupt after that.
+ */
 int vdpasim_vq_push(struct vdpasim *sim, u16 idx, u16 head, u32 len)
 {
 	struct vdpasim_vq *vq = &sim->vqs[idx];
@@ -286,7 +290,7 @@ int vdpasim_vq_push(struct vdpasim *sim, u16 idx, u16 head, u32 len)
 	lockdep_assert_held(&sim->lock);
 	if (vdpasim_inject_used_fault(sim, vq, &head, &len))
 		return 0;
-	ret = vdpasim_ring_push(&vq->ring, head, len);
+	ret = vdpasim_ring_add_used(&vq->ring, head, len);
 	if (ret < 0) {
 		sim->ring_errors++;
 		return ret;
@@ -324,6 +328,27 @@ static bool vdpasim_running(const struct vdpasim *sim)
 	       !sim->removed && !READ_ONCE(sim->stall);
 }
 
+/*
+ * Publish the used entries the pass added: once per queue and pass rather
+ * than per chain.  Before the dirty flush (the index store is a write to
+ * log) and the interrupts; and before sim->lock is let go, so whoever takes
+ * it next (reset, suspend, get_vq_state, the next pass) finds every used
+ * entry published.
+ */
+static void vdpasim_publish_used(struct vdpasim *sim)
+{
+	unsigned int i;
+
+	for (i = 0; i < sim->dev_attr.nvqs; i++) {
+		struct vdpasim_vq *vq = &sim->vqs[i];
+
+		/* a ring that broke during the pass was counted then */
+		if (vq->used_pending && !vq->ring.broken &&
+		    vdpasim_ring_publish_used(&vq->ring))
+			sim->ring_errors++;
+	}
+}
+
 static void vdpasim_notify_used(struct vdpasim *sim)
 {
 	unsigned int i;
@@ -351,6 +376,7 @@ static bool vdpasim_pass(struct vdpasim *sim)
 	lockdep_assert_held(&sim->lock);
 	if (vdpasim_running(sim)) {
 		again = sim->dev_attr.work(sim);
+		vdpasim_publish_used(sim);
 		/* the pages are marked before the driver hears of them */
 		vdpasim_dirty_flush(sim);
 		vdpasim_notify_used(sim);

@@ -165,6 +165,7 @@ void vdpasim_ring_init(struct vdpasim_ring *r, u16 base)
 	r->last_avail_idx = base;
 	r->avail_idx_seen = base;
 	r->used_idx = base;
+	r->used_unpublished = false;
 	r->signalled_used = base;
 	r->signalled_used_valid = false;
 	r->broken = false;
@@ -452,7 +453,7 @@ void vdpasim_ring_drop(struct vdpasim_ring *r)
 }
 EXPORT_SYMBOL_GPL(vdpasim_ring_drop);
 
-int vdpasim_ring_push(struct vdpasim_ring *r, u16 head, u32 len)
+int vdpasim_ring_add_used(struct vdpasim_ring *r, u16 head, u32 len)
 {
 	struct vdpasim_used_elem elem = {
 		.id = cpu_to_le32(head),
@@ -477,16 +478,42 @@ int vdpasim_ring_push(struct vdpasim_ring *r, u16 head, u32 len)
 		return vdpasim_ring_fail(r, NULL, ret,
 					 "used ring at IOVA %#llx: cannot write slot %u at IOVA %#llx (error %d)",
 					 r->used_addr, slot, addr, ret);
-	/* The driver must see the entry before the index that covers it. */
+	r->used_idx++;
+	r->used_unpublished = true;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vdpasim_ring_add_used);
+
+int vdpasim_ring_publish_used(struct vdpasim_ring *r)
+{
+	u64 addr;
+	int ret;
+
+	if (!r->used_unpublished)
+		return 0;
+	r->used_unpublished = false;
+	if (r->broken)
+		return -EIO;
+	/* The driver must see the entries before the index that covers them. */
 	smp_wmb();
 	addr = vdpasim_ring_addr(r->used_addr, offsetof(struct vring_used, idx));
-	ret = vdpasim_ring_write16(r, addr, (u16)(r->used_idx + 1));
+	ret = vdpasim_ring_write16(r, addr, r->used_idx);
 	if (ret)
 		return vdpasim_ring_fail(r, NULL, ret,
 					 "used ring at IOVA %#llx: cannot write used idx (error %d)",
 					 r->used_addr, ret);
-	r->used_idx++;
 	return 0;
+}
+EXPORT_SYMBOL_GPL(vdpasim_ring_publish_used);
+
+int vdpasim_ring_push(struct vdpasim_ring *r, u16 head, u32 len)
+{
+	int ret;
+
+	ret = vdpasim_ring_add_used(r, head, len);
+	if (ret)
+		return ret;
+	return vdpasim_ring_publish_used(r);
 }
 EXPORT_SYMBOL_GPL(vdpasim_ring_push);
 

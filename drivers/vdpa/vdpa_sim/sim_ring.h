@@ -84,6 +84,9 @@ struct vdpasim_ring {
 	u16 last_avail_idx;		/* next avail entry the device reads */
 	u16 avail_idx_seen;		/* split: avail idx as last read */
 	u16 used_idx;			/* device's used idx shadow */
+	bool used_unpublished;		/* split: used_idx is ahead of the
+					 * used idx in the ring
+					 */
 	u16 signalled_used;		/* used idx at the last notification */
 	bool signalled_used_valid;	/* signalled_used means something */
 	bool broken;			/* malformed ring seen: stop this queue */
@@ -168,6 +171,26 @@ void vdpasim_ring_drop(struct vdpasim_ring *r);
  * complete in the order they were fetched.
  */
 int vdpasim_ring_push(struct vdpasim_ring *r, u16 head, u32 len);
+
+/*
+ * vdpasim_ring_push() without the used idx store: a split ring's entry is
+ * written and counted in @used_idx, and reaches the driver at the next
+ * vdpasim_ring_publish_used(), with every entry added before it (one
+ * barrier and one index store for a batch of completions, as a device
+ * that completes in bursts would).  The caller must publish before it
+ * lets go of the ring: before it decides on an interrupt, and before
+ * anyone else can look at the ring (reset, suspend, get_vq_state).
+ * Packed: the same as vdpasim_ring_push() (each descriptor's flags are
+ * its own publication).
+ */
+int vdpasim_ring_add_used(struct vdpasim_ring *r, u16 head, u32 len);
+
+/*
+ * Store the used idx of the entries added since the last publication
+ * (smp_wmb() before it); nothing when there are none.  Returns 0, or <0
+ * when the used idx is not writable (the ring is then broken).
+ */
+int vdpasim_ring_publish_used(struct vdpasim_ring *r);
 
 /*
  * After one or more pushes: should the driver be interrupted?  Honours

@@ -304,6 +304,54 @@ static void avail_batch_test(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, ctx->r.broken);
 }
 
+/*
+ * Used entries added without publication are in the ring but not under the
+ * used idx, which one publication then moves past all of them (and only
+ * once: nothing to store when nothing was added since).
+ */
+static void used_batch_test(struct kunit *test)
+{
+	struct ring_fixture *ctx = test->priv;
+	struct vdpasim_chain *c = &ctx->chain;
+	u16 head;
+
+	fx_ring_setup(ctx, 4, 65535);
+	for (head = 0; head < 3; head++) {
+		fx_put_desc(ctx, DESC_OFF, head, iova(DATA_OFF), 1, 0, 0);
+		fx_publish(ctx, head);
+	}
+	for (head = 0; head < 3; head++) {
+		KUNIT_ASSERT_EQ(test, vdpasim_ring_fetch(&ctx->r, c, "t"), 1);
+		KUNIT_EXPECT_EQ(test,
+				vdpasim_ring_add_used(&ctx->r, c->head, head + 10),
+				0);
+		/* slots 3, 0, 1: the index wraps past 65535 */
+		KUNIT_EXPECT_EQ(test, fx_get32(ctx, USED_OFF + 4 +
+					       8 * ((head + 3) % 4)), head);
+		KUNIT_EXPECT_EQ(test, fx_get16(ctx, USED_OFF + 2), 65535);
+	}
+	KUNIT_EXPECT_EQ(test, ctx->r.used_idx, 2);
+	KUNIT_EXPECT_EQ(test, vdpasim_ring_publish_used(&ctx->r), 0);
+	KUNIT_EXPECT_EQ(test, fx_get16(ctx, USED_OFF + 2), 2);
+
+	/* a second publication with nothing new stores nothing */
+	fx_put16(ctx, USED_OFF + 2, 0xdead);
+	KUNIT_EXPECT_EQ(test, vdpasim_ring_publish_used(&ctx->r), 0);
+	KUNIT_EXPECT_EQ(test, fx_get16(ctx, USED_OFF + 2), 0xdead);
+
+	/* a push publishes at once, its own entry and any added before */
+	fx_put16(ctx, USED_OFF + 2, 2);
+	for (head = 0; head < 2; head++) {
+		fx_put_desc(ctx, DESC_OFF, head, iova(DATA_OFF), 1, 0, 0);
+		fx_publish(ctx, head);
+		KUNIT_ASSERT_EQ(test, vdpasim_ring_fetch(&ctx->r, c, "t"), 1);
+	}
+	KUNIT_EXPECT_EQ(test, vdpasim_ring_add_used(&ctx->r, 0, 1), 0);
+	KUNIT_EXPECT_EQ(test, vdpasim_ring_push(&ctx->r, 1, 1), 0);
+	KUNIT_EXPECT_EQ(test, fx_get16(ctx, USED_OFF + 2), 4);
+	KUNIT_EXPECT_FALSE(test, ctx->r.broken);
+}
+
 static void indirect_chain_test(struct kunit *test)
 {
 	struct ring_fixture *ctx = test->priv;
@@ -605,6 +653,7 @@ static struct kunit_case vdpasim_ring_cases[] = {
 	KUNIT_CASE(iotlb_hint_test),
 	KUNIT_CASE(simple_chain_test),
 	KUNIT_CASE(avail_batch_test),
+	KUNIT_CASE(used_batch_test),
 	KUNIT_CASE(indirect_chain_test),
 	KUNIT_CASE_PARAM(wrap_test, wrap_gen_params),
 	KUNIT_CASE_PARAM(malformed_test, malformed_gen_params),

@@ -891,9 +891,24 @@ static void test_fuzz(u64 seed, unsigned int rounds)
 					   rnd() % sizeof(buf));
 			vdpasim_chain_write(&r, &chain, rnd() % 64, buf,
 					    rnd() % sizeof(buf));
-			if (vdpasim_ring_push(&r, chain.head, 0) < 0)
+			/* completions published one by one or in batches */
+			if (rnd() & 1)
+				ret = vdpasim_ring_push(&r, chain.head, 0);
+			else
+				ret = vdpasim_ring_add_used(&r, chain.head, 0);
+			if (ret < 0)
 				break;
+			ret = 1;
+			if (rnd() % 4)
+				continue;
+			CHECK_EQ(vdpasim_ring_publish_used(&r), 0);
+			CHECK_EQ(used_idx(), r.used_idx);
 			vdpasim_ring_should_notify(&r);
+		}
+		/* what was added is published at the end, never lost */
+		if (!r.broken) {
+			CHECK_EQ(vdpasim_ring_publish_used(&r), 0);
+			CHECK_EQ(used_idx(), r.used_idx);
 		}
 		shim_log_quiet = false;
 		CHECK(i <= limit + 1);
