@@ -59,8 +59,9 @@ struct vduse_packed_buf {
  * @irq_lock: protects @cb (held while it runs), @irq_affinity and
  *	      @irq_cpu
  * @cb: the driver's used-buffer handler
- * @irq_affinity: CPUs @irq_work may run on (sysfs vqN/irq_cb_affinity);
- *		  all by default: any CPU (an unbound workqueue)
+ * @irq_affinity: CPUs @cb may run on for injected interrupts (sysfs
+ *		  vqN/irq_cb_affinity); all by default: the daemon's own
+ *		  thread, in its VDUSE_VQ_INJECT_IRQ
  * @irq_cpu: CPU @irq_work was last queued on when @irq_affinity is not
  *	     all CPUs, else -1; the next one is the next CPU of the mask that
  *	     is online, round robin
@@ -68,9 +69,8 @@ struct vduse_packed_buf {
  * @sysfs_attrs: the attributes of @sysfs_group
  * @sysfs_group: the directory vqN of /sys/class/vduse/NAME
  * @sysfs_name: "vqN"
- * @irq_work: runs @cb for interrupts the daemon injected, off the
- *	      daemon's thread (the driver's completion work, bounce copies
- *	      included, then runs beside the daemon, not in its ioctl)
+ * @irq_work: runs @cb for interrupts the daemon injected when
+ *	      @irq_affinity is not all CPUs, on the next CPU of the mask
  * @kick_work: signals @kickfd for a kick that came inside an eventfd
  *	       wake-up (vhost-vdpa's kick eventfd), where it cannot be signalled
  */
