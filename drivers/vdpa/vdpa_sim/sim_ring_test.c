@@ -264,6 +264,25 @@ static void simple_chain_test(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, ctx->r.broken);
 }
 
+/* Make chains @first..@first + @n - 1 available, each one readable byte. */
+static void publish_byte_chains(struct ring_fixture *ctx, u16 first, u16 n)
+{
+	u16 head;
+
+	for (head = first; head < first + n; head++) {
+		fx_put_desc(ctx, DESC_OFF, head, iova(DATA_OFF), 1, 0, 0);
+		fx_publish(ctx, head);
+	}
+}
+
+/* A fresh ring (see fx_ring_setup()) with @n such chains from head 0. */
+static void setup_byte_chains(struct ring_fixture *ctx, u32 num, u16 base,
+			      u16 n)
+{
+	fx_ring_setup(ctx, num, base);
+	publish_byte_chains(ctx, 0, n);
+}
+
 /*
  * The avail idx is read once per batch: the chains its last value showed
  * are fetched without reading it again, in order, and a value written
@@ -275,15 +294,11 @@ static void avail_batch_test(struct kunit *test)
 	struct vdpasim_chain *c = &ctx->chain;
 	u16 head;
 
-	fx_ring_setup(ctx, 8, 65534);
-	for (head = 0; head < 3; head++) {
-		fx_put_desc(ctx, DESC_OFF, head, iova(DATA_OFF), 1, 0, 0);
-		fx_publish(ctx, head);
-	}
+	setup_byte_chains(ctx, 8, 65534, 3);
 	KUNIT_ASSERT_EQ(test, vdpasim_ring_fetch(&ctx->r, c, "t"), 1);
 	KUNIT_EXPECT_EQ(test, c->head, 0);
 	/* 9 ahead of the device once it has the three: malformed when read */
-	fx_put16(ctx, AVAIL_OFF + 2, (u16)(65534 + 3 + 9));
+	fx_put16(ctx, AVAIL_OFF + 2, (65534 + 3 + 9) & 0xffff);
 	for (head = 1; head < 3; head++) {
 		KUNIT_ASSERT_EQ(test, vdpasim_ring_fetch(&ctx->r, c, "t"), 1);
 		KUNIT_EXPECT_EQ(test, c->head, head);
@@ -315,11 +330,7 @@ static void used_batch_test(struct kunit *test)
 	struct vdpasim_chain *c = &ctx->chain;
 	u16 head;
 
-	fx_ring_setup(ctx, 4, 65535);
-	for (head = 0; head < 3; head++) {
-		fx_put_desc(ctx, DESC_OFF, head, iova(DATA_OFF), 1, 0, 0);
-		fx_publish(ctx, head);
-	}
+	setup_byte_chains(ctx, 4, 65535, 3);
 	for (head = 0; head < 3; head++) {
 		KUNIT_ASSERT_EQ(test, vdpasim_ring_fetch(&ctx->r, c, "t"), 1);
 		KUNIT_EXPECT_EQ(test,
@@ -341,11 +352,9 @@ static void used_batch_test(struct kunit *test)
 
 	/* a push publishes at once, its own entry and any added before */
 	fx_put16(ctx, USED_OFF + 2, 2);
-	for (head = 0; head < 2; head++) {
-		fx_put_desc(ctx, DESC_OFF, head, iova(DATA_OFF), 1, 0, 0);
-		fx_publish(ctx, head);
+	publish_byte_chains(ctx, 0, 2);
+	for (head = 0; head < 2; head++)
 		KUNIT_ASSERT_EQ(test, vdpasim_ring_fetch(&ctx->r, c, "t"), 1);
-	}
 	KUNIT_EXPECT_EQ(test, vdpasim_ring_add_used(&ctx->r, 0, 1), 0);
 	KUNIT_EXPECT_EQ(test, vdpasim_ring_push(&ctx->r, 1, 1), 0);
 	KUNIT_EXPECT_EQ(test, fx_get16(ctx, USED_OFF + 2), 4);
